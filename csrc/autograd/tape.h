@@ -1,0 +1,37 @@
+// The tape: eager ops record (op, inputs, output) here; reverse mode walks the records backwards.
+// The same records, taken with record_all, are what a Program is compiled from (train/program.h).
+#pragma once
+#include <unordered_set>
+#include <vector>
+
+#include "ops/op.h"
+
+namespace fastfit {
+
+struct Record {
+  OpPtr op;
+  std::vector<TensorPtr> in;
+  TensorPtr out;
+};
+
+struct Tape {
+  std::vector<Record> records;
+  std::unordered_set<const Tensor*> watched;  // tensors whose dependents are recorded
+  bool record_all = false;                    // tracing: record every op, watched or not
+  bool persistent = false;
+  bool used = false;
+
+  void watch(const TensorPtr& t) { watched.insert(t.get()); }
+  // d target / d sources; null where a source does not affect the target. seed: d target (ones if null).
+  std::vector<TensorPtr> gradient(const TensorPtr& target, const std::vector<TensorPtr>& sources,
+                                  const TensorPtr& seed);
+};
+
+// Tapes currently recording on this thread (innermost last).
+void push_tape(Tape* t);
+void pop_tape(Tape* t);
+
+// Run an op now on the inputs; record it on every active tape that watches an input.
+TensorPtr apply(const OpPtr& op, const std::vector<TensorPtr>& in);
+
+}  // namespace fastfit

@@ -1,0 +1,33 @@
+"""fastfit: Keras-style training and evaluation on a fast C++ core.
+
+One namespace holds the Keras and the TensorFlow names a training program uses, so a program
+ports by its imports alone::
+
+    import fastfit as keras          # keras.Input, keras.Model, keras.optimizers, ...
+    import fastfit as tf             # tf.GradientTape, tf.reduce_mean, tf.Variable, ...
+    from fastfit import layers       # layers.Dense
+"""
+try:
+    from . import _core
+except ImportError:  # RUNPATH not honoured (e.g. an unusual install): preload OpenBLAS by path, as SciPy does
+    import ctypes
+    import os
+
+    import scipy_openblas32
+
+    ctypes.CDLL(os.path.join(scipy_openblas32.get_lib_dir(), "libscipy_openblas.so"), ctypes.RTLD_GLOBAL)
+    from . import _core
+
+from . import activations, backend, callbacks, datasets, initializers, layers, losses, metrics, optimizers, utils
+from .autodiff import GradientTape
+from .layers import Input
+from .models import Model, Sequential
+from .ops import (abs, add, argmax, cast, divide, equal, exp, log, matmul, multiply, negative, reduce_mean,
+                  reduce_sum, sqrt, square, subtract)
+from .tensor import (Tensor, Variable, bool_ as bool, constant, convert_to_tensor, float32, float64, int32, int64,
+                     uint8)
+from . import ops as math  # tf.math.reduce_sum, ...
+from . import ops as nn    # tf.nn.relu, tf.nn.softmax, ...
+from . import models
+
+__version__ = "0.1.0"

@@ -1,0 +1,28 @@
+"""Activations by name or callable. The built-in ones are fused into Dense's C++ kernel."""
+from . import ops
+
+_FUSED = ("linear", "relu", "sigmoid", "tanh")  # applied in Dense's epilogue
+_BY_NAME = {"linear": lambda x: x, "relu": ops.relu, "sigmoid": ops.sigmoid, "tanh": ops.tanh,
+            "softmax": ops.softmax}
+
+relu, sigmoid, tanh, softmax = ops.relu, ops.sigmoid, ops.tanh, ops.softmax
+
+
+def linear(x):
+    return x
+
+
+def get(identifier):
+    """Returns (name, callable). name is the built-in's name, or None for a custom callable."""
+    if identifier is None:
+        return "linear", linear
+    if isinstance(identifier, str):
+        if identifier not in _BY_NAME:
+            raise ValueError(f"Unknown activation: '{identifier}'. Valid names: {sorted(_BY_NAME)}")
+        return identifier, _BY_NAME[identifier]
+    if callable(identifier):
+        for name, fn in _BY_NAME.items():
+            if identifier is fn or getattr(identifier, "__name__", None) == name and identifier.__module__.startswith("fastfit"):
+                return name, fn
+        return None, identifier
+    raise TypeError(f"activation must be a string or a callable, got {type(identifier).__name__}")

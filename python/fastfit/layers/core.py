@@ -1,0 +1,41 @@
+"""Dense: y = activation(x W + b), one fused C++ op (gemm with bias and activation epilogue)."""
+from .. import _core, activations, initializers
+from .layer import Layer
+
+
+class Dense(Layer):
+    """Densely connected layer, as `keras.layers.Dense`.
+
+    >>> layer = Dense(64, activation="relu")
+    >>> layer(np.zeros((2, 784), "float32")).shape
+    (2, 64)
+    """
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(units, int) or units <= 0:
+            raise ValueError(f"Dense: `units` must be a positive integer, got {units!r}")
+        self.units = units
+        self.activation_name, self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+
+    def build(self, input_shape):
+        if not isinstance(input_shape, tuple) or len(input_shape) < 1 or input_shape[-1] is None:
+            raise ValueError(f"Dense '{self.name}': the last dimension of the inputs must be known, got {input_shape}")
+        self.kernel = self.add_weight((input_shape[-1], self.units), self.kernel_initializer, "kernel")
+        self.bias = self.add_weight((self.units,), self.bias_initializer, "bias") if self.use_bias else None
+        self.built = True
+
+    def call(self, inputs):
+        if inputs.shape[-1] != self.kernel.shape[0]:
+            raise ValueError(f"Input 0 of layer '{self.name}' is incompatible with the layer: expected axis -1 of input "
+                             f"shape to have value {self.kernel.shape[0]}, but received input with shape {inputs.shape}")
+        fused = self.activation_name if self.activation_name in activations._FUSED else "linear"
+        y = _core.dense(inputs, self.kernel, self.bias, fused)
+        return y if fused == self.activation_name else self.activation(y)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)

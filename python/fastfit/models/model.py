@@ -1,0 +1,185 @@
+"""Model: a Layer with the training API. Functional (`Model(inputs, outputs)`) or subclassed."""
+import numpy as np
+
+from .. import backend
+from ..layers.layer import InputLayer, KerasTensor, Layer
+from .trainer import Trainer
+
+
+class Model(Trainer, Layer):
+    """Groups layers into an object with training and inference features.
+
+    Functional: `keras.Model(inputs=inputs, outputs=outputs)`. Subclassed: define layers in
+    `__init__` and the forward pass in `call`.
+    """
+
+    def __init__(self, *args, **kwargs):
+        inputs = kwargs.pop("inputs", args[0] if len(args) > 0 else None)
+        outputs = kwargs.pop("outputs", args[1] if len(args) > 1 else None)
+        name = kwargs.pop("name", None)
+        trainable = kwargs.pop("trainable", True)
+        if kwargs:
+            raise TypeError(f"Model: unexpected keyword argument(s) {sorted(kwargs)}")
+        object.__setattr__(self, "_tracked", [])
+        default = "functional" if inputs is not None else None
+        Layer.__init__(self, name=name or (backend.unique_name(default) if default else None), trainable=trainable)
+        Trainer.__init__(self)
+        self._graph = None
+        if inputs is not None:
+            if outputs is None:
+                raise ValueError("Model: `outputs` is required with `inputs`")
+            self._init_graph(inputs, outputs)
+
+    def __setattr__(self, name, value):
+        if isinstance(value, Layer) and value not in self.__dict__.get("_tracked", []):
+            self.__dict__.setdefault("_tracked", []).append(value)
+        object.__setattr__(self, name, value)
+
+    # -- functional graph -------------------------------------------------------------------
+    def _init_graph(self, inputs, outputs):
+        self._input_list = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        self._output_list = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+        self._nested_inputs, self._nested_outputs = inputs, outputs
+        for t in self._input_list + self._output_list:
+            if not isinstance(t, KerasTensor):
+                raise TypeError(f"Model: inputs and outputs must be symbolic tensors from keras.Input, got {type(t).__name__}")
+        order, seen = [], set()
+
+        def visit(t):
+            if id(t) in seen:
+                return
+            seen.add(id(t))
+            for i in t._inputs:
+                visit(i)
+            order.append(t)
+        for t in self._output_list:
+            visit(t)
+        ids = {id(t) for t in self._input_list}
+        for t in order:
+            if isinstance(t._layer, InputLayer) and id(t) not in ids:
+                raise ValueError(f"Model: output depends on input '{t.name}', which is not in `inputs`")
+        self._graph = [t for t in order if id(t) not in ids]
+        layers = [t._layer for t in self._input_list]
+        for t in self._graph:
+            if t._layer not in layers:
+                layers.append(t._layer)
+        self._layers = layers
+        self.built = True
+
+    @property
+    def inputs(self):
+        return self._input_list if self._graph is not None else None
+
+    @property
+    def outputs(self):
+        return self._output_list if self._graph is not None else None
+
+    @property
+    def input_shape(self):
+        shapes = [t.shape for t in self._input_list]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        shapes = [t.shape for t in self._output_list]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    def call(self, inputs):
+        if self._graph is None:
+            raise NotImplementedError(f"{type(self).__name__}: subclassed models must implement `call`")
+        flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if len(flat) != len(self._input_list):
+            raise ValueError(f"Model '{self.name}' expects {len(self._input_list)} input(s), got {len(flat)}")
+        values = {}
+        for i, (kt, x) in enumerate(zip(self._input_list, flat)):
+            _check_input(self.name, i, kt.shape, x.shape)
+            values[id(kt)] = x
+        for t in self._graph:
+            args = [values[id(i)] for i in t._inputs]
+            values[id(t)] = t._layer(args[0] if len(args) == 1 else args)
+        outs = [values[id(t)] for t in self._output_list]
+        return outs[0] if not isinstance(self._nested_outputs, (list, tuple)) else outs
+
+    def compute_output_shape(self, input_shape):
+        if self._graph is not None:
+            return self.output_shape
+        raise NotImplementedError("compute_output_shape: subclassed models are built by calling them on data")
+
+    def build(self, input_shape):
+        self.built = True
+
+    # -- layers and weights ----------------------------------------------------------------
+    @property
+    def layers(self):
+        return list(self._layers) if self._graph is not None else [l for l in self._tracked]
+
+    def get_layer(self, name=None, index=None):
+        """A layer by name or by index in `layers`."""
+        if index is not None:
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(f"get_layer: index {index} is out of range for a model with {len(self.layers)} layers")
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name}. Existing layers are: {[l.name for l in self.layers]}.")
+
+    @property
+    def weights(self):
+        out, seen = [], set()
+        for w in self._weights + [w for l in self.layers for w in l.weights]:
+            if id(w) not in seen:
+                seen.add(id(w))
+                out.append(w)
+        return out
+
+    def summary(self, line_length=None, print_fn=None):
+        """Prints a table of the layers, their output shapes and parameter counts."""
+        print_fn = print_fn or print
+        width = line_length or 65
+        cols = [int(width * 0.45), int(width * 0.85), width]
+        rows = []
+        for layer in self.layers:
+            shape = _output_shape_of(layer, self)
+            rows.append((f"{layer.name} ({type(layer).__name__})", str(shape), str(layer.count_params())))
+
+        def line(fields):
+            s = ""
+            for f, stop in zip(fields, cols):
+                s = (s + " " + f)[:stop].ljust(stop)
+            return s.rstrip()
+        total = self.count_params()
+        trainable = int(sum(np.prod(w.shape) for w in self.trainable_weights))
+        print_fn(f'Model: "{self.name}"')
+        print_fn("_" * width)
+        print_fn(line(["Layer (type)", "Output Shape", "Param #"]))
+        print_fn("=" * width)
+        for r in rows:
+            print_fn(line(r))
+        print_fn("=" * width)
+        print_fn(f"Total params: {total:,} ({_bytes(total)})")
+        print_fn(f"Trainable params: {trainable:,} ({_bytes(trainable)})")
+        print_fn(f"Non-trainable params: {total - trainable:,} ({_bytes(total - trainable)})")
+        print_fn("_" * width)
+
+
+def _bytes(n):
+    b = n * 4
+    return f"{b / 1024:.2f} KB" if b < 1024 ** 2 else f"{b / 1024 ** 2:.2f} MB"
+
+
+def _output_shape_of(layer, model):
+    if isinstance(layer, InputLayer):
+        return layer.shape
+    if model._graph is not None:
+        for t in model._graph:
+            if t._layer is layer:
+                return t.shape
+    return getattr(layer, "_output_shape", "?")
+
+
+def _check_input(model_name, index, expected, got):
+    ok = len(expected) == len(got) and all(e is None or e == g for e, g in zip(expected, got))
+    if not ok:
+        raise ValueError(f"Input {index} of layer '{model_name}' is incompatible with the layer: "
+                         f"expected shape={expected}, found shape={tuple(got)}")

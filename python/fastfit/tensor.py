@@ -1,0 +1,118 @@
+"""Tensors, variables and dtypes: the TensorFlow names (`tf.Tensor`, `tf.Variable`, `tf.constant`)."""
+import numpy as np
+
+from . import _core
+
+Tensor = _core.Tensor
+
+
+class DType:
+    """A dtype name that compares equal to itself, its string and the numpy dtype (``tf.float32``)."""
+
+    def __init__(self, name):
+        self.name = name
+        self.as_numpy_dtype = np.dtype(name).type
+
+    def __eq__(self, other):
+        if isinstance(other, DType):
+            return other.name == self.name
+        try:
+            return np.dtype(other) == np.dtype(self.name)
+        except TypeError:
+            return False
+
+    def __hash__(self):
+        return hash(self.name)
+
+    def __repr__(self):
+        return f"tf.{self.name}"
+
+
+float32, float64, int32, int64, uint8, bool_ = (DType(n) for n in ("float32", "float64", "int32", "int64", "uint8", "bool"))
+_DTYPES = {"float32": float32, "int32": int32}
+
+
+def _core_dtype(value):
+    """float32 for floats and bools, int32 for integers: the two dtypes the core computes in."""
+    kind = np.asarray(value).dtype.kind if not isinstance(value, np.ndarray) else value.dtype.kind
+    if kind in "iu":
+        return np.int32
+    if kind in "fb":
+        return np.float32
+    raise TypeError(f"expected numeric values (float or integer), got dtype {np.asarray(value).dtype}")
+
+
+def convert_to_tensor(value, dtype=None):
+    """Returns `value` as a Tensor (a Tensor is returned as is; numpy data is copied).
+
+    >>> convert_to_tensor([[1.0, 2.0]]).shape
+    (1, 2)
+    """
+    if isinstance(value, Tensor):
+        return value
+    if dtype is None:
+        dtype = _core_dtype(value)
+    dtype = np.dtype(getattr(dtype, "name", dtype))
+    if dtype not in (np.float32, np.int32):
+        dtype = np.int32 if dtype.kind in "iu" else np.float32
+    return Tensor(np.ascontiguousarray(value, dtype=dtype))
+
+
+constant = convert_to_tensor
+
+
+def _tensor_dtype(self):
+    return _DTYPES[self.dtype_name]
+
+
+def _repr(self):
+    return f"<tf.Tensor: shape={self.shape}, dtype={self.dtype_name}, numpy=\n{self.numpy()}>"
+
+
+Tensor.dtype = property(_tensor_dtype)
+Tensor.__repr__ = _repr
+Tensor.__array__ = lambda self, dtype=None, copy=None: self.numpy() if dtype is None else self.numpy().astype(dtype)
+Tensor.__float__ = lambda self: float(self.numpy())
+Tensor.__int__ = lambda self: int(self.numpy())
+Tensor.__len__ = lambda self: self.shape[0]
+Tensor.__getitem__ = lambda self, key: convert_to_tensor(self.numpy()[key])
+Tensor.__bool__ = lambda self: bool(self.numpy())
+Tensor.size = property(lambda self: int(np.prod(self.shape)))
+
+
+class Variable(Tensor):
+    """A mutable tensor: model weights. Trainable variables are watched by every GradientTape.
+
+    >>> v = Variable([1.0, 2.0], name="v")
+    >>> v.assign_sub([0.5, 0.5]).numpy()
+    array([0.5, 1.5], dtype=float32)
+    """
+
+    def __init__(self, initial_value, trainable=True, name=None, dtype=None):
+        value = initial_value() if callable(initial_value) else initial_value
+        if isinstance(value, Tensor):
+            value = value.numpy()
+        super().__init__(np.ascontiguousarray(value, dtype=np.float32 if dtype is None else np.dtype(getattr(dtype, "name", dtype))))
+        self._trainable = bool(trainable)
+        self.name = name or "Variable"
+        self.path = self.name
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    def assign(self, value):
+        self._assign(np.ascontiguousarray(np.asarray(value, dtype=self.numpy().dtype)))
+        return self
+
+    def assign_add(self, delta):
+        return self.assign(self.numpy() + np.asarray(delta))
+
+    def assign_sub(self, delta):
+        return self.assign(self.numpy() - np.asarray(delta))
+
+    def value(self):
+        return convert_to_tensor(self.numpy())
+
+    def __repr__(self):
+        return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype_name}, value={self.numpy()}>"
