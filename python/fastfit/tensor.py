@@ -55,7 +55,7 @@ def convert_to_tensor(value, dtype=None):
     dtype = np.dtype(getattr(dtype, "name", dtype))
     if dtype not in (np.float32, np.int32):
         dtype = np.int32 if dtype.kind in "iu" else np.float32
-    return Tensor(np.ascontiguousarray(value, dtype=dtype))
+    return Tensor(np.require(np.asarray(value, dtype=dtype), requirements="C"))
 
 
 constant = convert_to_tensor
@@ -92,7 +92,8 @@ class Variable(Tensor):
         value = initial_value() if callable(initial_value) else initial_value
         if isinstance(value, Tensor):
             value = value.numpy()
-        super().__init__(np.ascontiguousarray(value, dtype=np.float32 if dtype is None else np.dtype(getattr(dtype, "name", dtype))))
+        dtype = np.float32 if dtype is None else np.dtype(getattr(dtype, "name", dtype))
+        super().__init__(np.require(np.asarray(value, dtype=dtype), requirements="C"))
         self._trainable = bool(trainable)
         self.name = name or "Variable"
         self.path = self.name
@@ -102,7 +103,7 @@ class Variable(Tensor):
         return self._trainable
 
     def assign(self, value):
-        self._assign(np.ascontiguousarray(np.asarray(value, dtype=self.numpy().dtype)))
+        self._assign(np.require(np.asarray(value, dtype=self.numpy().dtype), requirements="C"))
         return self
 
     def assign_add(self, delta):

@@ -1,0 +1,252 @@
+"""Benchmark: the Keras training-guide MLP on Fashion-MNIST, fastfit vs PyTorch eager and Keras 3 (TF, JAX).
+
+Model: Dense 784-64-64-10 (relu, relu, softmax), RMSprop(1e-3), sparse categorical crossentropy and accuracy,
+batch 64, trained on the first 50k training images and validated each epoch on the last 10k.
+
+Each framework trains in its own subprocess (`--worker NAME`), which prints one JSON line:
+  s/epoch     median wall time of the epochs after the first (train + validation; epoch 1 includes
+              warm-up/compile)
+  predict     median of 5 predictions of the 10k test images, after a warm-up call: at the default batch
+              size (32) and as one batch of 10k (PyTorch: one forward pass of all 10k under no_grad)
+  peak MB     ru_maxrss of the training subprocess (it includes the ~220 MB float32 dataset)
+  val         validation loss / accuracy after the last epoch, as a sanity check
+Import time is the median of 3 fresh `python -c "import X"` runs. Ratios are peer / fastfit (above 1: fastfit
+is faster). PyTorch runs at 1 and 2 threads; the faster counts as "PyTorch eager".
+
+Run:  cd /work/main && PYTHONPATH=python python bench/seed_mlp.py [--epochs 3] [--repeats 1]
+--repeats N reruns each training subprocess N times and reports the medians over the runs.
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+BATCH = 64
+PREDICT_REPEATS = 5
+FRAMEWORKS = {  # worker name: (label, module whose import is timed, extra environment)
+    "fastfit": ("fastfit", "fastfit", {}),
+    "torch-1": ("PyTorch eager, 1 thread", "torch", {}),
+    "torch-2": ("PyTorch eager, 2 threads", "torch", {}),
+    "keras-tensorflow": ("Keras 3 / TensorFlow", "keras", {"KERAS_BACKEND": "tensorflow"}),
+    "keras-jax": ("Keras 3 / JAX", "keras", {"KERAS_BACKEND": "jax"}),
+}
+
+
+# ---------------------------------------------------------------- worker side
+
+def load_data(path):
+    """(x_train, y_train), (x_val, y_val), x_test as (N, 784) float32 in [0, 1] and uint8 labels."""
+    d = np.load(path)
+    x = d["x"].reshape(-1, 784).astype("float32") / 255
+    x_test = d["x_test"].reshape(-1, 784).astype("float32") / 255
+    return (x[:-10000], d["y"][:-10000]), (x[-10000:], d["y"][-10000:]), x_test
+
+
+def median_time(fn):
+    """Median seconds of PREDICT_REPEATS calls of fn, after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(PREDICT_REPEATS):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def run_keras(keras, layers, data, epochs):
+    (x_train, y_train), (x_val, y_val), x_test = data
+    inputs = keras.Input(shape=(784,), name='digits')
+    x = layers.Dense(64, activation='relu', name='dense_1')(inputs)
+    x = layers.Dense(64, activation='relu', name='dense_2')(x)
+    outputs = layers.Dense(10, activation='softmax', name='predictions')(x)
+    model = keras.Model(inputs=inputs, outputs=outputs)
+    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=1e-3),
+                  loss=keras.losses.SparseCategoricalCrossentropy(),
+                  metrics=[keras.metrics.SparseCategoricalAccuracy()])
+
+    epoch_times = []
+
+    class EpochTimer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t0 = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            epoch_times.append(time.perf_counter() - self.t0)
+
+    history = model.fit(x_train, y_train, batch_size=BATCH, epochs=epochs, validation_data=(x_val, y_val),
+                        verbose=0, callbacks=[EpochTimer()])
+    return {
+        "epoch_times": epoch_times,
+        "predict_b32": median_time(lambda: model.predict(x_test, verbose=0)),
+        "predict_full": median_time(lambda: model.predict(x_test, batch_size=len(x_test), verbose=0)),
+        "val_loss": history.history["val_loss"][-1],
+        "val_acc": history.history["val_sparse_categorical_accuracy"][-1],
+    }
+
+
+def run_torch(torch, threads, data, epochs):
+    from torch import nn
+    torch.set_num_threads(threads)
+    (x_train, y_train), (x_val, y_val), x_test = data
+    x_train, x_val, x_test = (torch.from_numpy(a) for a in (x_train, x_val, x_test))
+    y_train, y_val = (torch.from_numpy(a.astype(np.int64)) for a in (y_train, y_val))
+    model = nn.Sequential(nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
+    for layer in model[::2]:  # Keras' default initialisation
+        nn.init.xavier_uniform_(layer.weight)
+        nn.init.zeros_(layer.bias)
+    opt = torch.optim.RMSprop(model.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
+    loss_fn = nn.CrossEntropyLoss()
+
+    epoch_times = []
+    for _ in range(epochs):
+        t0 = time.perf_counter()
+        perm = torch.randperm(len(x_train))
+        for i in range(0, len(x_train), BATCH):
+            idx = perm[i:i + BATCH]
+            opt.zero_grad()
+            loss_fn(model(x_train[idx]), y_train[idx]).backward()
+            opt.step()
+        val_loss = correct = 0
+        with torch.no_grad():
+            for i in range(0, len(x_val), BATCH):
+                logits, y = model(x_val[i:i + BATCH]), y_val[i:i + BATCH]
+                val_loss += loss_fn(logits, y).item() * len(y)
+                correct += (logits.argmax(1) == y).sum().item()
+        epoch_times.append(time.perf_counter() - t0)
+
+    def predict():
+        with torch.no_grad():
+            return model(x_test)
+
+    return {"epoch_times": epoch_times, "predict_b32": None, "predict_full": median_time(predict),
+            "val_loss": val_loss / len(x_val), "val_acc": correct / len(x_val)}
+
+
+def worker(name, data_path, epochs):
+    """Trains one framework and prints its results as one JSON line ({"missing": ...} if it can't import)."""
+    try:
+        if name == "fastfit":
+            import fastfit as keras
+            from fastfit import layers
+        elif name.startswith("keras-"):
+            import keras
+            from keras import layers
+        else:
+            import torch
+    except ImportError as e:
+        print(json.dumps({"missing": str(e)}))
+        return
+    data = load_data(data_path)
+    if name.startswith("torch-"):
+        result = run_torch(torch, int(name.split("-")[1]), data, epochs)
+    else:
+        result = run_keras(keras, layers, data, epochs)
+    result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+# ---------------------------------------------------------------- parent side
+
+def spawn(args, extra_env):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **extra_env)
+    return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True)
+
+
+def run_worker(name, data_path, epochs):
+    """One training subprocess: a dict of results, {"missing": ...} or {"error": ...}."""
+    proc = spawn([__file__, "--worker", name, "--data", data_path, "--epochs", str(epochs)], FRAMEWORKS[name][2])
+    lines = [l for l in proc.stdout.splitlines() if l.startswith("{")]
+    if proc.returncode or not lines:
+        return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-20:]}
+    return json.loads(lines[-1])
+
+
+def import_time(module, extra_env):
+    code = f"import time; t=time.perf_counter(); import {module}; print(time.perf_counter()-t)"
+    return statistics.median(float(spawn(["-c", code], extra_env).stdout.split()[-1]) for _ in range(3))
+
+
+def measure(name, data_path, args):
+    """Median over --repeats training subprocesses, plus the import time."""
+    runs = []
+    for _ in range(args.repeats):
+        run = run_worker(name, data_path, args.epochs)
+        if "missing" in run or "error" in run:
+            return run
+        run["epoch"] = statistics.median(run.pop("epoch_times")[1:])
+        runs.append(run)
+    result = {k: None if runs[0][k] is None else statistics.median(r[k] for r in runs) for k in runs[0]}
+    result["import"] = import_time(*FRAMEWORKS[name][1:])
+    return result
+
+
+def print_table(results):
+    base = results["fastfit"]
+    ok = "error" not in base and "missing" not in base
+
+    def cell(r, key, fmt="{:.3f}", ratio=False):
+        if r[key] is None:
+            return "-"
+        if not ratio:
+            return fmt.format(r[key])
+        return "{:.2f}x".format(r[key] / base[key]) if ok and base[key] else "-"
+
+    header = f"{'framework':<26}{'s/epoch':>9}{'ratio':>8}{'pred b32':>10}{'ratio':>8}{'pred 10k':>10}{'ratio':>8}" \
+             f"{'import s':>10}{'peak MB':>9}{'val loss/acc':>15}"
+    print(header)
+    print("-" * len(header))
+    for name, r in results.items():
+        label = FRAMEWORKS[name][0]
+        if "missing" in r:
+            print(f"{label:<26}not installed ({r['missing']})")
+        elif "error" in r:
+            print(f"{label:<26}FAILED:")
+            print("\n".join("    " + l for l in r["error"]))
+        else:
+            print(f"{label:<26}{cell(r, 'epoch'):>9}{cell(r, 'epoch', ratio=True):>8}"
+                  f"{cell(r, 'predict_b32', '{:.4f}'):>10}{cell(r, 'predict_b32', ratio=True):>8}"
+                  f"{cell(r, 'predict_full', '{:.4f}'):>10}{cell(r, 'predict_full', ratio=True):>8}"
+                  f"{cell(r, 'import', '{:.2f}'):>10}{cell(r, 'peak_mb', '{:.0f}'):>9}"
+                  f"{r['val_loss']:>9.4f}/{r['val_acc']:.4f}")
+    torch_runs = [(results[n]["epoch"], n) for n in ("torch-1", "torch-2") if "epoch" in results[n]]
+    if torch_runs:
+        best = results[min(torch_runs)[1]]
+        ratios = f" ({cell(best, 'epoch', ratio=True)} per epoch, {cell(best, 'predict_full', ratio=True)} predict)"
+        print(f"\nPyTorch eager (best): {FRAMEWORKS[min(torch_runs)[1]][0]}, {best['epoch']:.3f} s/epoch"
+              + (ratios if ok else ""))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=3, help="epochs per run (at least 2; the first is warm-up)")
+    parser.add_argument("--repeats", type=int, default=1, help="training subprocesses per framework")
+    parser.add_argument("--worker", choices=FRAMEWORKS, help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return worker(args.worker, args.data, args.epochs)
+    if args.epochs < 2 or args.repeats < 1:
+        parser.error("need --epochs >= 2 and --repeats >= 1")
+
+    from fastfit.datasets import fashion_mnist
+    (x_train, y_train), (x_test, _) = fashion_mnist.load_data()
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        data_path = os.path.join(tmp, "fashion_mnist.npz")
+        np.savez(data_path, x=x_train, y=y_train, x_test=x_test)
+        results = {name: measure(name, data_path, args) for name in FRAMEWORKS}
+    print(f"MLP 784-64-64-10 on Fashion-MNIST, batch {BATCH}, {args.epochs} epochs, {args.repeats} run(s) each; "
+          f"medians. Ratios: peer / fastfit.\n")
+    print_table(results)
+    print(f"\nbenchmark took {time.perf_counter() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+import os
+import sys
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+import fastfit as keras  # noqa: E402
+from fastfit import layers  # noqa: E402
+
+
+def guide_model(seed=0):
+    """The guide's functional MLP: 784 -> 64 relu -> 64 relu -> 10 softmax."""
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input(shape=(784,), name="digits")
+    x = layers.Dense(64, activation="relu", name="dense_1")(inputs)
+    x = layers.Dense(64, activation="relu", name="dense_2")(x)
+    outputs = layers.Dense(10, activation="softmax", name="predictions")(x)
+    return keras.Model(inputs=inputs, outputs=outputs)
+
+
+@pytest.fixture(scope="session")
+def fashion():
+    """Fashion-MNIST as the guide prepares it: 50k train, 10k validation, 10k test."""
+    (x_train, y_train), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
+    x_train = x_train.reshape(60000, 784).astype("float32") / 255
+    x_test = x_test.reshape(10000, 784).astype("float32") / 255
+    return (x_train[:-10000], y_train[:-10000]), (x_train[-10000:], y_train[-10000:]), (x_test, y_test)
+
+
+@pytest.fixture
+def small_data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 784)).astype("float32")
+    y = (np.abs(x[:, :10]).argmax(1)).astype("uint8")  # learnable labels
+    return x, y
