@@ -217,10 +217,10 @@ def print_table(results):
                   f"{r['val_loss']:>9.4f}/{r['val_acc']:.4f}")
     torch_runs = [(results[n]["epoch"], n) for n in ("torch-1", "torch-2") if "epoch" in results[n]]
     if torch_runs:
-        best = results[min(torch_runs)[1]]
-        ratios = f" ({cell(best, 'epoch', ratio=True)} per epoch, {cell(best, 'predict_full', ratio=True)} predict)"
-        print(f"\nPyTorch eager (best): {FRAMEWORKS[min(torch_runs)[1]][0]}, {best['epoch']:.3f} s/epoch"
-              + (ratios if ok else ""))
+        name = min(torch_runs)[1]
+        best = results[name]
+        print(f"\nPyTorch eager (best of 1 and 2 threads) = {FRAMEWORKS[name][0]}: {best['epoch']:.3f} s/epoch, "
+              f"{cell(best, 'epoch', ratio=True)} fastfit per epoch, {cell(best, 'predict_full', ratio=True)} predict")
 
 
 def main():

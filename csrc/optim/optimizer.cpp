@@ -85,9 +85,10 @@ void Optimizer::update(Tensor& w, const Tensor& g, Slots& s) const {
                      n, lr, cfg.rho, cfg.momentum, cfg.epsilon);
       break;
     case OptKind::adam: {
-      const double t = double(iterations + 1);
-      const double alpha = lr * std::sqrt(1.0 - std::pow(double(cfg.beta_2), t)) / (1.0 - std::pow(double(cfg.beta_1), t));
-      adam_kernel(w.f(), g.f(), s.a.f(), s.b.f(), cfg.amsgrad ? s.c.f() : nullptr, n, float(alpha), cfg.beta_1,
+      // float32, as Keras computes it: Adam's trajectory is sensitive to the rounding of alpha
+      const float t = float(iterations + 1);
+      const float alpha = lr * std::sqrt(1.f - std::pow(cfg.beta_2, t)) / (1.f - std::pow(cfg.beta_1, t));
+      adam_kernel(w.f(), g.f(), s.a.f(), s.b.f(), cfg.amsgrad ? s.c.f() : nullptr, n, alpha, cfg.beta_1,
                   cfg.beta_2, cfg.epsilon);
       break;
     }
