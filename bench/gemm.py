@@ -1,0 +1,49 @@
+"""fastfit's matrix product against numpy's at the seed model's shapes (forward and backward) and at
+256x512x512. Both are called from Python with a preallocated output, median of many calls.
+
+    python bench/gemm.py
+"""
+import timeit
+
+import numpy as np
+
+from fastfit import _core
+
+# (M, K, N, transpose_a, transpose_b): C[M,N] = op(A) op(B)
+SHAPES = [
+    (64, 784, 64, False, False),   # dense_1 forward
+    (64, 64, 64, False, False),    # dense_2 forward
+    (64, 64, 10, False, False),    # predictions forward
+    (784, 64, 64, True, False),    # dense_1 dW = x^T dz
+    (64, 64, 64, True, False),     # dense_2 dW
+    (64, 64, 10, True, False),     # predictions dW
+    (64, 10, 64, False, True),     # dx = dz W^T into dense_2
+    (64, 64, 64, False, True),     # dx into dense_1
+    (256, 512, 512, False, False),
+]
+
+
+def median_time(fn, number):
+    return float(np.median(timeit.repeat(fn, number=number, repeat=15))) / number
+
+
+def main():
+    rng = np.random.default_rng(0)
+    print(f"{'shape (MxKxN, op)':<28}{'numpy us':>10}{'fastfit us':>12}{'numpy/fastfit':>15}")
+    for m, k, n, ta, tb in SHAPES:
+        a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float32)
+        b = rng.standard_normal((n, k) if tb else (k, n)).astype(np.float32)
+        an, bn = (a.T if ta else a), (b.T if tb else b)
+        ta_, tb_ = _core.Tensor(a), _core.Tensor(b)
+        ref = an.astype(np.float64) @ bn
+        np.testing.assert_allclose(_core.matmul(ta_, tb_, ta, tb).numpy(), ref, rtol=1e-3, atol=1e-3)
+        out = np.empty((m, n), np.float32)
+        number = max(10, int(2e7 / (m * k * n)))
+        t_np = median_time(lambda: np.matmul(an, bn, out=out), number)
+        t_ff = median_time(lambda: _core.matmul(ta_, tb_, ta, tb), number)
+        label = f"{m}x{k}x{n}" + (" A^T" if ta else "") + (" B^T" if tb else "")
+        print(f"{label:<28}{t_np * 1e6:>10.1f}{t_ff * 1e6:>12.1f}{t_np / t_ff:>15.2f}")
+
+
+if __name__ == "__main__":
+    main()
