@@ -219,6 +219,9 @@ def test_dense_initializers_and_options():
     d3 = layers.Dense(3)
     d3(np.zeros((1, 1000), "float32"))
     assert np.abs(d3.kernel.numpy()).max() <= limit
+    by_function = layers.Dense(2, activation=keras.activations.relu, kernel_initializer="ones")
+    np.testing.assert_allclose(by_function(-np.ones((1, 3), "float32")).numpy(), [[0.0, 0.0]])
+    assert by_function.activation_name == "relu"  # fused into the Dense kernel
     custom = layers.Dense(2, activation=lambda z: z * 2.0, kernel_initializer="ones", bias_initializer="zeros")
     np.testing.assert_allclose(custom(np.ones((1, 3), "float32")).numpy(), [[6.0, 6.0]])
 

@@ -1,15 +1,15 @@
 """Activations by name or callable. The built-in ones are fused into Dense's C++ kernel."""
 from . import ops
 
-_FUSED = ("linear", "relu", "sigmoid", "tanh")  # applied in Dense's epilogue
-_BY_NAME = {"linear": lambda x: x, "relu": ops.relu, "sigmoid": ops.sigmoid, "tanh": ops.tanh,
-            "softmax": ops.softmax}
-
 relu, sigmoid, tanh, softmax = ops.relu, ops.sigmoid, ops.tanh, ops.softmax
 
 
 def linear(x):
     return x
+
+
+_FUSED = ("linear", "relu", "sigmoid", "tanh")  # applied in Dense's epilogue
+_BY_NAME = {"linear": linear, "relu": relu, "sigmoid": sigmoid, "tanh": tanh, "softmax": softmax}
 
 
 def get(identifier):
@@ -22,7 +22,7 @@ def get(identifier):
         return identifier, _BY_NAME[identifier]
     if callable(identifier):
         for name, fn in _BY_NAME.items():
-            if identifier is fn or getattr(identifier, "__name__", None) == name and identifier.__module__.startswith("fastfit"):
+            if identifier is fn:  # keras.activations.relu etc. stay fused
                 return name, fn
         return None, identifier
     raise TypeError(f"activation must be a string or a callable, got {type(identifier).__name__}")
