@@ -79,9 +79,8 @@ void init_train(py::module_& m) {
       .def("train", &Program::train, py::call_guard<py::gil_scoped_release>())
       .def("test", &Program::test, py::call_guard<py::gil_scoped_release>())
       .def("predict", &Program::predict, py::call_guard<py::gil_scoped_release>())
-      .def("outputs", &Program::outputs)
-      .def("last_loss", &Program::last_loss)
-      .def_property_readonly("num_steps", &Program::num_steps);
+      .def_property_readonly("num_steps", &Program::num_steps)
+      .def("splits", &Program::splits, py::arg("mode"), "Batches split across two threads: 0 predict, 1 evaluate, 2 fit.");
 }
 
 }  // namespace fastfit::bind

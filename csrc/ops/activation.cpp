@@ -9,6 +9,8 @@ struct Activation final : Op {
   explicit Activation(cpu::Act a) : act_(a) {}
   const char* name() const override { return "Activation"; }
   int arity() const override { return 1; }
+  OpPtr clone() const override { return std::make_shared<Activation>(act_); }
+  bool rowwise(const Tensor* const*, const bool*) const override { return true; }
   void infer(const Tensor* const* in, Shape& s, DType& d) const override {
     expect_dtype("activation", "x", *in[0], DType::f32);
     s = in[0]->shape;
@@ -25,6 +27,8 @@ struct Activation final : Op {
 struct Softmax final : Op {
   const char* name() const override { return "Softmax"; }
   int arity() const override { return 1; }
+  OpPtr clone() const override { return std::make_shared<Softmax>(); }
+  bool rowwise(const Tensor* const*, const bool*) const override { return true; }
   bool is_softmax() const override { return true; }
   void infer(const Tensor* const* in, Shape& s, DType& d) const override {
     expect_dtype("softmax", "x", *in[0], DType::f32);

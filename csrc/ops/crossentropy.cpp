@@ -33,6 +33,8 @@ struct SparseCrossentropy final : Op {
   explicit SparseCrossentropy(bool logits) : logits_(logits) {}
   const char* name() const override { return "SparseCategoricalCrossentropy"; }
   int arity() const override { return 2; }
+  OpPtr clone() const override { return std::make_shared<SparseCrossentropy>(logits_); }
+  bool rowwise(const Tensor* const*, const bool* b) const override { return b[0] == b[1]; }
   bool differentiable(int i) const override { return i == 1; }
   void infer(const Tensor* const* in, Shape& s, DType& d) const override {
     const Tensor &y = *in[0], &p = *in[1];
@@ -103,6 +105,8 @@ struct Crossentropy final : Op {
   explicit Crossentropy(bool logits) : logits_(logits) {}
   const char* name() const override { return "CategoricalCrossentropy"; }
   int arity() const override { return 2; }
+  OpPtr clone() const override { return std::make_shared<Crossentropy>(logits_); }
+  bool rowwise(const Tensor* const*, const bool* b) const override { return b[0] == b[1]; }
   bool differentiable(int i) const override { return i == 1; }
   void infer(const Tensor* const* in, Shape& s, DType& d) const override {
     const Tensor &y = *in[0], &p = *in[1];
@@ -174,6 +178,8 @@ struct Crossentropy final : Op {
 struct SquaredError final : Op {
   const char* name() const override { return "MeanSquaredError"; }
   int arity() const override { return 2; }
+  OpPtr clone() const override { return std::make_shared<SquaredError>(); }
+  bool rowwise(const Tensor* const*, const bool* b) const override { return b[0] == b[1]; }
   void infer(const Tensor* const* in, Shape& s, DType& d) const override {
     expect_dtype("mean_squared_error", "y_true", *in[0], DType::f32);
     expect_dtype("mean_squared_error", "y_pred", *in[1], DType::f32);

@@ -1,4 +1,5 @@
 // Elementwise binary ops with numpy broadcasting, unary math ops. The eager/tf-math path, not the hot path.
+#include <algorithm>
 #include <cmath>
 
 #include "ops/op.h"
@@ -63,6 +64,16 @@ struct Binary final : Op {
     return names[int(k_)];
   }
   int arity() const override { return 2; }
+  OpPtr clone() const override { return std::make_shared<Binary>(k_); }
+  // Batched inputs span every axis of the output; the others broadcast along the batch axis.
+  bool rowwise(const Tensor* const* in, const bool* b) const override {
+    const int rank = std::max(in[0]->rank(), in[1]->rank());
+    for (int i = 0; i < 2; ++i) {
+      if (b[i] && in[i]->rank() != rank) return false;
+      if (!b[i] && in[i]->rank() == rank && in[i]->shape[0] != 1) return false;
+    }
+    return true;
+  }
   void infer(const Tensor* const* in, Shape& s, DType& d) const override {
     expect_dtype(name(), "x", *in[0], DType::f32);
     expect_dtype(name(), "y", *in[1], DType::f32);
@@ -110,6 +121,8 @@ struct Unary final : Op {
     return names[int(k_)];
   }
   int arity() const override { return 1; }
+  OpPtr clone() const override { return std::make_shared<Unary>(k_); }
+  bool rowwise(const Tensor* const*, const bool*) const override { return true; }
   void infer(const Tensor* const* in, Shape& s, DType& d) const override {
     expect_dtype(name(), "x", *in[0], DType::f32);
     s = in[0]->shape;

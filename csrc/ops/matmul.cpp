@@ -21,6 +21,8 @@ struct MatMul final : Op {
   MatMul(bool ta, bool tb) : ta_(ta), tb_(tb) {}
   const char* name() const override { return "MatMul"; }
   int arity() const override { return 2; }
+  OpPtr clone() const override { return std::make_shared<MatMul>(ta_, tb_); }
+  bool rowwise(const Tensor* const*, const bool* b) const override { return !b[1] && (!b[0] || !ta_); }
   void dims(const Tensor& a, const Tensor& b, int64_t& M, int64_t& N, int64_t& K) const {
     M = ta_ ? a.shape[1] : a.shape[0];
     K = ta_ ? a.shape[0] : a.shape[1];
@@ -68,6 +70,8 @@ struct Dense final : Op {
   Dense(cpu::Act act, bool bias) : act_(act), bias_(bias) {}
   const char* name() const override { return "Dense"; }
   int arity() const override { return bias_ ? 3 : 2; }
+  OpPtr clone() const override { return std::make_shared<Dense>(act_, bias_); }
+  bool rowwise(const Tensor* const*, const bool* b) const override { return !b[1] && !(bias_ && b[2]); }
   void infer(const Tensor* const* in, Shape& s, DType& d) const override {
     const Tensor &x = *in[0], &w = *in[1];
     expect_dtype("Dense", "inputs", x, DType::f32);
@@ -108,6 +112,8 @@ struct Dense final : Op {
 struct BiasAdd final : Op {
   const char* name() const override { return "BiasAdd"; }
   int arity() const override { return 2; }
+  OpPtr clone() const override { return std::make_shared<BiasAdd>(); }
+  bool rowwise(const Tensor* const*, const bool* b) const override { return !b[1]; }
   void infer(const Tensor* const* in, Shape& s, DType& d) const override {
     expect_dtype("bias_add", "value", *in[0], DType::f32);
     expect_rank_at_least("bias_add", "value", *in[0], 1);

@@ -21,6 +21,13 @@ struct Op {
   virtual int arity() const = 0;
   virtual bool differentiable(int /*input*/) const { return true; }  // labels are not
   virtual bool is_softmax() const { return false; }                   // output carries its logits
+  virtual std::shared_ptr<Op> clone() const = 0;                      // same configuration, own scratch
+
+  // For splitting a batch's rows across threads (train/program.h). batched[i]: input i carries the
+  // batch on axis 0. True when each output row depends only on the same input rows.
+  virtual bool rowwise(const Tensor* const* in, const bool* batched) const = 0;
+  // A loss reduction over every element: 1 for a sum, 2 for a mean; 0 otherwise.
+  virtual int reduces_all() const { return 0; }
 };
 using OpPtr = std::shared_ptr<Op>;
 

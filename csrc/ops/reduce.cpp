@@ -14,6 +14,15 @@ struct Reduce final : Op {
   Reduce(ReduceKind k, std::vector<int> axes, bool keep) : kind_(k), axes_(std::move(axes)), keepdims_(keep) {}
   const char* name() const override { return kind_ == ReduceKind::sum ? "reduce_sum" : "reduce_mean"; }
   int arity() const override { return 1; }
+  OpPtr clone() const override { return std::make_shared<Reduce>(kind_, axes_, keepdims_); }
+  bool rowwise(const Tensor* const* in, const bool* b) const override {
+    if (!b[0]) return true;
+    if (axes_.empty()) return false;
+    for (int a : axes_)
+      if (a == 0 || a == -in[0]->rank()) return false;
+    return true;
+  }
+  int reduces_all() const override { return axes_.empty() && !keepdims_ ? (kind_ == ReduceKind::sum ? 1 : 2) : 0; }
 
   // reduced[i] for each input axis; count = number of elements folded into each output.
   void mask(const Tensor& x, bool* reduced, int64_t& count) const {

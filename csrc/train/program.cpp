@@ -1,4 +1,4 @@
-// Program compilation (slots, step lists, gradient routing) and batch replay.
+// Program compilation (slots, step lists, gradient routing, replicas) and batch replay.
 #include "train/program.h"
 
 #include <algorithm>
@@ -6,6 +6,10 @@
 #include <unordered_map>
 
 namespace fastfit {
+
+namespace {
+constexpr int64_t kMinSplitRows = 16;  // smaller batches run on one thread: the handover would dominate
+}
 
 DataFeed::DataFeed(std::vector<TensorPtr> a, int64_t bs) : arrays(std::move(a)), batch_size(bs) {
   FF_CHECK(!arrays.empty(), "no arrays to feed");
@@ -32,25 +36,24 @@ Program::Program(const std::vector<Record>& records, const std::vector<TensorPtr
                  const std::vector<TensorPtr>& params, std::shared_ptr<Optimizer> optimizer)
     : opt_(std::move(optimizer)) {
   std::unordered_map<const Tensor*, int> slot;
-  auto fresh = [&](const TensorPtr& t) {  // a planned buffer of the traced shape
-    slot[t.get()] = int(value_.size());
-    value_.push_back(Tensor::make(t->shape, t->dtype));
-    return int(value_.size()) - 1;
+  auto add_slot = [&](const TensorPtr& t, bool internal) {  // internal: a planned buffer per replica
+    const int id = int(external_.size());
+    slot[t.get()] = id;
+    external_.push_back(internal ? nullptr : t);
+    traced_shape_.push_back(t->shape);
+    traced_dtype_.push_back(t->dtype);
+    return id;
   };
-  auto external = [&](const TensorPtr& t) {  // a variable or constant: the tensor itself
-    auto it = slot.find(t.get());
-    if (it != slot.end()) return it->second;
-    slot[t.get()] = int(value_.size());
-    value_.push_back(t);
-    return int(value_.size()) - 1;
-  };
-  for (auto& t : inputs) inputs_.push_back(fresh(t));
-  for (auto& t : targets) targets_.push_back(fresh(t));
+  for (auto& t : inputs) inputs_.push_back(add_slot(t, true));
+  for (auto& t : targets) targets_.push_back(add_slot(t, true));
   for (auto& r : records) {
-    Step s;
+    StepPlan s;
     s.op = r.op;
-    for (auto& t : r.in) s.in.push_back(external(t));
-    s.out = fresh(r.out);
+    for (auto& t : r.in) {
+      auto it = slot.find(t.get());
+      s.in.push_back(it != slot.end() ? it->second : add_slot(t, false));
+    }
+    s.out = add_slot(r.out, true);
     steps_.push_back(std::move(s));
   }
   auto lookup = [&](const TensorPtr& t, const char* what) {
@@ -63,7 +66,7 @@ Program::Program(const std::vector<Record>& records, const std::vector<TensorPtr
     loss_ = lookup(loss, "loss");
     FF_CHECK(loss->rank() == 0, "Program: the loss must be a scalar, got " + loss->desc());
   }
-  const size_t S = value_.size();
+  const size_t S = external_.size();
 
   // Which steps each mode needs: ancestors of what it reads.
   auto ancestors = [&](std::vector<int> roots) {
@@ -82,48 +85,101 @@ Program::Program(const std::vector<Record>& records, const std::vector<TensorPtr
   std::vector<int> test_roots = outputs_;
   if (loss_ >= 0) test_roots.push_back(loss_);
   test_steps_ = ancestors(test_roots);
-  for (auto& s : steps_) {
-    for (int j : s.in) s.in_ptrs.push_back(value_[j].get());
-    s.din_ptrs.assign(s.in.size(), nullptr);
-    s.acc.reset(new bool[s.in.size()]());
-  }
-  if (loss_ < 0 || !opt_) return;
 
-  // Gradients flow where a slot both depends on a parameter and leads to the loss.
-  std::vector<char> depends(S, 0), leads(S, 0);
-  for (auto& p : params) {
-    auto it = slot.find(p.get());
-    if (it != slot.end()) depends[it->second] = 1;
+  // Can batch rows be split across replicas? Every step that sees the batch must be row-wise, except
+  // the loss's own reduction over all elements, which the replicas' loss weights account for.
+  std::unique_ptr<bool[]> batched(new bool[S]());
+  for (int i : inputs_) batched[i] = true;
+  for (int i : targets_) batched[i] = true;
+  int loss_step = -1;
+  std::vector<char> step_rowwise(steps_.size(), 1);
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    const StepPlan& s = steps_[i];
+    bool any = false;
+    std::unique_ptr<bool[]> flags(new bool[s.in.size()]);
+    for (size_t k = 0; k < s.in.size(); ++k) any |= (flags[k] = batched[s.in[k]]);
+    if (!any) continue;
+    batched[s.out] = true;
+    std::vector<const Tensor*> traced(records[i].in.size());
+    for (size_t k = 0; k < traced.size(); ++k) traced[k] = records[i].in[k].get();
+    step_rowwise[i] = s.op->rowwise(traced.data(), flags.get());
+    if (s.out == loss_) loss_step = int(i);
   }
-  for (auto& s : steps_)
-    for (size_t i = 0; i < s.in.size(); ++i)
-      if (s.op->differentiable(int(i)) && depends[s.in[i]]) depends[s.out] = 1;
-  leads[loss_] = 1;
-  for (int i = int(steps_.size()) - 1; i >= 0; --i)
-    if (leads[steps_[i].out])
-      for (size_t k = 0; k < steps_[i].in.size(); ++k)
-        if (steps_[i].op->differentiable(int(k))) leads[steps_[i].in[k]] = 1;
-  grad_.resize(S);
-  for (size_t i = 0; i < S; ++i)
-    if (depends[i] && leads[i]) grad_[i] = Tensor::zeros(value_[i]->shape);
-  std::vector<char> written(S, 0);
-  for (int i = int(steps_.size()) - 1; i >= 0; --i) {
-    Step& s = steps_[i];
-    if (!grad_[s.out]) continue;
-    backward_steps_.push_back(i);
-    for (size_t k = 0; k < s.in.size(); ++k) {
-      if (!s.op->differentiable(int(k)) || !grad_[s.in[k]]) continue;
-      s.din_ptrs[k] = grad_[s.in[k]].get();
-      s.acc[k] = written[s.in[k]];
-      written[s.in[k]] = 1;
+  if (loss_step >= 0) loss_reduction_ = steps_[loss_step].op->reduces_all();
+  auto splittable = [&](const std::vector<int>& list) {
+    for (int i : list)
+      if (!step_rowwise[i] && !(i == loss_step && loss_reduction_)) return false;
+    return true;
+  };
+  split_predict_ = splittable(predict_steps_);
+  split_eval_ = splittable(test_steps_) && (loss_ < 0 || (loss_step >= 0 && loss_reduction_));
+
+  if (loss_ >= 0 && opt_) {
+    // Gradients flow where a slot both depends on a parameter and leads to the loss.
+    std::vector<char> depends(S, 0), leads(S, 0);
+    for (auto& p : params) {
+      auto it = slot.find(p.get());
+      if (it != slot.end()) depends[it->second] = 1;
     }
+    for (auto& s : steps_)
+      for (size_t i = 0; i < s.in.size(); ++i)
+        if (s.op->differentiable(int(i)) && depends[s.in[i]]) depends[s.out] = 1;
+    leads[loss_] = 1;
+    for (int i = int(steps_.size()) - 1; i >= 0; --i)
+      if (leads[steps_[i].out])
+        for (size_t k = 0; k < steps_[i].in.size(); ++k)
+          if (steps_[i].op->differentiable(int(k))) leads[steps_[i].in[k]] = 1;
+    has_grad_.assign(S, 0);
+    for (size_t i = 0; i < S; ++i) has_grad_[i] = depends[i] && leads[i];
+    std::vector<char> written(S, 0);
+    for (int i = int(steps_.size()) - 1; i >= 0; --i) {
+      StepPlan& s = steps_[i];
+      if (!has_grad_[s.out]) continue;
+      backward_steps_.push_back(i);
+      s.acc.reset(new bool[s.in.size()]());
+      for (size_t k = 0; k < s.in.size(); ++k) {
+        if (!s.op->differentiable(int(k)) || !has_grad_[s.in[k]]) continue;
+        s.acc[k] = written[s.in[k]];
+        written[s.in[k]] = 1;
+      }
+    }
+    for (auto& p : params) {
+      auto it = slot.find(p.get());
+      if (it == slot.end() || !has_grad_[it->second]) continue;  // the loss does not depend on it
+      params_.push_back(it->second);
+      opt_slots_.push_back(&opt_->slots_for(*p));
+    }
+    split_train_ = split_eval_;
+  } else {
+    has_grad_.assign(S, 0);
   }
-  for (auto& p : params) {
-    auto it = slot.find(p.get());
-    if (it == slot.end() || !grad_[it->second]) continue;  // the loss does not depend on it
-    params_.push_back(it->second);
-    opt_slots_.push_back(&opt_->slots_for(*p));
+  make_replica(false);
+  if ((split_predict_ || split_eval_) && cpu::num_threads() >= 2) make_replica(true);
+}
+
+void Program::make_replica(bool clone_ops) {
+  Replica r;
+  const size_t S = external_.size();
+  r.value.resize(S);
+  r.grad.resize(S);
+  for (size_t i = 0; i < S; ++i) {
+    r.value[i] = external_[i] ? external_[i] : Tensor::make(traced_shape_[i], traced_dtype_[i]);
+    if (has_grad_[i]) r.grad[i] = Tensor::zeros(traced_shape_[i]);
   }
+  for (auto& plan : steps_) {
+    Step s;
+    s.op = clone_ops ? plan.op->clone() : plan.op;
+    for (int j : plan.in) {
+      s.in.push_back(r.value[j].get());
+      s.din.push_back(has_grad_[j] ? r.grad[j].get() : nullptr);
+    }
+    for (size_t k = 0; k < plan.in.size(); ++k)
+      if (!plan.op->differentiable(int(k))) s.din[k] = nullptr;
+    s.out = r.value[plan.out].get();
+    s.dout = r.grad[plan.out].get();
+    r.steps.push_back(std::move(s));
+  }
+  reps_.push_back(std::move(r));
 }
 
 void Program::add_metric(MetricKind kind, float threshold, int output, int target, std::shared_ptr<MetricState> st) {
@@ -136,22 +192,25 @@ void Program::check_feed(const DataFeed& feed, size_t expected, const char* what
   FF_CHECK(feed.arrays.size() == expected, std::string(what) + ": expected " + std::to_string(expected) +
                                                " arrays, got " + std::to_string(feed.arrays.size()));
   for (size_t j = 0; j < expected; ++j) {
-    const Tensor &a = *feed.arrays[j], &v = *value_[j < inputs_.size() ? inputs_[j] : targets_[j - inputs_.size()]];
-    Shape row_a = a.shape, row_v = v.shape;
+    const int s = j < inputs_.size() ? inputs_[j] : targets_[j - inputs_.size()];
+    const Tensor& a = *feed.arrays[j];
+    Shape row_a = a.shape, row_v = traced_shape_[s];
     row_a.d[0] = row_v.d[0] = 0;
-    FF_CHECK(a.dtype == v.dtype && row_a == row_v,
+    FF_CHECK(a.dtype == traced_dtype_[s] && row_a == row_v,
              std::string(what) + ": array " + std::to_string(j) + " has samples of " + a.desc() +
-                 ", expected samples of " + v.desc() + " (first axis: batch)");
+                 ", expected samples of " + dtype_name(traced_dtype_[s]) + " " + traced_shape_[s].str() +
+                 " (first axis: batch)");
   }
 }
 
-void Program::gather(DataFeed& feed, int64_t count, bool with_targets) {
+void Program::gather(Replica& r, DataFeed& feed, bool with_targets) {
   const size_t n = inputs_.size() + (with_targets ? targets_.size() : 0);
-  const int64_t* idx = feed.order.data() + feed.pos;
+  const int64_t count = r.count;
+  const int64_t* idx = feed.order.data() + feed.pos + r.begin;
   const bool contiguous = idx[count - 1] - idx[0] == count - 1 && std::is_sorted(idx, idx + count);
   for (size_t j = 0; j < n; ++j) {
     const Tensor& src = *feed.arrays[j];
-    Tensor& dst = *value_[j < inputs_.size() ? inputs_[j] : targets_[j - inputs_.size()]];
+    Tensor& dst = *r.value[j < inputs_.size() ? inputs_[j] : targets_[j - inputs_.size()]];
     Shape s = src.shape;
     s.d[0] = count;
     dst.resize(s, src.dtype);
@@ -160,98 +219,130 @@ void Program::gather(DataFeed& feed, int64_t count, bool with_targets) {
     char* out = static_cast<char*>(dst.data);
     if (contiguous) std::memcpy(out, base + idx[0] * row, row * count);
     else
-      for (int64_t r = 0; r < count; ++r) std::memcpy(out + r * row, base + idx[r] * row, row);
+      for (int64_t k = 0; k < count; ++k) std::memcpy(out + k * row, base + idx[k] * row, row);
   }
-  feed.pos += count;
 }
 
-void Program::forward(const std::vector<int>& list) {
-  for (int i : list) {
-    Step& s = steps_[i];
+void Program::run_replica(Replica& r, Mode mode, DataFeed& feed, const std::vector<TensorPtr>* results) {
+  gather(r, feed, mode != Mode::predict);
+  for (int i : mode == Mode::predict ? predict_steps_ : test_steps_) {
+    Step& s = r.steps[i];
     Shape shape;
     DType dtype;
-    s.op->infer(s.in_ptrs.data(), shape, dtype);
-    value_[s.out]->resize(shape, dtype);
-    s.op->forward(s.in_ptrs.data(), *value_[s.out]);
+    s.op->infer(s.in.data(), shape, dtype);
+    s.out->resize(shape, dtype);
+    s.op->forward(s.in.data(), *s.out);
+  }
+  if (mode == Mode::train) {
+    for (size_t i = 0; i < r.grad.size(); ++i)
+      if (r.grad[i]) r.grad[i]->resize(r.value[i]->shape);
+    r.grad[loss_]->fill(r.loss_weight);
+    for (int i : backward_steps_) {
+      Step& s = r.steps[i];
+      s.op->backward(s.in.data(), *s.out, *s.dout, s.din.data(), steps_[i].acc.get());
+    }
+  }
+  if (mode == Mode::predict) {
+    for (size_t k = 0; k < outputs_.size(); ++k) {
+      const Tensor& y = *r.value[outputs_[k]];
+      Tensor& out = *(*results)[k];
+      const size_t row = size_t(y.size() / std::max<int64_t>(r.count, 1)) * 4;
+      FF_CHECK(out.shape[0] == feed.n && size_t(out.size() / std::max<int64_t>(out.shape[0], 1)) * 4 == row,
+               "predict: result array " + std::to_string(k) + " has the wrong shape " + out.shape.str());
+      std::memcpy(static_cast<char*>(out.data) + (feed.pos + r.begin) * row, y.data, row * r.count);
+    }
   }
 }
 
-void Program::backward_and_update() {
-  for (size_t i = 0; i < grad_.size(); ++i)
-    if (grad_[i]) grad_[i]->resize(value_[i]->shape);
-  grad_[loss_]->fill(1.f);
-  for (int i : backward_steps_) {
-    Step& s = steps_[i];
-    s.op->backward(s.in_ptrs.data(), *value_[s.out], *grad_[s.out], s.din_ptrs.data(), s.acc.get());
+void Program::run_second(void* p) {
+  Job& job = *static_cast<Job*>(p);
+  job.self->run_replica(job.self->reps_[1], job.mode, *job.feed, job.results);
+}
+
+void Program::update_metrics(const Replica& r, int64_t batch) {
+  if (loss_ >= 0)  // the batch loss weighted by the batch size, as Keras' loss tracker
+    loss_tracker->total += double(r.value[loss_]->f()[0]) * double(r.loss_weight) * double(batch);
+  for (auto& m : metrics_) metric_update(m.kind, m.threshold, *r.value[m.target], *r.value[m.pred], *m.state);
+}
+
+void Program::apply_update() {
+  const bool split = reps_.size() > 1 && reps_[1].count > 0;
+  for (size_t k = 0; k < params_.size(); ++k) {
+    Tensor& g = *reps_[0].grad[params_[k]];
+    if (split) cpu::axpy_store(1.f, reps_[1].grad[params_[k]]->f(), g.size(), g.f(), true);
+    opt_->update(*reps_[0].value[params_[k]], g, *opt_slots_[k]);
   }
-  for (size_t k = 0; k < params_.size(); ++k) opt_->update(*value_[params_[k]], *grad_[params_[k]], *opt_slots_[k]);
   ++opt_->iterations;
 }
 
-void Program::update_metrics(int64_t batch) {
-  if (loss_ >= 0) {
-    loss_tracker->total += double(value_[loss_]->f()[0]) * double(batch);
-    loss_tracker->count += double(batch);
+int64_t Program::run(Mode mode, DataFeed& feed, int64_t max_steps, const std::vector<TensorPtr>* results) {
+  const bool can_split = reps_.size() > 1 && cpu::num_threads() >= 2 && (mode == Mode::train     ? split_train_
+                                              : mode == Mode::test    ? split_eval_
+                                                                      : split_predict_);
+  int64_t done = 0;
+  for (; done < max_steps && feed.pos < feed.n; ++done) {
+    const int64_t count = std::min(feed.batch_size, feed.n - feed.pos);
+    const bool split = can_split && count >= kMinSplitRows;
+    Replica& a = reps_[0];
+    a.begin = 0;
+    a.count = split ? (count + 1) / 2 : count;
+    a.loss_weight = loss_reduction_ == 2 ? float(a.count) / float(count) : 1.f;
+    if (reps_.size() > 1) {
+      Replica& b = reps_[1];
+      b.begin = a.count;
+      b.count = count - a.count;
+      b.loss_weight = loss_reduction_ == 2 ? float(b.count) / float(count) : 1.f;
+    }
+    if (split) {
+      cpu::set_blas_single_threaded(true);
+      job_ = {this, mode, &feed, results};
+      if (!worker_) worker_ = std::make_unique<Worker>();
+      worker_->post(&Program::run_second, &job_);
+      std::exception_ptr error;
+      try {
+        run_replica(a, mode, feed, results);
+      } catch (...) {
+        error = std::current_exception();
+      }
+      try {
+        worker_->wait();
+      } catch (...) {
+        if (!error) error = std::current_exception();
+      }
+      cpu::set_blas_single_threaded(false);
+      if (error) std::rethrow_exception(error);
+    } else {
+      run_replica(a, mode, feed, results);
+    }
+    if (mode != Mode::predict) {
+      for (int r = 0; r < (split ? 2 : 1); ++r) update_metrics(reps_[r], count);
+      if (loss_ >= 0) loss_tracker->count += double(count);
+    }
+    if (mode == Mode::train) {
+      if (!split && reps_.size() > 1) reps_[1].count = 0;
+      apply_update();
+    }
+    feed.pos += count;
   }
-  for (auto& m : metrics_) metric_update(m.kind, m.threshold, *value_[m.target], *value_[m.pred], *m.state);
+  return done;
 }
 
 int64_t Program::train(DataFeed& feed, int64_t max_steps) {
   FF_CHECK(loss_ >= 0 && opt_, "this program has no loss or optimizer to train with");
   check_feed(feed, inputs_.size() + targets_.size(), "fit");
-  int64_t done = 0;
-  for (; done < max_steps && feed.pos < feed.n; ++done) {
-    const int64_t count = std::min(feed.batch_size, feed.n - feed.pos);
-    gather(feed, count, true);
-    forward(test_steps_);
-    update_metrics(count);
-    backward_and_update();
-  }
-  return done;
+  return run(Mode::train, feed, max_steps, nullptr);
 }
 
 int64_t Program::test(DataFeed& feed, int64_t max_steps) {
+  FF_CHECK(loss_ >= 0, "this program has no loss to evaluate");
   check_feed(feed, inputs_.size() + targets_.size(), "evaluate");
-  int64_t done = 0;
-  for (; done < max_steps && feed.pos < feed.n; ++done) {
-    const int64_t count = std::min(feed.batch_size, feed.n - feed.pos);
-    gather(feed, count, true);
-    forward(test_steps_);
-    update_metrics(count);
-  }
-  return done;
+  return run(Mode::test, feed, max_steps, nullptr);
 }
 
 int64_t Program::predict(DataFeed& feed, int64_t max_steps, const std::vector<TensorPtr>& results) {
   check_feed(feed, inputs_.size(), "predict");
   FF_CHECK(results.size() == outputs_.size(), "predict: expected " + std::to_string(outputs_.size()) + " result arrays");
-  int64_t done = 0;
-  for (; done < max_steps && feed.pos < feed.n; ++done) {
-    const int64_t count = std::min(feed.batch_size, feed.n - feed.pos), start = feed.pos;
-    gather(feed, count, false);
-    forward(predict_steps_);
-    for (size_t k = 0; k < outputs_.size(); ++k) {
-      const Tensor& y = *value_[outputs_[k]];
-      Tensor& r = *results[k];
-      const size_t row = size_t(y.size() / std::max<int64_t>(count, 1)) * 4;
-      FF_CHECK(r.shape[0] == feed.n && size_t(r.size() / std::max<int64_t>(r.shape[0], 1)) * 4 == row,
-               "predict: result array " + std::to_string(k) + " has the wrong shape " + r.shape.str());
-      std::memcpy(static_cast<char*>(r.data) + start * row, y.data, row * count);
-    }
-  }
-  return done;
+  return run(Mode::predict, feed, max_steps, &results);
 }
-
-std::vector<TensorPtr> Program::outputs() const {
-  std::vector<TensorPtr> r;
-  for (int o : outputs_) {
-    auto t = Tensor::make(value_[o]->shape, value_[o]->dtype);
-    std::memcpy(t->data, value_[o]->data, t->nbytes());
-    r.push_back(t);
-  }
-  return r;
-}
-
-float Program::last_loss() const { return loss_ >= 0 ? value_[loss_]->f()[0] : 0.f; }
 
 }  // namespace fastfit

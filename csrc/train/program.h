@@ -1,6 +1,11 @@
 // Program: a traced model + loss + metrics, compiled once and replayed per batch with planned buffers.
 // fit/evaluate/predict run whole stretches of batches here (batching, shuffling, forward, backward,
 // optimizer update, metric accumulation) with no Python and no allocation per step.
+//
+// Both cores: when every op treats batch rows independently, each batch's rows are split between
+// two replicas of the program (own buffers and op scratch, shared weights), one per thread; training
+// adds the replicas' gradients before the update. Results equal the unsplit batch's up to float
+// summation order.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -9,6 +14,7 @@
 #include "autograd/tape.h"
 #include "optim/optimizer.h"
 #include "train/metrics.h"
+#include "train/worker.h"
 
 namespace fastfit {
 
@@ -24,8 +30,8 @@ struct DataFeed {
 
 class Program {
  public:
-  // records: a trace taken with Tape::record_all while the model, loss (and nothing else) ran on
-  // `inputs` and `targets`. params: the variables the optimizer updates (loss must be a scalar).
+  // records: a trace taken with Tape::record_all while the model and loss ran on `inputs` and
+  // `targets`. params: the variables the optimizer updates (the loss must be a scalar).
   Program(const std::vector<Record>& records, const std::vector<TensorPtr>& inputs,
           const std::vector<TensorPtr>& targets, const std::vector<TensorPtr>& outputs, const TensorPtr& loss,
           const std::vector<TensorPtr>& params, std::shared_ptr<Optimizer> optimizer);
@@ -38,40 +44,70 @@ class Program {
   int64_t test(DataFeed& feed, int64_t max_steps);
   int64_t predict(DataFeed& feed, int64_t max_steps, const std::vector<TensorPtr>& results);
 
-  std::vector<TensorPtr> outputs() const;  // of the last batch
-  float last_loss() const;
   size_t num_steps() const { return steps_.size(); }
+  // Whether batches are split across two threads: for predict, evaluate, fit.
+  bool splits(int mode) const { return reps_.size() > 1 && (mode == 0 ? split_predict_ : mode == 1 ? split_eval_ : split_train_); }
 
  private:
-  struct Step {
+  enum class Mode { train, test, predict };
+  struct StepPlan {  // the graph: shared by the replicas
     OpPtr op;
     std::vector<int> in;
     int out;
-    std::vector<const Tensor*> in_ptrs;  // stable pointers into value_, built once
-    std::vector<Tensor*> din_ptrs;       // grad buffers of inputs that need one, else null
-    std::unique_ptr<bool[]> acc;         // accumulate into din (a slot with an earlier contribution)
+    std::unique_ptr<bool[]> acc;  // backward: add into an input's gradient that already has a contribution
   };
+  struct Step {  // a replica's instance: own op (scratch) and pointers into its own buffers
+    OpPtr op;
+    std::vector<const Tensor*> in;
+    Tensor* out;
+    std::vector<Tensor*> din;
+    Tensor* dout;
+  };
+  struct Replica {
+    std::vector<TensorPtr> value, grad;  // per slot; weights and constants are shared
+    std::vector<Step> steps;
+    int64_t begin = 0, count = 0;  // rows of the current batch
+    float loss_weight = 1.f;       // d(batch loss) / d(this replica's loss)
+  };
+  struct Job {  // what the worker thread runs
+    Program* self;
+    Mode mode;
+    DataFeed* feed;
+    const std::vector<TensorPtr>* results;
+  };
+
+  void make_replica(bool clone_ops);
+  void check_feed(const DataFeed& feed, size_t expected, const char* what) const;
+  int64_t run(Mode mode, DataFeed& feed, int64_t max_steps, const std::vector<TensorPtr>* results);
+  void run_replica(Replica& r, Mode mode, DataFeed& feed, const std::vector<TensorPtr>* results);
+  static void run_second(void* job);
+  void gather(Replica& r, DataFeed& feed, bool with_targets);
+  void update_metrics(const Replica& r, int64_t batch);
+  void apply_update();
+
+  std::vector<StepPlan> steps_;
+  std::vector<TensorPtr> external_;  // per slot: the shared tensor (weights, constants) or null
+  std::vector<Shape> traced_shape_;
+  std::vector<DType> traced_dtype_;
+  std::vector<char> has_grad_;
+  std::vector<int> inputs_, targets_, outputs_;
+  int loss_ = -1;
+  int loss_reduction_ = 0;  // reduces_all() of the op making the loss
+  std::vector<int> predict_steps_, test_steps_, backward_steps_;
+  std::vector<int> params_;
+  std::vector<Optimizer::Slots*> opt_slots_;
+  std::shared_ptr<Optimizer> opt_;
   struct MetricBinding {
     MetricKind kind;
     float threshold;
     int pred, target;
     std::shared_ptr<MetricState> state;
   };
-  void check_feed(const DataFeed& feed, size_t expected, const char* what) const;
-  void gather(DataFeed& feed, int64_t count, bool with_targets);
-  void forward(const std::vector<int>& steps);
-  void backward_and_update();
-  void update_metrics(int64_t batch);
-
-  std::vector<TensorPtr> value_, grad_;  // per slot
-  std::vector<Step> steps_;
-  std::vector<int> inputs_, targets_, outputs_;
-  int loss_ = -1;
-  std::vector<int> predict_steps_, test_steps_, backward_steps_;
-  std::vector<int> params_;  // slots of updated variables (those the loss depends on)
-  std::vector<Optimizer::Slots*> opt_slots_;
-  std::shared_ptr<Optimizer> opt_;
   std::vector<MetricBinding> metrics_;
+  bool split_predict_ = false, split_eval_ = false, split_train_ = false;
+  std::vector<Replica> reps_;
+  std::unique_ptr<Worker> worker_;  // started on the first split batch
+  Job job_{};
 };
 
 }  // namespace fastfit

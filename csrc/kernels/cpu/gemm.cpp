@@ -1,6 +1,7 @@
 // Matrix products on OpenBLAS (scipy-openblas32: prefixed symbols, its own run-time CPU dispatch).
 #include <cblas.h>
 
+#include <atomic>
 #include <stdexcept>
 #include <string>
 
@@ -14,6 +15,7 @@ namespace {
 constexpr double kParallelMacs = 1 << 21;
 int g_max_threads = scipy_openblas_get_num_threads();  // OpenBLAS's default: the cores we may use
 int g_threads = -1;               // what we last asked OpenBLAS for (it only changes with the shape mix)
+std::atomic<bool> g_single{false};  // set while our own threads split the work
 
 void use_threads(int n) {
   if (n != g_threads) {
@@ -31,7 +33,8 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
     for (int64_t i = 0; i < M * N; ++i) C[i] = beta == 0.f ? 0.f : beta * C[i];
     return;
   }
-  use_threads(double(M) * double(N) * double(K) < kParallelMacs ? 1 : num_threads());
+  if (!g_single.load(std::memory_order_relaxed))
+    use_threads(double(M) * double(N) * double(K) < kParallelMacs ? 1 : num_threads());
   const blasint lda = blasint(trans_a ? M : K), ldb = blasint(trans_b ? K : N);
   scipy_cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
                     blasint(M), blasint(N), blasint(K), alpha, A, lda, B, ldb, beta, C, blasint(N));
@@ -43,5 +46,10 @@ void set_num_threads(int n) {
   g_threads = -1;
 }
 int num_threads() { return g_max_threads; }
+
+void set_blas_single_threaded(bool on) {
+  if (on) use_threads(1);  // before the other threads start calling gemm
+  g_single.store(on, std::memory_order_relaxed);
+}
 
 }  // namespace fastfit::cpu

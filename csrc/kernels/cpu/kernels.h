@@ -19,6 +19,8 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
           const float* B, float beta, float* C);
 void set_num_threads(int n);
 int num_threads();
+// While on, matrix products run on the calling thread only: the caller already keeps every core busy.
+void set_blas_single_threaded(bool on);
 
 void broadcast_rows(const float* row, int64_t M, int64_t N, float* out);     // out[i,:] = row
 void act_forward(Act act, const float* x, int64_t n, float* y);             // y = act(x) (in place ok)
