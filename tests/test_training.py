@@ -397,3 +397,24 @@ def test_bad_fit_arguments(small_data, kw, match):
     x, y = small_data
     with pytest.raises(ValueError, match=match):
         compile_guide(guide_model()).fit(x, y, **kw)
+
+
+class PredictBatches(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.batches = []
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self.batches.append(batch)
+
+
+def test_predict_batches_seen_by_hooks_and_progress(small_data):
+    x, _ = small_data
+    model = guide_model()
+    cb = PredictBatches()
+    with_hooks = model.predict(x[:100], batch_size=32, callbacks=[cb], verbose=0)
+    assert cb.batches == [0, 1, 2, 3]
+    fast = model.predict(x[:100], batch_size=32, verbose=0)  # runs larger batches internally
+    np.testing.assert_allclose(fast, with_hooks, rtol=1e-6, atol=1e-7)
+    text = run_quiet(lambda: model.predict(x[:100], batch_size=32, verbose=1))
+    assert text.startswith("4/4 [==============================] - ")

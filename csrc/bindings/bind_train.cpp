@@ -56,6 +56,7 @@ void init_train(py::module_& m) {
       .def("start_epoch", &DataFeed::start_epoch, py::arg("shuffle"), py::arg("seed") = 0)
       .def_property_readonly("steps", &DataFeed::steps)
       .def_readonly("num_samples", &DataFeed::n)
+      .def_readonly("batch_size", &DataFeed::batch_size)
       .def_readonly("position", &DataFeed::pos);
 
   py::class_<Program, std::shared_ptr<Program>>(m, "Program")

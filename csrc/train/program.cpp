@@ -203,6 +203,8 @@ void Program::check_feed(const DataFeed& feed, size_t expected, const char* what
   }
 }
 
+// Batch rows into the replica's input slots. Rows that lie contiguous in the source (unshuffled
+// data) are viewed in place, not copied; the slot's own buffer (its owner) stays for shuffled batches.
 void Program::gather(Replica& r, DataFeed& feed, bool with_targets) {
   const size_t n = inputs_.size() + (with_targets ? targets_.size() : 0);
   const int64_t count = r.count;
@@ -213,13 +215,18 @@ void Program::gather(Replica& r, DataFeed& feed, bool with_targets) {
     Tensor& dst = *r.value[j < inputs_.size() ? inputs_[j] : targets_[j - inputs_.size()]];
     Shape s = src.shape;
     s.d[0] = count;
-    dst.resize(s, src.dtype);
     const size_t row = size_t(src.size() / std::max<int64_t>(src.shape[0], 1)) * 4;
-    const char* base = static_cast<const char*>(src.data);
+    char* base = static_cast<char*>(src.data);
+    if (contiguous) {
+      dst.shape = s;
+      dst.dtype = src.dtype;
+      dst.data = base + idx[0] * row;  // read-only for the ops: inputs get no gradient
+      continue;
+    }
+    dst.data = dst.owner.get();
+    dst.resize(s, src.dtype);
     char* out = static_cast<char*>(dst.data);
-    if (contiguous) std::memcpy(out, base + idx[0] * row, row * count);
-    else
-      for (int64_t k = 0; k < count; ++k) std::memcpy(out + k * row, base + idx[k] * row, row);
+    for (int64_t k = 0; k < count; ++k) std::memcpy(out + k * row, base + idx[k] * row, row);
   }
 }
 

@@ -14,6 +14,7 @@ from .. import _core, backend, callbacks as callbacks_module, losses, metrics as
 from ..tensor import Tensor
 
 _CHUNK_SECONDS = 0.1  # time between returns to Python on the hot path
+_PREDICT_ROWS = 2048  # rows per predict batch when no callback needs the user's batches
 
 
 class _Compiled:
@@ -171,9 +172,11 @@ class Trainer:
                                  f"got labels in [{lo}, {hi}]")
 
     # -- the loop ----------------------------------------------------------------------------
-    def _run_batches(self, run, feed, cbs, mode, extra=()):
-        """Runs every batch of the feed through `run` (a Program method), calling batch hooks."""
+    def _run_batches(self, run, feed, cbs, mode, extra=(), batch_size=None):
+        """Runs every batch of the feed through `run` (a Program method), calling batch hooks.
+        `batch_size`: the user's, when the feed runs larger batches (predict); hooks count in it."""
         hooks = cbs.has_batch_hooks(mode)
+        batch_size = batch_size or feed.batch_size
         steps, step, chunk = feed.steps, 0, 1
         need_logs = hooks or any(isinstance(c, callbacks_module.ProgbarLogger) for c in cbs.callbacks)
         if not need_logs:
@@ -188,7 +191,7 @@ class Trainer:
             if not hooks and n:
                 chunk = max(1, min(steps, int(chunk * _CHUNK_SECONDS / max(dt, 1e-6)) or 1, chunk * 8))
             logs = self._logs() if mode != "predict" else {}
-            getattr(cbs, f"on_{mode}_batch_end")(step - 1, logs)
+            getattr(cbs, f"on_{mode}_batch_end")(-(-feed.position // batch_size) - 1, logs)
             if mode == "train" and self.stop_training:
                 break
 
@@ -283,11 +286,16 @@ class Trainer:
         results = [np.empty((n,) + rows, np.float32) for rows in compiled.output_rows]
         if n == 0:
             return results[0] if len(results) == 1 else results
-        feed = _core.DataFeed([Tensor.view(a) for a in xs], _batch_size(batch_size))
+        batch_size = _batch_size(batch_size)
+        steps = -(-n // batch_size)
+        cbs = callbacks_module.CallbackList(callbacks, model=self, verbose=_verbose(verbose), steps=steps)
+        # Rows are independent in inference: without per-batch hooks, run big batches (same results).
+        run_size = batch_size if cbs.has_batch_hooks("predict") else batch_size * max(1, _PREDICT_ROWS // batch_size)
+        feed = _core.DataFeed([Tensor.view(a) for a in xs], run_size)
         feed.start_epoch(False, 0)
-        cbs = callbacks_module.CallbackList(callbacks, model=self, verbose=_verbose(verbose), steps=feed.steps)
         cbs.on_predict_begin()
-        self._run_batches(compiled.program.predict, feed, cbs, "predict", ([Tensor.view(r) for r in results],))
+        self._run_batches(compiled.program.predict, feed, cbs, "predict", ([Tensor.view(r) for r in results],),
+                          batch_size)
         cbs.on_predict_end()
         return results[0] if len(results) == 1 else results
 
