@@ -18,7 +18,7 @@ except ImportError:  # RUNPATH not honoured (e.g. an unusual install): preload O
     ctypes.CDLL(os.path.join(scipy_openblas32.get_lib_dir(), "libscipy_openblas.so"), ctypes.RTLD_GLOBAL)
     from . import _core
 
-from . import activations, backend, callbacks, datasets, initializers, layers, losses, metrics, optimizers, utils
+from . import activations, backend, callbacks, config, datasets, initializers, layers, losses, metrics, optimizers, utils
 from .autodiff import GradientTape
 from .layers import Input
 from .models import Model, Sequential
