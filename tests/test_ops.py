@@ -6,7 +6,8 @@ import fastfit as tf
 from fastfit import _core
 from helpers import check_op, rand
 
-SHAPES = [(1, 1, 1), (1, 7, 3), (5, 1, 4), (3, 9, 1), (17, 33, 11)]
+SHAPES = [(1, 1, 1), (1, 7, 3), (5, 1, 4), (3, 9, 1), (17, 33, 11),
+          (7, 33, 16), (13, 5, 32), (6, 20, 64), (1, 9, 48)]  # N % 16 == 0: our AVX2 kernel, all row tails
 
 
 def np_softmax(x):

@@ -1,5 +1,7 @@
-// Matrix products on OpenBLAS (scipy-openblas32: prefixed symbols, its own run-time CPU dispatch).
+// Matrix products: OpenBLAS (scipy-openblas32: prefixed symbols, its own run-time CPU dispatch), and
+// our own AVX2 kernel for the skinny single-threaded products that dominate small-model training.
 #include <cblas.h>
+#include <immintrin.h>
 
 #include <atomic>
 #include <stdexcept>
@@ -24,6 +26,52 @@ void use_threads(int n) {
   }
 }
 
+// C[R rows, N] (+)= A[R rows, K] B[K, N] for N % 16 == 0: R x 16 accumulators in registers, B read
+// straight from memory (no packing: for N <= 128 its panel stays in cache). A(r, k) = A[r*rs + k*cs].
+template <int R>
+__attribute__((target("avx2,fma"))) void block_avx2(int64_t N, int64_t K, const float* A, int64_t rs, int64_t cs,
+                                                    const float* B, float* C, bool acc) {
+  for (int64_t j = 0; j < N; j += 16) {
+    __m256 c[R][2];
+    for (int r = 0; r < R; ++r) {
+      c[r][0] = acc ? _mm256_loadu_ps(C + r * N + j) : _mm256_setzero_ps();
+      c[r][1] = acc ? _mm256_loadu_ps(C + r * N + j + 8) : _mm256_setzero_ps();
+    }
+    const float* b = B + j;
+    const float* a = A;
+    for (int64_t k = 0; k < K; ++k, b += N, a += cs) {
+      const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+      for (int r = 0; r < R; ++r) {
+        const __m256 x = _mm256_broadcast_ss(a + r * rs);
+        c[r][0] = _mm256_fmadd_ps(x, b0, c[r][0]);
+        c[r][1] = _mm256_fmadd_ps(x, b1, c[r][1]);
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      _mm256_storeu_ps(C + r * N + j, c[r][0]);
+      _mm256_storeu_ps(C + r * N + j + 8, c[r][1]);
+    }
+  }
+}
+
+__attribute__((target("avx2,fma"))) void skinny_avx2(int64_t M, int64_t N, int64_t K, const float* A, int64_t rs,
+                                                     int64_t cs, const float* B, float* C, bool acc) {
+  int64_t i = 0;
+  for (; i + 6 <= M; i += 6) block_avx2<6>(N, K, A + i * rs, rs, cs, B, C + i * N, acc);
+  const float* a = A + i * rs;
+  float* c = C + i * N;
+  switch (M - i) {
+    case 5: block_avx2<5>(N, K, a, rs, cs, B, c, acc); break;
+    case 4: block_avx2<4>(N, K, a, rs, cs, B, c, acc); break;
+    case 3: block_avx2<3>(N, K, a, rs, cs, B, c, acc); break;
+    case 2: block_avx2<2>(N, K, a, rs, cs, B, c, acc); break;
+    case 1: block_avx2<1>(N, K, a, rs, cs, B, c, acc); break;
+    default: break;
+  }
+}
+
+const bool g_has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+
 }  // namespace
 
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
@@ -33,8 +81,15 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
     for (int64_t i = 0; i < M * N; ++i) C[i] = beta == 0.f ? 0.f : beta * C[i];
     return;
   }
-  if (!g_single.load(std::memory_order_relaxed))
-    use_threads(double(M) * double(N) * double(K) < kParallelMacs ? 1 : num_threads());
+  const bool one_thread =
+      g_single.load(std::memory_order_relaxed) || g_max_threads == 1 || double(M) * N * K < kParallelMacs;
+  // Measured on the seed model's shapes: 1.3-1.4x OpenBLAS's single-threaded time (bench/gemm.py).
+  if (g_has_avx2 && one_thread && !trans_b && N % 16 == 0 && N <= 128 && K <= 4096 && alpha == 1.f &&
+      (beta == 0.f || beta == 1.f)) {
+    skinny_avx2(M, N, K, A, trans_a ? 1 : K, trans_a ? M : 1, B, C, beta == 1.f);
+    return;
+  }
+  if (!g_single.load(std::memory_order_relaxed)) use_threads(one_thread ? 1 : num_threads());
   const blasint lda = blasint(trans_a ? M : K), ldb = blasint(trans_b ? K : N);
   scipy_cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
                     blasint(M), blasint(N), blasint(K), alpha, A, lda, B, ldb, beta, C, blasint(N));
