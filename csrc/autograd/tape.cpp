@@ -29,7 +29,7 @@ TensorPtr apply(const OpPtr& op, const std::vector<TensorPtr>& in) {
   for (Tape* t : g_tapes) {
     bool hit = t->record_all;
     for (size_t i = 0; i < in.size() && !hit; ++i)
-      hit = op->differentiable(int(i)) && (in[i]->trainable || t->watched.count(in[i].get()));
+      hit = op->differentiable(int(i)) && ((t->watch_variables && in[i]->trainable) || t->watched.count(in[i].get()));
     if (!hit) continue;
     t->records.push_back({op, in, out});
     if (!t->record_all) t->watched.insert(out.get());

@@ -18,6 +18,7 @@ struct Tape {
   std::vector<Record> records;
   std::unordered_set<const Tensor*> watched;  // tensors whose dependents are recorded
   bool record_all = false;                    // tracing: record every op, watched or not
+  bool watch_variables = true;                // trainable variables are watched without watch()
   bool persistent = false;
   bool used = false;
 

@@ -59,13 +59,14 @@ void init_tensor(py::module_& m) {
       });
 
   py::class_<Tape>(m, "Tape")
-      .def(py::init([](bool persistent, bool record_all) {
+      .def(py::init([](bool persistent, bool record_all, bool watch_variables) {
              auto t = std::make_unique<Tape>();
              t->persistent = persistent;
              t->record_all = record_all;
+             t->watch_variables = watch_variables;
              return t;
            }),
-           py::arg("persistent") = false, py::arg("record_all") = false)
+           py::arg("persistent") = false, py::arg("record_all") = false, py::arg("watch_variables") = true)
       .def("push", [](Tape& t) { push_tape(&t); })
       .def("pop", [](Tape& t) { pop_tape(&t); })
       .def("watch", &Tape::watch)

@@ -6,7 +6,8 @@ from .tensor import Tensor, convert_to_tensor
 class GradientTape:
     """Records operations for automatic differentiation, as `tf.GradientTape`.
 
-    Trainable variables are watched automatically; other tensors with `tape.watch(t)`.
+    Trainable variables are watched automatically (unless watch_accessed_variables=False); other
+    tensors with `tape.watch(t)`.
 
     >>> import fastfit as tf
     >>> x = tf.Variable([3.0])
@@ -17,7 +18,7 @@ class GradientTape:
     """
 
     def __init__(self, persistent=False, watch_accessed_variables=True):
-        self._tape = _core.Tape(persistent=persistent)
+        self._tape = _core.Tape(persistent=persistent, watch_variables=watch_accessed_variables)
         self._persistent = persistent
 
     def __enter__(self):

@@ -72,8 +72,15 @@ def _repr(self):
 Tensor.dtype = property(_tensor_dtype)
 Tensor.__repr__ = _repr
 Tensor.__array__ = lambda self, dtype=None, copy=None: self.numpy() if dtype is None else self.numpy().astype(dtype)
-Tensor.__float__ = lambda self: float(self.numpy())
-Tensor.__int__ = lambda self: int(self.numpy())
+def _scalar(self, kind):
+    value = self.numpy()
+    if value.size != 1:
+        raise TypeError(f"only single-element tensors convert to Python scalars, got shape {self.shape}")
+    return kind(value.reshape(-1)[0])
+
+
+Tensor.__float__ = lambda self: _scalar(self, float)
+Tensor.__int__ = lambda self: _scalar(self, int)
 Tensor.__len__ = lambda self: self.shape[0]
 Tensor.__getitem__ = lambda self, key: convert_to_tensor(self.numpy()[key])
 Tensor.__bool__ = lambda self: bool(self.numpy())

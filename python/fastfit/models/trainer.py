@@ -212,6 +212,8 @@ class Trainer:
         if validation_data is not None:
             if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
                 raise ValueError("fit: `validation_data` must be a tuple (x_val, y_val)")
+            if len(validation_data) == 3 and validation_data[2] is not None:
+                raise NotImplementedError("fit: validation sample weights are not supported yet")
             val = self._prepare(validation_data[0], validation_data[1])
         elif validation_split:
             if not 0 < validation_split < 1:
