@@ -1,6 +1,7 @@
 """Global state Keras keeps in `keras.backend`: the random generator, name counters, epsilon."""
 import collections
 import random as _pyrandom
+import re
 
 import numpy as np
 
@@ -26,6 +27,11 @@ def set_random_seed(seed):
     _pyrandom.seed(seed)
     np.random.seed(seed % 2**32)
     _rng = np.random.default_rng(seed)
+
+
+def snake_case(name):
+    """'SparseCategoricalAccuracy' -> 'sparse_categorical_accuracy', as Keras derives default names."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def unique_name(base):

@@ -4,7 +4,8 @@ Crossentropy on probabilities produced by a softmax works on the softmax's logit
 so the fused softmax-crossentropy kernel is used and the result is numerically stable.
 """
 from . import _core, ops
-from .tensor import Tensor, convert_to_tensor
+from .backend import snake_case
+from .tensor import Tensor, as_float as _float, convert_to_tensor
 
 _REDUCTIONS = ("sum_over_batch_size", "sum", "none", "mean", None)
 
@@ -17,7 +18,7 @@ class Loss:
     def __init__(self, name=None, reduction="sum_over_batch_size"):
         if reduction not in _REDUCTIONS:
             raise ValueError(f"Invalid `reduction` {reduction!r}; expected one of {list(_REDUCTIONS)}")
-        self.name = name or _snake(type(self).__name__)
+        self.name = name or snake_case(type(self).__name__)
         self.reduction = reduction
 
     def __call__(self, y_true, y_pred, sample_weight=None):
@@ -38,15 +39,6 @@ class Loss:
 
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction}
-
-
-def _snake(name):
-    import re
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-def _float(t):
-    return t if t.dtype_name == "float32" else convert_to_tensor(t.numpy(), "float32")
 
 
 class SparseCategoricalCrossentropy(Loss):

@@ -3,6 +3,7 @@ evaluate update on the hot path; Python only reads `result()`."""
 import numpy as np
 
 from . import _core
+from .backend import snake_case
 from .tensor import Tensor, convert_to_tensor
 
 
@@ -19,7 +20,7 @@ class Metric:
     _threshold = 0.5
 
     def __init__(self, name=None, dtype=None):
-        self.name = name or _default_name(type(self))
+        self.name = name or snake_case(type(self).__name__)
         self._state = _core.MetricState()
 
     def update_state(self, y_true, y_pred, sample_weight=None):
@@ -45,11 +46,6 @@ class Metric:
 
 def _tensor(x):
     return x if isinstance(x, Tensor) else convert_to_tensor(np.asarray(x))
-
-
-def _default_name(cls):
-    import re
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
 
 
 class Mean(Metric):

@@ -3,15 +3,10 @@ arithmetic operators of Tensor. Each call runs a C++ kernel at once and records 
 import numpy as np
 
 from . import _core
-from .tensor import Tensor, convert_to_tensor
+from .tensor import Tensor, as_float as _float, convert_to_tensor
 
 __all__ = ["add", "subtract", "multiply", "divide", "negative", "square", "sqrt", "exp", "log", "abs",
            "reduce_sum", "reduce_mean", "matmul", "argmax", "equal", "cast", "relu", "sigmoid", "tanh", "softmax"]
-
-
-def _float(x):
-    t = convert_to_tensor(x)
-    return t if t.dtype_name == "float32" else convert_to_tensor(t.numpy(), "float32")
 
 
 def add(x, y):

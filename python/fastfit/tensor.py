@@ -61,6 +61,12 @@ def convert_to_tensor(value, dtype=None):
 constant = convert_to_tensor
 
 
+def as_float(value):
+    """A float32 Tensor: the dtype layers and differentiable ops compute in."""
+    t = convert_to_tensor(value, None if isinstance(value, Tensor) else "float32")
+    return t if t.dtype_name == "float32" else convert_to_tensor(t.numpy(), "float32")
+
+
 def _tensor_dtype(self):
     return _DTYPES[self.dtype_name]
 

@@ -2,4 +2,4 @@
 from .core import Dense
 from .layer import Input, InputLayer, KerasTensor, Layer
 
-__all__ = ["Dense", "Input", "InputLayer", "Layer"]
+__all__ = ["Dense", "Input", "InputLayer", "KerasTensor", "Layer"]

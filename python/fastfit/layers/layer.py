@@ -1,14 +1,8 @@
 """Layer base class, symbolic KerasTensors and Input: the pieces the functional API is built from."""
-import re
-
 import numpy as np
 
 from .. import backend, initializers
-from ..tensor import Tensor, Variable, convert_to_tensor
-
-
-def _snake(name):
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+from ..tensor import Variable, as_float
 
 
 class KerasTensor:
@@ -25,12 +19,6 @@ class KerasTensor:
         return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
 
 
-def _autocast(x):
-    """Layers compute in float32, as Keras casts inputs to the layer's dtype."""
-    t = convert_to_tensor(x, None if isinstance(x, Tensor) else "float32")
-    return t if t.dtype_name == "float32" else convert_to_tensor(t.numpy(), "float32")
-
-
 class Layer:
     """Base class of layers: builds its weights on the first call, from the input's shape.
 
@@ -41,7 +29,7 @@ class Layer:
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
-        self.name = name or backend.unique_name(_snake(type(self).__name__))
+        self.name = name or backend.unique_name(backend.snake_case(type(self).__name__))
         self.trainable = trainable
         self.built = False
         self._weights = []
@@ -75,10 +63,10 @@ class Layer:
                                                all(isinstance(t, KerasTensor) for t in inputs)):
             return self._call_symbolic(inputs)
         if isinstance(inputs, (list, tuple)):
-            inputs = [_autocast(t) for t in inputs]
+            inputs = [as_float(t) for t in inputs]  # layers compute in float32, as Keras casts
             shape = [t.shape for t in inputs]
         else:
-            inputs = _autocast(inputs)
+            inputs = as_float(inputs)
             shape = inputs.shape
         self._maybe_build(shape)
         return self.call(inputs, *args, **kwargs)
