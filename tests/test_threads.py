@@ -80,3 +80,20 @@ def test_tf_config_threading(threads):
     assert keras.config.threading.get_intra_op_parallelism_threads() == 1
     with pytest.raises(ValueError, match="num_threads"):
         keras.config.threading.set_intra_op_parallelism_threads(-2)
+
+
+def test_forked_child_can_still_predict(small_data, threads):
+    import os
+    _core.set_num_threads(2)
+    x, _ = small_data
+    model = guide_model()
+    expected = model.predict(x, batch_size=64, verbose=0)  # starts the worker thread in this process
+    pid = os.fork()
+    if pid == 0:  # child: the parent's worker thread does not exist here
+        ok = False
+        try:
+            ok = np.allclose(model.predict(x, batch_size=64, verbose=0), expected, rtol=1e-5, atol=1e-7)
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0

@@ -303,6 +303,7 @@ int64_t Program::run(Mode mode, DataFeed& feed, int64_t max_steps, const std::ve
     if (split) {
       cpu::set_blas_single_threaded(true);
       job_ = {this, mode, &feed, results};
+      if (worker_ && !worker_->usable()) (void)worker_.release();  // forked: its thread is not ours to join
       if (!worker_) worker_ = std::make_unique<Worker>();
       worker_->post(&Program::run_second, &job_);
       std::exception_ptr error;

@@ -8,11 +8,15 @@
 #include <mutex>
 #include <thread>
 
+#include <unistd.h>
+
 namespace fastfit {
 
 class Worker {
  public:
-  Worker() : thread_([this] { loop(); }) {}
+  Worker() : pid_(getpid()), thread_([this] { loop(); }) {}
+  // A forked child inherits this object but not its thread: it must start a new worker.
+  bool usable() const { return pid_ == getpid(); }
   ~Worker() {
     {
       std::lock_guard<std::mutex> lk(m_);
@@ -78,6 +82,7 @@ class Worker {
   void (*fn_)(void*) = nullptr;
   void* arg_ = nullptr;
   std::exception_ptr error_;
+  const pid_t pid_;
   std::thread thread_;  // last: starts after the members it uses exist
 };
 
