@@ -82,6 +82,7 @@ def test_tf_config_threading(threads):
         keras.config.threading.set_intra_op_parallelism_threads(-2)
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Python 3.12+ warns on fork with threads
 def test_forked_child_can_still_predict(small_data, threads):
     import os
     _core.set_num_threads(2)

@@ -73,22 +73,27 @@ Optimizer::Slots& Optimizer::slots_for(const Tensor& w) {
   return *p;
 }
 
-void Optimizer::update(Tensor& w, const Tensor& g, Slots& s) const {
-  const int64_t n = w.size();
+void Optimizer::update(Tensor& w, const Tensor& g, Slots& s, int64_t begin, int64_t end) const {
+  if (end < 0) end = w.size();
+  const int64_t n = end - begin;
+  if (n <= 0) return;
+  auto at = [begin](Tensor& t) { return t.data ? t.f() + begin : nullptr; };  // a slot that exists
+  float* wp = w.f() + begin;
+  const float* gp = g.f() + begin;
   const float lr = cfg.learning_rate;
   switch (cfg.kind) {
     case OptKind::sgd:
-      sgd_kernel(w.f(), g.f(), cfg.momentum != 0.f ? s.a.f() : nullptr, n, lr, cfg.momentum, cfg.nesterov);
+      sgd_kernel(wp, gp, cfg.momentum != 0.f ? at(s.a) : nullptr, n, lr, cfg.momentum, cfg.nesterov);
       break;
     case OptKind::rmsprop:
-      rmsprop_kernel(w.f(), g.f(), s.a.f(), cfg.centered ? s.c.f() : nullptr, cfg.momentum != 0.f ? s.b.f() : nullptr,
-                     n, lr, cfg.rho, cfg.momentum, cfg.epsilon);
+      rmsprop_kernel(wp, gp, at(s.a), cfg.centered ? at(s.c) : nullptr, cfg.momentum != 0.f ? at(s.b) : nullptr, n,
+                     lr, cfg.rho, cfg.momentum, cfg.epsilon);
       break;
     case OptKind::adam: {
       // float32, as Keras computes it: Adam's trajectory is sensitive to the rounding of alpha
       const float t = float(iterations + 1);
       const float alpha = lr * std::sqrt(1.f - std::pow(cfg.beta_2, t)) / (1.f - std::pow(cfg.beta_1, t));
-      adam_kernel(w.f(), g.f(), s.a.f(), s.b.f(), cfg.amsgrad ? s.c.f() : nullptr, n, alpha, cfg.beta_1,
+      adam_kernel(wp, gp, at(s.a), at(s.b), cfg.amsgrad ? at(s.c) : nullptr, n, alpha, cfg.beta_1,
                   cfg.beta_2, cfg.epsilon);
       break;
     }

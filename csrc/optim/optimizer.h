@@ -30,7 +30,9 @@ struct Optimizer {
   };
   explicit Optimizer(OptimizerConfig c) : cfg(c) {}
   Slots& slots_for(const Tensor& w);  // created zeroed on first use
-  void update(Tensor& w, const Tensor& g, Slots& s) const;  // one variable, at the current iteration
+  // Elements [begin, end) of one variable (end < 0: to its end), at the current iteration; disjoint
+  // ranges may run on different threads.
+  void update(Tensor& w, const Tensor& g, Slots& s, int64_t begin = 0, int64_t end = -1) const;
   // One optimizer step over all variables, then iterations += 1.
   void apply(const std::vector<TensorPtr>& vars, const std::vector<TensorPtr>& grads);
   size_t num_slot_variables() const { return slots_.size(); }

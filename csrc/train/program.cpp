@@ -263,7 +263,8 @@ void Program::run_replica(Replica& r, Mode mode, DataFeed& feed, const std::vect
 
 void Program::run_second(void* p) {
   Job& job = *static_cast<Job*>(p);
-  job.self->run_replica(job.self->reps_[1], job.mode, *job.feed, job.results);
+  if (job.mode == Mode::update) job.self->update_share(1, 2);
+  else job.self->run_replica(job.self->reps_[1], job.mode, *job.feed, job.results);
 }
 
 void Program::update_metrics(const Replica& r, int64_t batch) {
@@ -272,12 +273,29 @@ void Program::update_metrics(const Replica& r, int64_t batch) {
   for (auto& m : metrics_) metric_update(m.kind, m.threshold, *r.value[m.target], *r.value[m.pred], *m.state);
 }
 
-void Program::apply_update() {
-  const bool split = reps_.size() > 1 && reps_[1].count > 0;
+// Elements of every parameter are cut into `shares` slices (64-byte aligned); slice `share` adds
+// the second replica's gradient into the first's and applies the optimizer there.
+void Program::update_share(int share, int shares) {
+  const bool split = shares > 1;
   for (size_t k = 0; k < params_.size(); ++k) {
     Tensor& g = *reps_[0].grad[params_[k]];
-    if (split) cpu::axpy_store(1.f, reps_[1].grad[params_[k]]->f(), g.size(), g.f(), true);
-    opt_->update(*reps_[0].value[params_[k]], g, *opt_slots_[k]);
+    const int64_t n = g.size();
+    const int64_t cut = std::min(n, (n / shares + 15) / 16 * 16);
+    const int64_t begin = share == 0 ? 0 : cut, end = share == 0 && split ? cut : n;
+    if (end <= begin) continue;
+    if (split) cpu::axpy_store(1.f, reps_[1].grad[params_[k]]->f() + begin, end - begin, g.f() + begin, true);
+    opt_->update(*reps_[0].value[params_[k]], g, *opt_slots_[k], begin, end);
+  }
+}
+
+void Program::apply_update(bool split) {
+  if (split) {  // both threads update half of every variable
+    job_.mode = Mode::update;
+    worker_->post(&Program::run_second, &job_);
+    update_share(0, 2);
+    worker_->wait();
+  } else {
+    update_share(0, 1);
   }
   ++opt_->iterations;
 }
@@ -326,10 +344,7 @@ int64_t Program::run(Mode mode, DataFeed& feed, int64_t max_steps, const std::ve
       for (int r = 0; r < (split ? 2 : 1); ++r) update_metrics(reps_[r], count);
       if (loss_ >= 0) loss_tracker->count += double(count);
     }
-    if (mode == Mode::train) {
-      if (!split && reps_.size() > 1) reps_[1].count = 0;
-      apply_update();
-    }
+    if (mode == Mode::train) apply_update(split);
     feed.pos += count;
   }
   return done;

@@ -49,7 +49,7 @@ class Program {
   bool splits(int mode) const { return reps_.size() > 1 && (mode == 0 ? split_predict_ : mode == 1 ? split_eval_ : split_train_); }
 
  private:
-  enum class Mode { train, test, predict };
+  enum class Mode { train, test, predict, update };  // update: the worker's share of an optimizer step
   struct StepPlan {  // the graph: shared by the replicas
     OpPtr op;
     std::vector<int> in;
@@ -83,7 +83,8 @@ class Program {
   static void run_second(void* job);
   void gather(Replica& r, DataFeed& feed, bool with_targets);
   void update_metrics(const Replica& r, int64_t batch);
-  void apply_update();
+  void apply_update(bool split);
+  void update_share(int share, int shares);  // sums the replicas' gradients and updates, for a slice
 
   std::vector<StepPlan> steps_;
   std::vector<TensorPtr> external_;  // per slot: the shared tensor (weights, constants) or null
