@@ -62,7 +62,7 @@ struct MatMul final : Op {
   }
 };
 
-// y = act(x W + b): x (..., I), W (I, O), b (O). Bias is pre-broadcast into y so the gemm adds onto it.
+// y = act(x W + b): x (..., I), W (I, O), b (O); bias and activation fused into the product (kernels/cpu).
 struct Dense final : Op {
   cpu::Act act_;
   bool bias_;
@@ -87,10 +87,7 @@ struct Dense final : Op {
   }
   void forward(const Tensor* const* in, Tensor& out) override {
     const Tensor &x = *in[0], &w = *in[1];
-    const int64_t M = x.rows(), K = x.cols(), N = w.shape[1];
-    if (bias_) cpu::broadcast_rows(in[2]->f(), M, N, out.f());
-    gemm(false, false, M, N, K, 1.f, x.f(), w.f(), bias_ ? 1.f : 0.f, out.f());
-    if (act_ != cpu::Act::linear) cpu::act_forward(act_, out.f(), M * N, out.f());
+    cpu::dense_forward(x.rows(), w.shape[1], x.cols(), x.f(), w.f(), bias_ ? in[2]->f() : nullptr, act_, out.f());
   }
   void backward(const Tensor* const* in, const Tensor& out, const Tensor& g, Tensor* const* din,
                 const bool* acc) override {

@@ -26,16 +26,25 @@ void use_threads(int n) {
   }
 }
 
-// C[R rows, N] (+)= A[R rows, K] B[K, N] for N % 16 == 0: R x 16 accumulators in registers, B read
-// straight from memory (no packing: for N <= 128 its panel stays in cache). A(r, k) = A[r*rs + k*cs].
+// How a product starts and ends: C (+)= A B, optionally + bias row, then relu, all in registers.
+struct Epilogue {
+  bool acc = false;             // start from C
+  const float* bias = nullptr;  // start from the bias row
+  bool relu = false;
+};
+
+// C[R rows, N] = epilogue(A[R rows, K] B[K, N]) for N % 16 == 0: R x 16 accumulators in registers, B
+// read straight from memory (no packing: for N <= 128 its panel stays in cache). A(r, k) = A[r*rs + k*cs].
 template <int R>
 __attribute__((target("avx2,fma"))) void block_avx2(int64_t N, int64_t K, const float* A, int64_t rs, int64_t cs,
-                                                    const float* B, float* C, bool acc) {
+                                                    const float* B, float* C, const Epilogue& e) {
   for (int64_t j = 0; j < N; j += 16) {
     __m256 c[R][2];
+    const __m256 init0 = e.bias ? _mm256_loadu_ps(e.bias + j) : _mm256_setzero_ps();
+    const __m256 init1 = e.bias ? _mm256_loadu_ps(e.bias + j + 8) : _mm256_setzero_ps();
     for (int r = 0; r < R; ++r) {
-      c[r][0] = acc ? _mm256_loadu_ps(C + r * N + j) : _mm256_setzero_ps();
-      c[r][1] = acc ? _mm256_loadu_ps(C + r * N + j + 8) : _mm256_setzero_ps();
+      c[r][0] = e.acc ? _mm256_loadu_ps(C + r * N + j) : init0;
+      c[r][1] = e.acc ? _mm256_loadu_ps(C + r * N + j + 8) : init1;
     }
     const float* b = B + j;
     const float* a = A;
@@ -47,15 +56,16 @@ __attribute__((target("avx2,fma"))) void block_avx2(int64_t N, int64_t K, const 
         c[r][1] = _mm256_fmadd_ps(x, b1, c[r][1]);
       }
     }
+    const __m256 zero = _mm256_setzero_ps();
     for (int r = 0; r < R; ++r) {
-      _mm256_storeu_ps(C + r * N + j, c[r][0]);
-      _mm256_storeu_ps(C + r * N + j + 8, c[r][1]);
+      _mm256_storeu_ps(C + r * N + j, e.relu ? _mm256_max_ps(c[r][0], zero) : c[r][0]);
+      _mm256_storeu_ps(C + r * N + j + 8, e.relu ? _mm256_max_ps(c[r][1], zero) : c[r][1]);
     }
   }
 }
 
 __attribute__((target("avx2,fma"))) void skinny_avx2(int64_t M, int64_t N, int64_t K, const float* A, int64_t rs,
-                                                     int64_t cs, const float* B, float* C, bool acc) {
+                                                     int64_t cs, const float* B, float* C, const Epilogue& acc) {
   int64_t i = 0;
   for (; i + 6 <= M; i += 6) block_avx2<6>(N, K, A + i * rs, rs, cs, B, C + i * N, acc);
   const float* a = A + i * rs;
@@ -72,6 +82,14 @@ __attribute__((target("avx2,fma"))) void skinny_avx2(int64_t M, int64_t N, int64
 
 const bool g_has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 
+// Our kernel takes the products that run on one thread anyway and fit its register blocking.
+// Measured on the seed model's shapes: 1.3-1.4x OpenBLAS's single-threaded time (bench/gemm.py).
+bool use_skinny(bool trans_b, int64_t M, int64_t N, int64_t K) {
+  const bool one_thread =
+      g_single.load(std::memory_order_relaxed) || g_max_threads == 1 || double(M) * N * K < kParallelMacs;
+  return g_has_avx2 && one_thread && !trans_b && N % 16 == 0 && N <= 128 && K <= 4096;
+}
+
 }  // namespace
 
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
@@ -81,18 +99,32 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
     for (int64_t i = 0; i < M * N; ++i) C[i] = beta == 0.f ? 0.f : beta * C[i];
     return;
   }
-  const bool one_thread =
-      g_single.load(std::memory_order_relaxed) || g_max_threads == 1 || double(M) * N * K < kParallelMacs;
-  // Measured on the seed model's shapes: 1.3-1.4x OpenBLAS's single-threaded time (bench/gemm.py).
-  if (g_has_avx2 && one_thread && !trans_b && N % 16 == 0 && N <= 128 && K <= 4096 && alpha == 1.f &&
-      (beta == 0.f || beta == 1.f)) {
-    skinny_avx2(M, N, K, A, trans_a ? 1 : K, trans_a ? M : 1, B, C, beta == 1.f);
+  if (alpha == 1.f && (beta == 0.f || beta == 1.f) && use_skinny(trans_b, M, N, K)) {
+    Epilogue e;
+    e.acc = beta == 1.f;
+    skinny_avx2(M, N, K, A, trans_a ? 1 : K, trans_a ? M : 1, B, C, e);
     return;
   }
-  if (!g_single.load(std::memory_order_relaxed)) use_threads(one_thread ? 1 : num_threads());
+  if (!g_single.load(std::memory_order_relaxed))
+    use_threads(g_max_threads == 1 || double(M) * N * K < kParallelMacs ? 1 : num_threads());
   const blasint lda = blasint(trans_a ? M : K), ldb = blasint(trans_b ? K : N);
   scipy_cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
                     blasint(M), blasint(N), blasint(K), alpha, A, lda, B, ldb, beta, C, blasint(N));
+}
+
+void dense_forward(int64_t M, int64_t N, int64_t K, const float* x, const float* w, const float* bias, Act act,
+                   float* y) {
+  if (M > 0 && K > 0 && use_skinny(false, M, N, K)) {
+    Epilogue e;
+    e.bias = bias;
+    e.relu = act == Act::relu;
+    skinny_avx2(M, N, K, x, K, 1, w, y, e);
+    if (act == Act::sigmoid || act == Act::tanh) act_forward(act, y, M * N, y);
+    return;
+  }
+  if (bias) broadcast_rows(bias, M, N, y);
+  gemm(false, false, M, N, K, 1.f, x, w, bias ? 1.f : 0.f, y);
+  if (act != Act::linear) act_forward(act, y, M * N, y);
 }
 
 void set_num_threads(int n) {

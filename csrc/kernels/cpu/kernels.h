@@ -17,6 +17,9 @@ enum class Act : int { linear = 0, relu = 1, sigmoid = 2, tanh = 3 };
 // C[M,N] = alpha * op(A)[M,K] op(B)[K,N] + beta * C, row-major (OpenBLAS sgemm).
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
           const float* B, float beta, float* C);
+// y[M,N] = act(x[M,K] w[K,N] + bias): bias and relu applied in the product's registers when our kernel runs.
+void dense_forward(int64_t M, int64_t N, int64_t K, const float* x, const float* w, const float* bias, Act act,
+                   float* y);
 void set_num_threads(int n);
 int num_threads();
 // While on, matrix products run on the calling thread only: the caller already keeps every core busy.
