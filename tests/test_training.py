@@ -418,3 +418,30 @@ def test_predict_batches_seen_by_hooks_and_progress(small_data):
     np.testing.assert_allclose(fast, with_hooks, rtol=1e-6, atol=1e-7)
     text = run_quiet(lambda: model.predict(x[:100], batch_size=32, verbose=1))
     assert text.startswith("4/4 [==============================] - ")
+
+
+def test_python_lists_are_one_array():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input(shape=(2,)), layers.Dense(3, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    h = model.fit([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [0, 1, 2], epochs=2, verbose=0).history
+    assert len(h["loss"]) == 2
+    assert model.predict([[0.5, 0.5]], verbose=0).shape == (1, 3)
+
+
+class NumpyLayer(layers.Layer):
+    """Computes through numpy: the result is not recorded, so a trace would freeze it."""
+
+    def call(self, x):
+        return keras.constant(np.tanh(x.numpy()))
+
+
+def test_untraceable_layer_is_refused_not_frozen(small_data):
+    x, y = small_data
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input(shape=(784,)), NumpyLayer(), layers.Dense(10, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    with pytest.raises(NotImplementedError, match="cannot run on the compiled path"):
+        model.fit(x, y, verbose=0)
+    with pytest.raises(NotImplementedError, match="GradientTape loop"):
+        model.predict(x, verbose=0)

@@ -78,7 +78,10 @@ class Trainer:
 
     # -- data --------------------------------------------------------------------------------
     def _as_arrays(self, x, what):
-        items = list(x) if isinstance(x, (list, tuple)) else [x]
+        # A list or tuple of arrays feeds several inputs; a nested list of numbers is one array.
+        several = isinstance(x, (list, tuple)) and x and all(
+            isinstance(a, (np.ndarray, Tensor)) or hasattr(a, "to_numpy") for a in x)
+        items = list(x) if several else [x]
         out = []
         for a in items:
             a = a.numpy() if isinstance(a, Tensor) else a
@@ -161,7 +164,38 @@ class Trainer:
                     raise NotImplementedError(f"metric {m.name}: only built-in metrics run in fit/evaluate so far")
                 program.add_metric(m._kind, m._threshold, 0, 0, m._state)
             program.loss_tracker = self._loss_tracker._state
-        return _Compiled(program, [tuple(o.shape[1:]) for o in outs])
+        compiled = _Compiled(program, [tuple(o.shape[1:]) for o in outs])
+        self._verify_trace(compiled, xs, ys)
+        return compiled
+
+    def _verify_trace(self, compiled, xs, ys):
+        """Replays the trace on other rows and compares with the eager model: a call that computed
+        something from the data outside fastfit's ops (numpy, argmax, Python branches) would have
+        been frozen into the trace, and must not train silently on wrong numbers."""
+        n = len(xs[0])
+        rows = np.arange(n - 1, max(n - 9, -1), -1)  # the last rows, reversed: not the traced ones
+        x2 = [np.ascontiguousarray(a[rows]) for a in xs]
+        expected = self(x2[0] if len(x2) == 1 else x2)
+        expected = expected[0] if isinstance(expected, (list, tuple)) else expected
+        got = np.empty((len(rows),) + compiled.output_rows[0], np.float32)
+        feed = _core.DataFeed([Tensor.view(a) for a in x2], len(rows))
+        feed.start_epoch(False, 0)
+        compiled.program.predict(feed, 1, [Tensor.view(got)] + [
+            Tensor.view(np.empty((len(rows),) + r, np.float32)) for r in compiled.output_rows[1:]])
+        same = np.allclose(got, expected.numpy(), rtol=1e-3, atol=1e-5)
+        if same and ys is not None:
+            y2 = [np.ascontiguousarray(a[rows]) for a in ys]
+            eager_loss = float(self.loss(y2[0], expected))
+            feed = _core.DataFeed([Tensor.view(a) for a in x2 + y2], len(rows))
+            feed.start_epoch(False, 0)
+            compiled.program.test(feed, 1)
+            same = np.isclose(self._loss_tracker._state.result(), eager_loss, rtol=1e-3, atol=1e-6)
+            self.reset_metrics()
+        if not same:
+            raise NotImplementedError(
+                f"Model '{self.name}': its forward pass or loss computes values outside fastfit's differentiable ops "
+                "(numpy, argmax/cast/equal, or Python branches on data), so it cannot run on the compiled path yet. "
+                "Train it with a GradientTape loop.")
 
     def _check_labels(self, y, out):
         if getattr(self.loss, "sparse_labels", False) and len(y):
