@@ -436,12 +436,17 @@ class NumpyLayer(layers.Layer):
         return keras.constant(np.tanh(x.numpy()))
 
 
-def test_untraceable_layer_is_refused_not_frozen(small_data):
+def test_untraceable_layer_runs_eagerly_with_a_warning(small_data):
     x, y = small_data
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input(shape=(784,)), NumpyLayer(), layers.Dense(10, activation="softmax")])
-    model.compile("sgd", "sparse_categorical_crossentropy")
-    with pytest.raises(NotImplementedError, match="cannot run on the compiled path"):
-        model.fit(x, y, verbose=0)
-    with pytest.raises(NotImplementedError, match="GradientTape loop"):
-        model.predict(x, verbose=0)
+    model.compile(keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    with pytest.warns(UserWarning, match="runs op by op from Python"):
+        h = model.fit(x, y, batch_size=50, epochs=3, verbose=0).history
+    assert h["loss"][2] < h["loss"][0] and list(h) == ["loss", "accuracy"]
+    loss, acc = model.evaluate(x, y, verbose=0)
+    ref = keras.losses.SparseCategoricalCrossentropy()(y, model(x))
+    assert loss == pytest.approx(float(ref), rel=1e-4)
+    with pytest.warns(UserWarning, match="runs op by op"):
+        probs = model.predict(x, batch_size=64, verbose=0)
+    np.testing.assert_allclose(probs, model(x).numpy(), rtol=1e-5, atol=1e-7)

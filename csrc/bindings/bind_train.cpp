@@ -51,8 +51,18 @@ void init_train(py::module_& m) {
       },
       py::arg("kind"), py::arg("y_true"), py::arg("y_pred"), py::arg("state"), py::arg("threshold") = 0.5f);
 
-  py::class_<DataFeed, std::shared_ptr<DataFeed>>(m, "DataFeed")
+  py::class_<DataFeed, std::shared_ptr<DataFeed>>(m, "DataFeed", py::dynamic_attr())
       .def(py::init<std::vector<TensorPtr>, int64_t>(), py::arg("arrays"), py::arg("batch_size"))
+      .def(
+          "take",
+          [](DataFeed& f) {  // the next batch's sample indices, for batches run in Python
+            const int64_t count = std::min(f.batch_size, f.n - f.pos);
+            py::array_t<int64_t> idx(std::max<int64_t>(count, 0));
+            if (count > 0) std::memcpy(idx.mutable_data(), f.order.data() + f.pos, size_t(count) * 8);
+            f.pos += std::max<int64_t>(count, 0);
+            return idx;
+          },
+          "Indices of the next batch's samples; advances the position.")
       .def("start_epoch", &DataFeed::start_epoch, py::arg("shuffle"), py::arg("seed") = 0)
       .def_property_readonly("steps", &DataFeed::steps)
       .def_readonly("num_samples", &DataFeed::n)

@@ -7,10 +7,12 @@ overrides a batch hook, so Keras' callback semantics hold.
 """
 import math
 import time
+import warnings
 
 import numpy as np
 
 from .. import _core, backend, callbacks as callbacks_module, losses, metrics as metrics_module, optimizers
+from ..autodiff import GradientTape
 from ..tensor import Tensor
 
 _CHUNK_SECONDS = 0.1  # time between returns to Python on the hot path
@@ -23,6 +25,68 @@ class _Compiled:
     def __init__(self, program, output_rows):
         self.program = program
         self.output_rows = output_rows  # per output: shape without the batch axis
+
+
+class _EagerProgram:
+    """The Program interface run op by op from Python, for a model whose call cannot be traced."""
+
+    def __init__(self, model, num_inputs):
+        self.model, self.num_inputs = model, num_inputs
+
+    def _batches(self, feed, max_steps):
+        for _ in range(max_steps):
+            if feed.position >= feed.num_samples:
+                return
+            idx = feed.take()
+            arrays = [a[idx] for a in feed.source]
+            xs = arrays[:self.num_inputs]
+            yield (xs[0] if len(xs) == 1 else xs), arrays[self.num_inputs:], len(idx)
+
+    def _forward(self, x, ys):
+        out = self.model(x)
+        return out, self.model.loss(ys[0], out)
+
+    def _account(self, ys, out, loss, n):
+        m = self.model
+        m._loss_tracker._state.total += float(loss) * n
+        m._loss_tracker._state.count += n
+        for metric in m._compile_metrics:
+            metric.update_state(ys[0], out)
+
+    def train(self, feed, max_steps):
+        m, done = self.model, 0
+        for x, ys, n in self._batches(feed, max_steps):
+            with GradientTape() as tape:
+                out, loss = self._forward(x, ys)
+            grads = tape.gradient(loss, m.trainable_weights)
+            m.optimizer.apply_gradients(zip(grads, m.trainable_weights))
+            self._account(ys, out, loss, n)
+            done += 1
+        return done
+
+    def test(self, feed, max_steps):
+        done = 0
+        for x, ys, n in self._batches(feed, max_steps):
+            self._account(ys, *self._forward(x, ys), n)
+            done += 1
+        return done
+
+    def predict(self, feed, max_steps, results):
+        done, start = 0, feed.position
+        for x, _, n in self._batches(feed, max_steps):
+            out = self.model(x)
+            outs = list(out) if isinstance(out, (list, tuple)) else [out]
+            for r, o in zip(results, outs):
+                r.numpy_target[start:start + n] = o.numpy()
+            start += n
+            done += 1
+        return done
+
+
+def _feed(arrays, batch_size):
+    feed = _core.DataFeed([Tensor.view(a) for a in arrays], batch_size)
+    feed.source = arrays  # the numpy arrays, for the eager fallback
+    return feed
 
 
 class Trainer:
@@ -165,10 +229,14 @@ class Trainer:
                 program.add_metric(m._kind, m._threshold, 0, 0, m._state)
             program.loss_tracker = self._loss_tracker._state
         compiled = _Compiled(program, [tuple(o.shape[1:]) for o in outs])
-        self._verify_trace(compiled, xs, ys)
+        if not self._trace_is_faithful(compiled, xs, ys):
+            warnings.warn(f"Model '{self.name}': its call computes values outside fastfit's ops (numpy, argmax/cast/"
+                          "equal, or Python branches on data), so it runs op by op from Python, much slower than "
+                          "the compiled path.", stacklevel=3)
+            compiled.program = _EagerProgram(self, len(xs))
         return compiled
 
-    def _verify_trace(self, compiled, xs, ys):
+    def _trace_is_faithful(self, compiled, xs, ys):
         """Replays the trace on other rows and compares with the eager model: a call that computed
         something from the data outside fastfit's ops (numpy, argmax, Python branches) would have
         been frozen into the trace, and must not train silently on wrong numbers."""
@@ -191,11 +259,7 @@ class Trainer:
             compiled.program.test(feed, 1)
             same = np.isclose(self._loss_tracker._state.result(), eager_loss, rtol=1e-3, atol=1e-6)
             self.reset_metrics()
-        if not same:
-            raise NotImplementedError(
-                f"Model '{self.name}': its forward pass or loss computes values outside fastfit's differentiable ops "
-                "(numpy, argmax/cast/equal, or Python branches on data), so it cannot run on the compiled path yet. "
-                "Train it with a GradientTape loop.")
+        return bool(same)
 
     def _check_labels(self, y, out):
         if getattr(self.loss, "sparse_labels", False) and len(y):
@@ -258,11 +322,11 @@ class Trainer:
             val = ([a[split:] for a in xs], [a[split:] for a in ys])
             xs, ys = [a[:split] for a in xs], [a[:split] for a in ys]
         compiled = self._compiled_for(xs, ys)
-        feed = _core.DataFeed([Tensor.view(a) for a in xs + ys], batch_size)
+        feed = _feed(xs + ys, batch_size)
         val_feed = None
         if val is not None:
             val_compiled = self._compiled_for(*val)
-            val_feed = _core.DataFeed([Tensor.view(a) for a in val[0] + val[1]], _batch_size(validation_batch_size or batch_size))
+            val_feed = _feed(val[0] + val[1], _batch_size(validation_batch_size or batch_size))
         verbose = _verbose(verbose)
         cbs = callbacks_module.CallbackList(callbacks, model=self, add_history=True, verbose=verbose, epochs=epochs,
                                             steps=feed.steps)
@@ -309,7 +373,7 @@ class Trainer:
         if ys is None:
             raise ValueError("evaluate: `y` is required for array inputs")
         compiled = self._compiled_for(xs, ys)
-        feed = _core.DataFeed([Tensor.view(a) for a in xs + ys], _batch_size(batch_size))
+        feed = _feed(xs + ys, _batch_size(batch_size))
         cbs = callbacks_module.CallbackList(callbacks, model=self, verbose=_verbose(verbose), steps=feed.steps)
         logs = self._test_loop(compiled, feed, cbs)
         return logs if return_dict else _flatten(logs)
@@ -327,11 +391,10 @@ class Trainer:
         cbs = callbacks_module.CallbackList(callbacks, model=self, verbose=_verbose(verbose), steps=steps)
         # Rows are independent in inference: without per-batch hooks, run big batches (same results).
         run_size = batch_size if cbs.has_batch_hooks("predict") else batch_size * max(1, _PREDICT_ROWS // batch_size)
-        feed = _core.DataFeed([Tensor.view(a) for a in xs], run_size)
+        feed = _feed(xs, run_size)
         feed.start_epoch(False, 0)
         cbs.on_predict_begin()
-        self._run_batches(compiled.program.predict, feed, cbs, "predict", ([Tensor.view(r) for r in results],),
-                          batch_size)
+        self._run_batches(compiled.program.predict, feed, cbs, "predict", (_result_views(results),), batch_size)
         cbs.on_predict_end()
         return results[0] if len(results) == 1 else results
 
@@ -342,7 +405,7 @@ class Trainer:
         xs, ys = self._prepare(x, y)
         compiled = self._compiled_for(xs, ys)
         self.reset_metrics()
-        feed = _core.DataFeed([Tensor.view(a) for a in xs + ys], len(xs[0]))
+        feed = _feed(xs + ys, len(xs[0]))
         feed.start_epoch(False, 0)
         compiled.program.train(feed, 1)
         logs = self._logs()
@@ -354,7 +417,7 @@ class Trainer:
         xs, ys = self._prepare(x, y)
         compiled = self._compiled_for(xs, ys)
         self.reset_metrics()
-        feed = _core.DataFeed([Tensor.view(a) for a in xs + ys], len(xs[0]))
+        feed = _feed(xs + ys, len(xs[0]))
         feed.start_epoch(False, 0)
         compiled.program.test(feed, 1)
         logs = self._logs()
@@ -362,6 +425,15 @@ class Trainer:
 
     def predict_on_batch(self, x):
         return self.predict(x, batch_size=max(len(self._as_arrays(x, "x")[0]), 1), verbose=0)
+
+
+def _result_views(results):
+    views = []
+    for r in results:
+        v = Tensor.view(r)
+        v.numpy_target = r  # where the eager fallback writes
+        views.append(v)
+    return views
 
 
 def _batch_size(b):
