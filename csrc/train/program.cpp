@@ -293,7 +293,7 @@ void Program::apply_update(bool split) {
     job_.mode = Mode::update;
     worker_->post(&Program::run_second, &job_);
     update_share(0, 2);
-    worker_->wait();
+    worker_->finish();
   } else {
     update_share(0, 1);
   }
@@ -331,7 +331,7 @@ int64_t Program::run(Mode mode, DataFeed& feed, int64_t max_steps, const std::ve
         error = std::current_exception();
       }
       try {
-        worker_->wait();
+        worker_->finish();
       } catch (...) {
         if (!error) error = std::current_exception();
       }

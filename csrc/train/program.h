@@ -14,7 +14,7 @@
 #include "autograd/tape.h"
 #include "optim/optimizer.h"
 #include "train/metrics.h"
-#include "train/worker.h"
+#include "core/worker.h"
 
 namespace fastfit {
 

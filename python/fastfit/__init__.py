@@ -7,16 +7,25 @@ ports by its imports alone::
     import fastfit as tf             # tf.GradientTape, tf.reduce_mean, tf.Variable, ...
     from fastfit import layers       # layers.Dense
 """
+import os as _os
+
+# Our OpenBLAS's idle threads spin for 2^N cycles after a call (default 2^28, about 0.1 s) and would
+# take the core that fastfit's own second thread needs; 2^20 (about 0.3 ms) still covers back-to-back
+# calls. Read once when the library loads; set only for that moment, so other libraries keep theirs.
+_timeout = _os.environ.get("OPENBLAS_THREAD_TIMEOUT")
+_os.environ["OPENBLAS_THREAD_TIMEOUT"] = _timeout or "20"
 try:
     from . import _core
 except ImportError:  # RUNPATH not honoured (e.g. an unusual install): preload OpenBLAS by path, as SciPy does
     import ctypes
-    import os
 
     import scipy_openblas32
 
-    ctypes.CDLL(os.path.join(scipy_openblas32.get_lib_dir(), "libscipy_openblas.so"), ctypes.RTLD_GLOBAL)
+    ctypes.CDLL(_os.path.join(scipy_openblas32.get_lib_dir(), "libscipy_openblas.so"), ctypes.RTLD_GLOBAL)
     from . import _core
+finally:
+    if _timeout is None:
+        del _os.environ["OPENBLAS_THREAD_TIMEOUT"]
 
 from . import activations, backend, callbacks, config, datasets, initializers, layers, losses, metrics, optimizers, utils
 from .autodiff import GradientTape

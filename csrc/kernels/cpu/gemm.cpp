@@ -3,9 +3,14 @@
 #include <cblas.h>
 #include <immintrin.h>
 
+#include <algorithm>
 #include <atomic>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+
+#include "core/worker.h"
 
 #include "kernels/cpu/kernels.h"
 
@@ -33,23 +38,34 @@ struct Epilogue {
   bool relu = false;
 };
 
-// C[R rows, N] = epilogue(A[R rows, K] B[K, N]) for N % 16 == 0: R x 16 accumulators in registers, B
-// read straight from memory (no packing: for N <= 128 its panel stays in cache). A(r, k) = A[r*rs + k*cs].
+// Lanes j + [0, 8) that lie inside a row of N columns.
+__attribute__((target("avx2"))) inline __m256i lanes_below(int64_t j, int64_t N) {
+  const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(int(std::min<int64_t>(N - j, 8))), idx);
+}
+
+// C[R rows, N] = epilogue(A[R rows, K] B[K, N]): R x 16 accumulators in registers, B read straight
+// from memory (no packing: for N <= 128 its panel stays in cache), the last columns masked.
+// A(r, k) = A[r*rs + k*cs].
 template <int R>
 __attribute__((target("avx2,fma"))) void block_avx2(int64_t N, int64_t K, const float* A, int64_t rs, int64_t cs,
                                                     const float* B, float* C, const Epilogue& e) {
+  const __m256i all = _mm256_set1_epi32(-1);
   for (int64_t j = 0; j < N; j += 16) {
+    const bool full = j + 16 <= N;
+    const __m256i m0 = full ? all : lanes_below(j, N), m1 = full ? all : lanes_below(j + 8, N);
     __m256 c[R][2];
-    const __m256 init0 = e.bias ? _mm256_loadu_ps(e.bias + j) : _mm256_setzero_ps();
-    const __m256 init1 = e.bias ? _mm256_loadu_ps(e.bias + j + 8) : _mm256_setzero_ps();
+    const __m256 init0 = e.bias ? _mm256_maskload_ps(e.bias + j, m0) : _mm256_setzero_ps();
+    const __m256 init1 = e.bias ? _mm256_maskload_ps(e.bias + j + 8, m1) : _mm256_setzero_ps();
     for (int r = 0; r < R; ++r) {
-      c[r][0] = e.acc ? _mm256_loadu_ps(C + r * N + j) : init0;
-      c[r][1] = e.acc ? _mm256_loadu_ps(C + r * N + j + 8) : init1;
+      c[r][0] = e.acc ? _mm256_maskload_ps(C + r * N + j, m0) : init0;
+      c[r][1] = e.acc ? _mm256_maskload_ps(C + r * N + j + 8, m1) : init1;
     }
     const float* b = B + j;
     const float* a = A;
     for (int64_t k = 0; k < K; ++k, b += N, a += cs) {
-      const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+      const __m256 b0 = full ? _mm256_loadu_ps(b) : _mm256_maskload_ps(b, m0);
+      const __m256 b1 = full ? _mm256_loadu_ps(b + 8) : _mm256_maskload_ps(b + 8, m1);
       for (int r = 0; r < R; ++r) {
         const __m256 x = _mm256_broadcast_ss(a + r * rs);
         c[r][0] = _mm256_fmadd_ps(x, b0, c[r][0]);
@@ -58,8 +74,12 @@ __attribute__((target("avx2,fma"))) void block_avx2(int64_t N, int64_t K, const 
     }
     const __m256 zero = _mm256_setzero_ps();
     for (int r = 0; r < R; ++r) {
-      _mm256_storeu_ps(C + r * N + j, e.relu ? _mm256_max_ps(c[r][0], zero) : c[r][0]);
-      _mm256_storeu_ps(C + r * N + j + 8, e.relu ? _mm256_max_ps(c[r][1], zero) : c[r][1]);
+      if (e.relu) {
+        c[r][0] = _mm256_max_ps(c[r][0], zero);
+        c[r][1] = _mm256_max_ps(c[r][1], zero);
+      }
+      _mm256_maskstore_ps(C + r * N + j, m0, c[r][0]);
+      _mm256_maskstore_ps(C + r * N + j + 8, m1, c[r][1]);
     }
   }
 }
@@ -82,12 +102,55 @@ __attribute__((target("avx2,fma"))) void skinny_avx2(int64_t M, int64_t N, int64
 
 const bool g_has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 
-// Our kernel takes the products that run on one thread anyway and fit its register blocking.
-// Measured on the seed model's shapes: 1.3-1.4x OpenBLAS's single-threaded time (bench/gemm.py).
-bool use_skinny(bool trans_b, int64_t M, int64_t N, int64_t K) {
-  const bool one_thread =
-      g_single.load(std::memory_order_relaxed) || g_max_threads == 1 || double(M) * N * K < kParallelMacs;
-  return g_has_avx2 && one_thread && !trans_b && N % 16 == 0 && N <= 128 && K <= 4096;
+// Our kernel takes the products that fit its register blocking and whose B panel stays in cache:
+// there it is 1.3-1.4x OpenBLAS (bench/gemm.py); OpenBLAS's packing wins for wide N.
+bool fits_skinny(bool trans_b, int64_t N, int64_t K) {
+  return g_has_avx2 && !trans_b && N >= 8 && N <= 128 && K <= 4096;
+}
+bool one_thread(int64_t M, int64_t N, int64_t K) {
+  return g_single.load(std::memory_order_relaxed) || g_max_threads == 1 || double(M) * N * K < kParallelMacs;
+}
+
+// Large skinny products split their rows with a helper thread. The lock keeps concurrent callers
+// (other Python threads) from sharing it: they run on one thread instead.
+std::mutex g_pool_busy;
+std::unique_ptr<Worker> g_pool;
+
+// Rows are dealt out in blocks from a shared counter, so a helper that gets descheduled holds up
+// at most one block (each block's result is the same whichever thread computes it).
+struct SkinnyJob {
+  int64_t M, N, K;
+  const float* A;
+  int64_t rs, cs;
+  const float* B;
+  float* C;
+  Epilogue e;
+  std::atomic<int64_t> next{0};
+  static constexpr int64_t kRows = 24;
+};
+
+void run_skinny(void* p) {
+  SkinnyJob& j = *static_cast<SkinnyJob*>(p);
+  for (int64_t b; (b = j.next.fetch_add(1)) * SkinnyJob::kRows < j.M;) {
+    const int64_t r0 = b * SkinnyJob::kRows, rows = std::min(SkinnyJob::kRows, j.M - r0);
+    skinny_avx2(rows, j.N, j.K, j.A + r0 * j.rs, j.rs, j.cs, j.B, j.C + r0 * j.N, j.e);
+  }
+}
+
+void skinny(int64_t M, int64_t N, int64_t K, const float* A, int64_t rs, int64_t cs, const float* B, float* C,
+            const Epilogue& e) {
+  std::unique_lock<std::mutex> lk(g_pool_busy, std::try_to_lock);
+  if (one_thread(M, N, K) || M < 2 * SkinnyJob::kRows || !lk.owns_lock()) {
+    skinny_avx2(M, N, K, A, rs, cs, B, C, e);
+    return;
+  }
+  if (g_pool && !g_pool->usable()) (void)g_pool.release();  // forked: that thread is not ours
+  if (!g_pool) g_pool = std::make_unique<Worker>();
+  SkinnyJob job;
+  job.M = M, job.N = N, job.K = K, job.A = A, job.rs = rs, job.cs = cs, job.B = B, job.C = C, job.e = e;
+  g_pool->post(&run_skinny, &job);
+  run_skinny(&job);
+  g_pool->finish();
 }
 
 }  // namespace
@@ -99,14 +162,13 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
     for (int64_t i = 0; i < M * N; ++i) C[i] = beta == 0.f ? 0.f : beta * C[i];
     return;
   }
-  if (alpha == 1.f && (beta == 0.f || beta == 1.f) && use_skinny(trans_b, M, N, K)) {
+  if (alpha == 1.f && (beta == 0.f || beta == 1.f) && fits_skinny(trans_b, N, K)) {
     Epilogue e;
     e.acc = beta == 1.f;
-    skinny_avx2(M, N, K, A, trans_a ? 1 : K, trans_a ? M : 1, B, C, e);
+    skinny(M, N, K, A, trans_a ? 1 : K, trans_a ? M : 1, B, C, e);
     return;
   }
-  if (!g_single.load(std::memory_order_relaxed))
-    use_threads(g_max_threads == 1 || double(M) * N * K < kParallelMacs ? 1 : num_threads());
+  if (!g_single.load(std::memory_order_relaxed)) use_threads(one_thread(M, N, K) ? 1 : num_threads());
   const blasint lda = blasint(trans_a ? M : K), ldb = blasint(trans_b ? K : N);
   scipy_cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
                     blasint(M), blasint(N), blasint(K), alpha, A, lda, B, ldb, beta, C, blasint(N));
@@ -114,11 +176,11 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
 
 void dense_forward(int64_t M, int64_t N, int64_t K, const float* x, const float* w, const float* bias, Act act,
                    float* y) {
-  if (M > 0 && K > 0 && use_skinny(false, M, N, K)) {
+  if (M > 0 && K > 0 && fits_skinny(false, N, K)) {
     Epilogue e;
     e.bias = bias;
     e.relu = act == Act::relu;
-    skinny_avx2(M, N, K, x, K, 1, w, y, e);
+    skinny(M, N, K, x, K, 1, w, y, e);
     if (act == Act::sigmoid || act == Act::tanh) act_forward(act, y, M * N, y);
     return;
   }

@@ -1,8 +1,11 @@
-// Worker: one helper thread that runs a job while the caller runs its own share, then joins.
-// It spins briefly before sleeping, so back-to-back batches hand over in microseconds on an idle
-// core, yet it yields the core when the machine is busy.
+// Worker: one helper thread that runs a job while the caller runs its own share.
+// If the helper has not picked the job up by the time the caller is done with its share (its core
+// is busy: another process, another library's spinning threads), the caller runs the job itself, so
+// splitting work is never much slower than not splitting it. It spins briefly before sleeping, so
+// back-to-back batches hand over in microseconds on an idle core.
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -15,8 +18,6 @@ namespace fastfit {
 class Worker {
  public:
   Worker() : pid_(getpid()), thread_([this] { loop(); }) {}
-  // A forked child inherits this object but not its thread: it must start a new worker.
-  bool usable() const { return pid_ == getpid(); }
   ~Worker() {
     {
       std::lock_guard<std::mutex> lk(m_);
@@ -25,7 +26,10 @@ class Worker {
     cv_.notify_all();
     thread_.join();
   }
-  // Start fn(arg) on the worker; call wait() before starting another.
+  // A forked child inherits this object but not its thread: it must start a new worker.
+  bool usable() const { return pid_ == getpid(); }
+
+  // Offer fn(arg) to the helper; call finish() before offering another.
   void post(void (*fn)(void*), void* arg) {
     {
       std::lock_guard<std::mutex> lk(m_);
@@ -36,8 +40,15 @@ class Worker {
     }
     cv_.notify_all();
   }
-  // Wait for the posted job; rethrows what it threw.
-  void wait() {
+  // The job is done when this returns: by the helper, or here if the helper had not started it.
+  // Rethrows what the job threw.
+  void finish() {
+    int expected = kPending;
+    if (state_.compare_exchange_strong(expected, kRunning)) {  // not picked up: run it here
+      state_ = kIdle;
+      fn_(arg_);
+      return;
+    }
     if (!spin_until(kDone)) {
       std::unique_lock<std::mutex> lk(m_);
       cv_.wait(lk, [this] { return state_ == kDone; });
@@ -47,15 +58,17 @@ class Worker {
   }
 
  private:
-  enum : int { kIdle, kPending, kDone, kQuit };
+  enum : int { kIdle, kPending, kRunning, kDone, kQuit };
+  // Spin up to ~200 us (the gap between batches, or between eager calls from Python) before sleeping.
   bool spin_until(int s) const {
-    for (int i = 0; i < 4000; ++i) {  // about 20-50 us
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
+    for (int i = 1;; ++i) {
       if (state_.load(std::memory_order_acquire) == s) return true;
 #if defined(__x86_64__)
       __builtin_ia32_pause();
 #endif
+      if (i % 64 == 0 && std::chrono::steady_clock::now() > deadline) return false;
     }
-    return false;
   }
   void loop() {
     for (;;) {
@@ -63,7 +76,11 @@ class Worker {
         std::unique_lock<std::mutex> lk(m_);
         cv_.wait(lk, [this] { return state_ == kPending || state_ == kQuit; });
       }
-      if (state_ == kQuit) return;
+      int expected = kPending;
+      if (!state_.compare_exchange_strong(expected, kRunning)) {
+        if (expected == kQuit) return;
+        continue;  // the caller took the job back
+      }
       try {
         fn_(arg_);
       } catch (...) {
