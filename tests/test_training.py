@@ -450,3 +450,15 @@ def test_untraceable_layer_runs_eagerly_with_a_warning(small_data):
     with pytest.warns(UserWarning, match="runs op by op"):
         probs = model.predict(x, batch_size=64, verbose=0)
     np.testing.assert_allclose(probs, model(x).numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_regression_with_flat_targets():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 3)).astype("float32")
+    y = x @ np.array([1.0, -2.0, 0.5], "float32") + 0.3  # shape (256,)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input(shape=(3,)), layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    h = model.fit(x, y, batch_size=32, epochs=20, verbose=0).history
+    assert h["loss"][-1] < 1e-3
+    np.testing.assert_allclose(model.get_weights()[0].ravel(), [1.0, -2.0, 0.5], atol=0.02)

@@ -171,7 +171,9 @@ class Trainer:
         if y is not None:
             label_dtype = np.int32 if getattr(self.loss, "sparse_labels", False) else np.float32
             raw = self._as_arrays(y, "y")
-            ys = [np.ascontiguousarray(a, label_dtype) for a in raw]
+            # Dense targets of shape (N,) meet outputs of shape (N, 1), as Keras expands them.
+            ys = [np.ascontiguousarray(a if label_dtype is np.int32 or a.ndim != 1 else a[:, None], label_dtype)
+                  for a in raw]
             for a in ys:
                 if len(a) != n:
                     raise ValueError(f"Data cardinality is ambiguous: x sizes: {n}, y sizes: {len(a)}. "
