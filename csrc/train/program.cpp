@@ -35,8 +35,25 @@ Program::Program(const std::vector<Record>& records, const std::vector<TensorPtr
                  const std::vector<TensorPtr>& targets, const std::vector<TensorPtr>& outputs, const TensorPtr& loss,
                  const std::vector<TensorPtr>& params, std::shared_ptr<Optimizer> optimizer)
     : opt_(std::move(optimizer)) {
-  std::unordered_map<const Tensor*, int> slot;
-  auto add_slot = [&](const TensorPtr& t, bool internal) {  // internal: a planned buffer per replica
+  const SlotMap slot = plan_slots(records, inputs, targets, outputs, loss);
+  predict_steps_ = ancestors(outputs_);
+  std::vector<int> test_roots = outputs_;
+  if (loss_ >= 0) test_roots.push_back(loss_);
+  test_steps_ = ancestors(test_roots);
+  plan_splitting(records);
+  has_grad_.assign(external_.size(), 0);
+  if (loss_ >= 0 && opt_) plan_gradients(params, slot);
+  make_replica(false);
+  if ((split_predict_ || split_eval_) && cpu::num_threads() >= 2) make_replica(true);
+}
+
+// One slot per distinct tensor of the trace: inputs, targets and step outputs get planned buffers
+// (per replica); weights and constants are used as they are.
+Program::SlotMap Program::plan_slots(const std::vector<Record>& records, const std::vector<TensorPtr>& inputs,
+                                     const std::vector<TensorPtr>& targets, const std::vector<TensorPtr>& outputs,
+                                     const TensorPtr& loss) {
+  SlotMap slot;
+  auto add_slot = [&](const TensorPtr& t, bool internal) {
     const int id = int(external_.size());
     slot[t.get()] = id;
     external_.push_back(internal ? nullptr : t);
@@ -66,95 +83,89 @@ Program::Program(const std::vector<Record>& records, const std::vector<TensorPtr
     loss_ = lookup(loss, "loss");
     FF_CHECK(loss->rank() == 0, "Program: the loss must be a scalar, got " + loss->desc());
   }
-  const size_t S = external_.size();
+  return slot;
+}
 
-  // Which steps each mode needs: ancestors of what it reads.
-  auto ancestors = [&](std::vector<int> roots) {
-    std::vector<char> need(S, 0);
-    for (int r : roots) need[r] = 1;
-    std::vector<int> list;
-    for (int i = int(steps_.size()) - 1; i >= 0; --i) {
-      if (!need[steps_[i].out]) continue;
-      list.push_back(i);
-      for (int j : steps_[i].in) need[j] = 1;
-    }
-    std::reverse(list.begin(), list.end());
-    return list;
-  };
-  predict_steps_ = ancestors(outputs_);
-  std::vector<int> test_roots = outputs_;
-  if (loss_ >= 0) test_roots.push_back(loss_);
-  test_steps_ = ancestors(test_roots);
+// The steps needed to compute `roots`, in order.
+std::vector<int> Program::ancestors(const std::vector<int>& roots) const {
+  std::vector<char> need(external_.size(), 0);
+  for (int r : roots) need[r] = 1;
+  std::vector<int> list;
+  for (int i = int(steps_.size()) - 1; i >= 0; --i) {
+    if (!need[steps_[i].out]) continue;
+    list.push_back(i);
+    for (int j : steps_[i].in) need[j] = 1;
+  }
+  std::reverse(list.begin(), list.end());
+  return list;
+}
 
-  // Can batch rows be split across replicas? Every step that sees the batch must be row-wise, except
-  // the loss's own reduction over all elements, which the replicas' loss weights account for.
-  std::unique_ptr<bool[]> batched(new bool[S]());
-  for (int i : inputs_) batched[i] = true;
-  for (int i : targets_) batched[i] = true;
+// Can batch rows be split across replicas? Every step that sees the batch must be row-wise, except
+// the loss's own reduction over all elements, which the replicas' loss weights account for.
+void Program::plan_splitting(const std::vector<Record>& records) {
+  std::vector<char> batched(external_.size(), 0);
+  for (int i : inputs_) batched[i] = 1;
+  for (int i : targets_) batched[i] = 1;
   int loss_step = -1;
-  std::vector<char> step_rowwise(steps_.size(), 1);
+  std::vector<char> rowwise(steps_.size(), 1);
   for (size_t i = 0; i < steps_.size(); ++i) {
     const StepPlan& s = steps_[i];
-    bool any = false;
     std::unique_ptr<bool[]> flags(new bool[s.in.size()]);
+    bool any = false;
     for (size_t k = 0; k < s.in.size(); ++k) any |= (flags[k] = batched[s.in[k]]);
     if (!any) continue;
-    batched[s.out] = true;
-    std::vector<const Tensor*> traced(records[i].in.size());
-    for (size_t k = 0; k < traced.size(); ++k) traced[k] = records[i].in[k].get();
-    step_rowwise[i] = s.op->rowwise(traced.data(), flags.get());
+    batched[s.out] = 1;
+    std::vector<const Tensor*> traced;
+    for (auto& t : records[i].in) traced.push_back(t.get());
+    rowwise[i] = s.op->rowwise(traced.data(), flags.get());
     if (s.out == loss_) loss_step = int(i);
   }
   if (loss_step >= 0) loss_reduction_ = steps_[loss_step].op->reduces_all();
   auto splittable = [&](const std::vector<int>& list) {
     for (int i : list)
-      if (!step_rowwise[i] && !(i == loss_step && loss_reduction_)) return false;
+      if (!rowwise[i] && !(i == loss_step && loss_reduction_)) return false;
     return true;
   };
   split_predict_ = splittable(predict_steps_);
   split_eval_ = splittable(test_steps_) && (loss_ < 0 || (loss_step >= 0 && loss_reduction_));
+  split_train_ = split_eval_ && opt_ != nullptr;
+}
 
-  if (loss_ >= 0 && opt_) {
-    // Gradients flow where a slot both depends on a parameter and leads to the loss.
-    std::vector<char> depends(S, 0), leads(S, 0);
-    for (auto& p : params) {
-      auto it = slot.find(p.get());
-      if (it != slot.end()) depends[it->second] = 1;
-    }
-    for (auto& s : steps_)
-      for (size_t i = 0; i < s.in.size(); ++i)
-        if (s.op->differentiable(int(i)) && depends[s.in[i]]) depends[s.out] = 1;
-    leads[loss_] = 1;
-    for (int i = int(steps_.size()) - 1; i >= 0; --i)
-      if (leads[steps_[i].out])
-        for (size_t k = 0; k < steps_[i].in.size(); ++k)
-          if (steps_[i].op->differentiable(int(k))) leads[steps_[i].in[k]] = 1;
-    has_grad_.assign(S, 0);
-    for (size_t i = 0; i < S; ++i) has_grad_[i] = depends[i] && leads[i];
-    std::vector<char> written(S, 0);
-    for (int i = int(steps_.size()) - 1; i >= 0; --i) {
-      StepPlan& s = steps_[i];
-      if (!has_grad_[s.out]) continue;
-      backward_steps_.push_back(i);
-      s.acc.reset(new bool[s.in.size()]());
-      for (size_t k = 0; k < s.in.size(); ++k) {
-        if (!s.op->differentiable(int(k)) || !has_grad_[s.in[k]]) continue;
-        s.acc[k] = written[s.in[k]];
-        written[s.in[k]] = 1;
-      }
-    }
-    for (auto& p : params) {
-      auto it = slot.find(p.get());
-      if (it == slot.end() || !has_grad_[it->second]) continue;  // the loss does not depend on it
-      params_.push_back(it->second);
-      opt_slots_.push_back(&opt_->slots_for(*p));
-    }
-    split_train_ = split_eval_;
-  } else {
-    has_grad_.assign(S, 0);
+// Gradients flow where a slot both depends on a parameter and leads to the loss. A slot's first
+// contribution (in backward order) overwrites its gradient buffer, later ones add to it.
+void Program::plan_gradients(const std::vector<TensorPtr>& params, const SlotMap& slot) {
+  const size_t S = external_.size();
+  std::vector<char> depends(S, 0), leads(S, 0), written(S, 0);
+  for (auto& p : params) {
+    auto it = slot.find(p.get());
+    if (it != slot.end()) depends[it->second] = 1;
   }
-  make_replica(false);
-  if ((split_predict_ || split_eval_) && cpu::num_threads() >= 2) make_replica(true);
+  for (auto& s : steps_)
+    for (size_t i = 0; i < s.in.size(); ++i)
+      if (s.op->differentiable(int(i)) && depends[s.in[i]]) depends[s.out] = 1;
+  leads[loss_] = 1;
+  for (int i = int(steps_.size()) - 1; i >= 0; --i)
+    if (leads[steps_[i].out])
+      for (size_t k = 0; k < steps_[i].in.size(); ++k)
+        if (steps_[i].op->differentiable(int(k))) leads[steps_[i].in[k]] = 1;
+  for (size_t i = 0; i < S; ++i) has_grad_[i] = depends[i] && leads[i];
+  for (int i = int(steps_.size()) - 1; i >= 0; --i) {
+    StepPlan& s = steps_[i];
+    if (!has_grad_[s.out]) continue;
+    backward_steps_.push_back(i);
+    s.acc.reset(new bool[s.in.size()]());
+    for (size_t k = 0; k < s.in.size(); ++k) {
+      if (!s.op->differentiable(int(k)) || !has_grad_[s.in[k]]) continue;
+      s.acc[k] = written[s.in[k]];
+      written[s.in[k]] = 1;
+    }
+  }
+  for (auto& p : params) {
+    auto it = slot.find(p.get());
+    if (it == slot.end() || !has_grad_[it->second]) continue;  // the loss does not depend on it
+    params_.push_back(it->second);
+    opt_slots_.push_back(&opt_->slots_for(*p));
+  }
 }
 
 void Program::make_replica(bool clone_ops) {

@@ -9,6 +9,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include "autograd/tape.h"
@@ -76,6 +77,13 @@ class Program {
     const std::vector<TensorPtr>* results;
   };
 
+  using SlotMap = std::unordered_map<const Tensor*, int>;
+  SlotMap plan_slots(const std::vector<Record>& records, const std::vector<TensorPtr>& inputs,
+                     const std::vector<TensorPtr>& targets, const std::vector<TensorPtr>& outputs,
+                     const TensorPtr& loss);
+  std::vector<int> ancestors(const std::vector<int>& roots) const;
+  void plan_splitting(const std::vector<Record>& records);
+  void plan_gradients(const std::vector<TensorPtr>& params, const SlotMap& slot);
   void make_replica(bool clone_ops);
   void check_feed(const DataFeed& feed, size_t expected, const char* what) const;
   int64_t run(Mode mode, DataFeed& feed, int64_t max_steps, const std::vector<TensorPtr>* results);
