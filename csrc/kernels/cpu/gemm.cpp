@@ -162,7 +162,10 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
     for (int64_t i = 0; i < M * N; ++i) C[i] = beta == 0.f ? 0.f : beta * C[i];
     return;
   }
-  if (alpha == 1.f && (beta == 0.f || beta == 1.f) && fits_skinny(trans_b, N, K)) {
+  // A transposed (weight gradients x^T dz) reads A down columns: fine on one thread, but on two
+  // OpenBLAS's packed kernel measured faster, so large ones go there.
+  if (alpha == 1.f && (beta == 0.f || beta == 1.f) && fits_skinny(trans_b, N, K) &&
+      (!trans_a || one_thread(M, N, K))) {
     Epilogue e;
     e.acc = beta == 1.f;
     skinny(M, N, K, A, trans_a ? 1 : K, trans_a ? M : 1, B, C, e);
