@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -26,8 +27,32 @@ class Worker {
     cv_.notify_all();
     thread_.join();
   }
-  // A forked child inherits this object but not its thread: it must start a new worker.
-  bool usable() const { return pid_ == getpid(); }
+  // The worker in `w`, started if missing. A forked child inherits the object but not its thread:
+  // that one is dropped (not joined) and a new one started.
+  static Worker& ensure(std::unique_ptr<Worker>& w) {
+    if (w && w->pid_ != getpid()) (void)w.release();
+    if (!w) w = std::make_unique<Worker>();
+    return *w;
+  }
+
+  // Runs fn(arg) on the helper alongside mine() here; returns when both are done and rethrows the
+  // first error either raised.
+  template <class F>
+  void run_alongside(void (*fn)(void*), void* arg, F&& mine) {
+    post(fn, arg);
+    std::exception_ptr error;
+    try {
+      mine();
+    } catch (...) {
+      error = std::current_exception();
+    }
+    try {
+      finish();
+    } catch (...) {
+      if (!error) error = std::current_exception();
+    }
+    if (error) std::rethrow_exception(error);
+  }
 
   // Offer fn(arg) to the helper; call finish() before offering another.
   void post(void (*fn)(void*), void* arg) {

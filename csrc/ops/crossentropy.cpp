@@ -15,16 +15,7 @@ int32_t label_at(const Tensor& y, int64_t i) {
   return y.dtype == DType::i32 ? y.i32()[i] : static_cast<int32_t>(y.f()[i]);
 }
 
-// Rows of logits: p = softmax(x), returns logsumexp.
-inline float softmax_row(const float* x, int64_t C, float* p) {
-  float mx = x[0];
-  for (int64_t j = 1; j < C; ++j) mx = std::max(mx, x[j]);
-  float s = 0.f;
-  for (int64_t j = 0; j < C; ++j) s += (p[j] = std::exp(x[j] - mx));
-  const float inv = 1.f / s;
-  for (int64_t j = 0; j < C; ++j) p[j] *= inv;
-  return mx + std::log(s);
-}
+using cpu::softmax_row;  // p = softmax(x) for a row of logits; returns logsumexp
 
 // Sparse: labels (B) or (B, 1), integer class ids; pred (B, C).
 struct SparseCrossentropy final : Op {

@@ -265,8 +265,6 @@ void Program::run_replica(Replica& r, Mode mode, DataFeed& feed, const std::vect
       const Tensor& y = *r.value[outputs_[k]];
       Tensor& out = *(*results)[k];
       const size_t row = size_t(y.size() / std::max<int64_t>(r.count, 1)) * 4;
-      FF_CHECK(out.shape[0] == feed.n && size_t(out.size() / std::max<int64_t>(out.shape[0], 1)) * 4 == row,
-               "predict: result array " + std::to_string(k) + " has the wrong shape " + out.shape.str());
       std::memcpy(static_cast<char*>(out.data) + (feed.pos + r.begin) * row, y.data, row * r.count);
     }
   }
@@ -302,9 +300,7 @@ void Program::update_share(int share, int shares) {
 void Program::apply_update(bool split) {
   if (split) {  // both threads update half of every variable
     job_.mode = Mode::update;
-    worker_->post(&Program::run_second, &job_);
-    update_share(0, 2);
-    worker_->finish();
+    worker_->run_alongside(&Program::run_second, &job_, [&] { update_share(0, 2); });
   } else {
     update_share(0, 1);
   }
@@ -332,22 +328,14 @@ int64_t Program::run(Mode mode, DataFeed& feed, int64_t max_steps, const std::ve
     if (split) {
       cpu::set_blas_single_threaded(true);
       job_ = {this, mode, &feed, results};
-      if (worker_ && !worker_->usable()) (void)worker_.release();  // forked: its thread is not ours to join
-      if (!worker_) worker_ = std::make_unique<Worker>();
-      worker_->post(&Program::run_second, &job_);
-      std::exception_ptr error;
       try {
-        run_replica(a, mode, feed, results);
+        Worker::ensure(worker_).run_alongside(&Program::run_second, &job_,
+                                              [&] { run_replica(a, mode, feed, results); });
       } catch (...) {
-        error = std::current_exception();
-      }
-      try {
-        worker_->finish();
-      } catch (...) {
-        if (!error) error = std::current_exception();
+        cpu::set_blas_single_threaded(false);
+        throw;
       }
       cpu::set_blas_single_threaded(false);
-      if (error) std::rethrow_exception(error);
     } else {
       run_replica(a, mode, feed, results);
     }
@@ -376,6 +364,13 @@ int64_t Program::test(DataFeed& feed, int64_t max_steps) {
 int64_t Program::predict(DataFeed& feed, int64_t max_steps, const std::vector<TensorPtr>& results) {
   check_feed(feed, inputs_.size(), "predict");
   FF_CHECK(results.size() == outputs_.size(), "predict: expected " + std::to_string(outputs_.size()) + " result arrays");
+  for (size_t k = 0; k < outputs_.size(); ++k) {
+    Shape want = traced_shape_[outputs_[k]];
+    want.d[0] = feed.n;
+    FF_CHECK(results[k]->shape == want && results[k]->dtype == DType::f32,
+             "predict: result array " + std::to_string(k) + " must be float32 " + want.str() + ", got " +
+                 results[k]->desc());
+  }
   return run(Mode::predict, feed, max_steps, &results);
 }
 

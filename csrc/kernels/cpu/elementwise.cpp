@@ -57,17 +57,18 @@ FF_MULTIVERSION void column_sum(const float* x, int64_t M, int64_t N, float* out
   }
 }
 
-FF_MULTIVERSION void softmax_rows(const float* x, int64_t M, int64_t N, float* y) {
-  for (int64_t i = 0; i < M; ++i) {
-    const float* r = x + i * N;
-    float* o = y + i * N;
-    float mx = r[0];
-    for (int64_t j = 1; j < N; ++j) mx = std::max(mx, r[j]);
-    float s = 0.f;
-    for (int64_t j = 0; j < N; ++j) s += (o[j] = std::exp(r[j] - mx));
-    const float inv = 1.f / s;
-    for (int64_t j = 0; j < N; ++j) o[j] *= inv;
-  }
+FF_MULTIVERSION float softmax_row(const float* x, int64_t N, float* p) {
+  float mx = x[0];
+  for (int64_t j = 1; j < N; ++j) mx = std::max(mx, x[j]);
+  float s = 0.f;
+  for (int64_t j = 0; j < N; ++j) s += (p[j] = std::exp(x[j] - mx));
+  const float inv = 1.f / s;
+  for (int64_t j = 0; j < N; ++j) p[j] *= inv;
+  return mx + std::log(s);
+}
+
+void softmax_rows(const float* x, int64_t M, int64_t N, float* y) {
+  for (int64_t i = 0; i < M; ++i) softmax_row(x + i * N, N, y + i * N);
 }
 
 // dx = y * (dy - sum(y * dy)) per row.

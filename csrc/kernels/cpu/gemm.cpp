@@ -139,18 +139,14 @@ void run_skinny(void* p) {
 
 void skinny(int64_t M, int64_t N, int64_t K, const float* A, int64_t rs, int64_t cs, const float* B, float* C,
             const Epilogue& e) {
-  std::unique_lock<std::mutex> lk(g_pool_busy, std::try_to_lock);
-  if (one_thread(M, N, K) || M < 2 * SkinnyJob::kRows || !lk.owns_lock()) {
+  std::unique_lock<std::mutex> lk(g_pool_busy, std::defer_lock);
+  if (one_thread(M, N, K) || M < 2 * SkinnyJob::kRows || !lk.try_lock()) {
     skinny_avx2(M, N, K, A, rs, cs, B, C, e);
     return;
   }
-  if (g_pool && !g_pool->usable()) (void)g_pool.release();  // forked: that thread is not ours
-  if (!g_pool) g_pool = std::make_unique<Worker>();
   SkinnyJob job;
   job.M = M, job.N = N, job.K = K, job.A = A, job.rs = rs, job.cs = cs, job.B = B, job.C = C, job.e = e;
-  g_pool->post(&run_skinny, &job);
-  run_skinny(&job);
-  g_pool->finish();
+  Worker::ensure(g_pool).run_alongside(&run_skinny, &job, [&] { run_skinny(&job); });
 }
 
 }  // namespace

@@ -30,6 +30,7 @@ void act_forward(Act act, const float* x, int64_t n, float* y);             // y
 // dx (+)= dy * act'(.) written in terms of the output y.
 void act_backward(Act act, const float* y, const float* dy, int64_t n, float* dx, bool acc);
 void column_sum(const float* x, int64_t M, int64_t N, float* out, bool acc);  // out[j] (+)= sum_i x[i,j]
+float softmax_row(const float* x, int64_t N, float* p);  // p = softmax(x) for one row; returns logsumexp(x)
 void softmax_rows(const float* x, int64_t M, int64_t N, float* y);
 void softmax_backward(const float* y, const float* dy, int64_t M, int64_t N, float* dx, bool acc);
 void axpy_store(float a, const float* x, int64_t n, float* y, bool acc);      // y (+)= a * x

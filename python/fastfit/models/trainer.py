@@ -28,6 +28,7 @@ class _Compiled:
 
 
 def _feed(arrays, batch_size):
+    """A C++ feed over numpy arrays (viewed, not copied), positioned at the first batch, in order."""
     feed = _core.DataFeed([Tensor.view(a) for a in arrays], batch_size)
     feed.source = arrays  # the numpy arrays, for the eager fallback
     return feed
@@ -192,17 +193,13 @@ class Trainer:
         expected = self(x2[0] if len(x2) == 1 else x2)
         expected = expected[0] if isinstance(expected, (list, tuple)) else expected
         got = np.empty((len(rows),) + compiled.output_rows[0], np.float32)
-        feed = _core.DataFeed([Tensor.view(a) for a in x2], len(rows))
-        feed.start_epoch(False, 0)
-        compiled.program.predict(feed, 1, [Tensor.view(got)] + [
+        compiled.program.predict(_feed(x2, len(rows)), 1, [Tensor.view(got)] + [
             Tensor.view(np.empty((len(rows),) + r, np.float32)) for r in compiled.output_rows[1:]])
         same = np.allclose(got, expected.numpy(), rtol=1e-3, atol=1e-5)
         if same and ys is not None:
             y2 = [np.ascontiguousarray(a[rows]) for a in ys]
             eager_loss = float(self.loss(y2[0], expected))
-            feed = _core.DataFeed([Tensor.view(a) for a in x2 + y2], len(rows))
-            feed.start_epoch(False, 0)
-            compiled.program.test(feed, 1)
+            compiled.program.test(_feed(x2 + y2, len(rows)), 1)
             same = np.isclose(self._loss_tracker._state.result(), eager_loss, rtol=1e-3, atol=1e-6)
             self.reset_metrics()
         return bool(same)
@@ -338,7 +335,6 @@ class Trainer:
         # Rows are independent in inference: without per-batch hooks, run big batches (same results).
         run_size = batch_size if cbs.has_batch_hooks("predict") else batch_size * max(1, _PREDICT_ROWS // batch_size)
         feed = _feed(xs, run_size)
-        feed.start_epoch(False, 0)
         cbs.on_predict_begin()
         self._run_batches(compiled.program.predict, feed, cbs, "predict", (_result_views(results),), batch_size)
         cbs.on_predict_end()
@@ -347,25 +343,18 @@ class Trainer:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on one batch; returns that batch's loss and metrics (as TF 2's default
         reset_metrics=True)."""
-        self._assert_compiled("train_on_batch")
-        xs, ys = self._prepare(x, y)
-        compiled = self._compiled_for(xs, ys)
-        self.reset_metrics()
-        feed = _feed(xs + ys, len(xs[0]))
-        feed.start_epoch(False, 0)
-        compiled.program.train(feed, 1)
-        logs = self._logs()
-        return logs if return_dict else _flatten(logs)
+        return self._one_batch("train_on_batch", "train", x, y, return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss and metrics on one batch, without updating the weights."""
-        self._assert_compiled("test_on_batch")
+        return self._one_batch("test_on_batch", "test", x, y, return_dict)
+
+    def _one_batch(self, method, mode, x, y, return_dict):
+        self._assert_compiled(method)
         xs, ys = self._prepare(x, y)
         compiled = self._compiled_for(xs, ys)
         self.reset_metrics()
-        feed = _feed(xs + ys, len(xs[0]))
-        feed.start_epoch(False, 0)
-        compiled.program.test(feed, 1)
+        getattr(compiled.program, mode)(_feed(xs + ys, len(xs[0])), 1)
         logs = self._logs()
         return logs if return_dict else _flatten(logs)
 
