@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "autograd/backward_plan.h"
+
 namespace fastfit {
 namespace {
 thread_local std::vector<Tape*> g_tapes;
@@ -32,7 +34,8 @@ TensorPtr apply(const OpPtr& op, const std::vector<TensorPtr>& in) {
       hit = op->differentiable(int(i)) && ((t->watch_variables && in[i]->trainable) || t->watched.count(in[i].get()));
     if (!hit) continue;
     t->records.push_back({op, in, out});
-    if (!t->record_all) t->watched.insert(out.get());
+    if (t->record_all) t->live.insert(out.get());
+    else t->watched.insert(out.get());
   }
   return out;
 }
@@ -42,50 +45,56 @@ std::vector<TensorPtr> Tape::gradient(const TensorPtr& target, const std::vector
   FF_CHECK(persistent || !used, "GradientTape.gradient can only be called once on a non-persistent tape; "
                                 "create the tape with persistent=True to call it more than once");
   used = true;
-  // Which tensors depend on a source (forward sweep), so the backward skips everything else.
-  std::unordered_set<const Tensor*> live;
-  for (auto& s : sources) live.insert(s.get());
-  for (auto& r : records)
-    for (size_t i = 0; i < r.in.size(); ++i)
-      if (r.op->differentiable(int(i)) && live.count(r.in[i].get())) {
-        live.insert(r.out.get());
-        break;
-      }
-
-  std::unordered_map<const Tensor*, TensorPtr> grads;
-  if (seed) {
+  if (seed)
     FF_CHECK(seed->shape == target->shape, "GradientTape.gradient: output_gradients must have the target's shape " +
                                                target->shape.str() + ", got " + seed->shape.str());
-    grads[target.get()] = seed;
-  } else {
-    auto ones = Tensor::make(target->shape);
-    ones->fill(1.f);
-    grads[target.get()] = ones;
+  // Number every tensor the records and the request touch, then plan as a graph.
+  std::unordered_map<const Tensor*, int> id;
+  std::vector<const Tensor*> values;
+  auto number = [&](const TensorPtr& t) {
+    auto it = id.emplace(t.get(), int(values.size()));
+    if (it.second) values.push_back(t.get());
+    return it.first->second;
+  };
+  std::vector<int> src;
+  for (auto& s : sources) src.push_back(number(s));
+  std::vector<GraphStep> steps;
+  for (auto& r : records) {
+    GraphStep g{r.op.get(), {}, 0};
+    for (auto& t : r.in) g.in.push_back(number(t));
+    g.out = number(r.out);
+    steps.push_back(std::move(g));
   }
-  for (auto r = records.rbegin(); r != records.rend(); ++r) {
-    auto g = grads.find(r->out.get());
-    if (g == grads.end()) continue;
-    const size_t n = r->in.size();
+  const int tgt = number(target);
+  const BackwardPlan plan = plan_backward(steps, int(values.size()), src, tgt);
+
+  std::vector<TensorPtr> grad(values.size());
+  if (plan.has_grad[tgt]) {
+    if (seed) {
+      grad[tgt] = seed;
+    } else {
+      grad[tgt] = Tensor::make(target->shape);
+      grad[tgt]->fill(1.f);
+    }
+  }
+  for (int i : plan.order) {
+    const Record& r = records[i];
+    const size_t n = r.in.size();
     std::vector<const Tensor*> raw(n);
     std::vector<Tensor*> din(n, nullptr);
     std::unique_ptr<bool[]> acc(new bool[n]);
-    for (size_t i = 0; i < n; ++i) {
-      raw[i] = r->in[i].get();
-      acc[i] = false;
-      if (!r->op->differentiable(int(i)) || !live.count(raw[i])) continue;
-      auto& slot = grads[raw[i]];
-      if (slot) acc[i] = true;
-      else slot = Tensor::make(raw[i]->shape);
-      din[i] = slot.get();
+    for (size_t k = 0; k < n; ++k) {
+      raw[k] = r.in[k].get();
+      acc[k] = plan.accumulate[i][k];
+      const int v = steps[i].in[k];
+      if (!r.op->differentiable(int(k)) || !plan.has_grad[v]) continue;
+      if (!grad[v]) grad[v] = Tensor::make(raw[k]->shape);
+      din[k] = grad[v].get();
     }
-    TensorPtr dout = g->second;  // keep alive: grads may rehash while we insert
-    r->op->backward(raw.data(), *r->out, *dout, din.data(), acc.get());
+    r.op->backward(raw.data(), *r.out, *grad[steps[i].out], din.data(), acc.get());
   }
   std::vector<TensorPtr> result;
-  for (auto& s : sources) {
-    auto it = grads.find(s.get());
-    result.push_back(it == grads.end() ? nullptr : it->second);
-  }
+  for (int s : src) result.push_back(plan.has_grad[s] ? grad[s] : nullptr);
   if (!persistent) records.clear();
   return result;
 }

@@ -1,6 +1,9 @@
 // The tape: eager ops record (op, inputs, output) here; reverse mode walks the records backwards.
-// The same records, taken with record_all, are what a Program is compiled from (train/program.h).
+// A tracing tape (record_all) records every op of a call, which is what a Program is compiled from
+// (train/trace.h); it also tracks which tensors carry data or variable values, so a conversion of one
+// to Python or NumPy during the trace can be caught (the trace is then data-dependent).
 #pragma once
+#include <string>
 #include <unordered_set>
 #include <vector>
 
@@ -14,6 +17,12 @@ struct Record {
   TensorPtr out;
 };
 
+// variable := value, recorded while tracing: a state update the Program replays (moving averages).
+struct Assign {
+  TensorPtr variable;
+  TensorPtr value;
+};
+
 struct Tape {
   std::vector<Record> records;
   std::unordered_set<const Tensor*> watched;  // tensors whose dependents are recorded
@@ -21,6 +30,12 @@ struct Tape {
   bool watch_variables = true;                // trainable variables are watched without watch()
   bool persistent = false;
   bool used = false;
+
+  // Tracing only.
+  std::vector<Assign> assigns;
+  std::unordered_set<const Tensor*> live;  // the traced inputs, variables and every op output since
+  void mark_live(const TensorPtr& t) { live.insert(t.get()); }
+  bool is_live(const Tensor* t) const { return live.count(t) != 0; }
 
   void watch(const TensorPtr& t) { watched.insert(t.get()); }
   // d target / d sources; null where a source does not affect the target. seed: d target (ones if null).

@@ -71,6 +71,12 @@ void init_tensor(py::module_& m) {
       .def("pop", [](Tape& t) { pop_tape(&t); })
       .def("watch", &Tape::watch)
       .def("gradient", &Tape::gradient, py::arg("target"), py::arg("sources"), py::arg("seed") = nullptr)
+      .def("mark_live", &Tape::mark_live, py::arg("tensor"),
+           "Tracing: the tensor carries data or variable values (converting it to NumPy taints the trace).")
+      .def("is_live", [](const Tape& t, const TensorPtr& x) { return t.is_live(x.get()); }, py::arg("tensor"))
+      .def(
+          "record_assign", [](Tape& t, TensorPtr var, TensorPtr value) { t.assigns.push_back({var, value}); },
+          py::arg("variable"), py::arg("value"), "Tracing: `variable := value` runs after each replayed step.")
       .def_property_readonly("num_records", [](const Tape& t) { return t.records.size(); });
 }
 

@@ -1,5 +1,6 @@
 // Optimizer, metric state and Program bindings. The batch loops release the GIL.
 #include "bindings/bindings.h"
+#include "data/batch_source.h"
 #include "train/program.h"
 
 namespace fastfit::bind {
@@ -57,41 +58,62 @@ void init_train(py::module_& m) {
       },
       py::arg("kind"), py::arg("y_true"), py::arg("y_pred"), py::arg("state"), py::arg("threshold") = 0.5f);
 
-  py::class_<DataFeed, std::shared_ptr<DataFeed>>(m, "DataFeed", py::dynamic_attr())
-      .def(py::init<std::vector<TensorPtr>, int64_t>(), py::arg("arrays"), py::arg("batch_size"))
-      .def(
-          "take",
-          [](DataFeed& f) {  // the next batch's sample indices, for batches run in Python
-            const int64_t count = std::min(f.batch_size, f.n - f.pos);
-            py::array_t<int64_t> idx(std::max<int64_t>(count, 0));
-            if (count > 0) std::memcpy(idx.mutable_data(), f.order.data() + f.pos, size_t(count) * 8);
-            f.pos += std::max<int64_t>(count, 0);
-            return idx;
-          },
-          "Indices of the next batch's samples; advances the position.")
-      .def("start_epoch", &DataFeed::start_epoch, py::arg("shuffle"), py::arg("seed") = 0)
-      .def_property_readonly("steps", &DataFeed::steps)
-      .def_readonly("num_samples", &DataFeed::n)
-      .def_readonly("batch_size", &DataFeed::batch_size)
-      .def_readonly("position", &DataFeed::pos);
+  py::class_<Trace, std::shared_ptr<Trace>>(m, "Trace")
+      .def(py::init([](Tape& tape, std::vector<TensorPtr> inputs, std::vector<TensorPtr> targets,
+                       std::vector<TensorPtr> outputs, TensorPtr loss) {
+             auto t = std::make_shared<Trace>();
+             t->records = tape.records;
+             t->assigns = tape.assigns;
+             t->inputs = std::move(inputs);
+             t->targets = std::move(targets);
+             t->outputs = std::move(outputs);
+             t->loss = std::move(loss);
+             return t;
+           }),
+           py::arg("tape"), py::arg("inputs"), py::arg("targets"), py::arg("outputs"), py::arg("loss").none(true),
+           "The ops a tracing tape recorded, with the call's inputs, targets, outputs and loss.")
+      .def_property_readonly("num_ops", [](const Trace& t) { return t.records.size(); });
+
+  m.def(
+      "compare_traces",
+      [](const Trace& a, const Trace& b) {
+        std::vector<TensorPtr> batch_constants;
+        std::string why = compare_traces(a, b, batch_constants);
+        return py::make_tuple(why, batch_constants);
+      },
+      py::arg("a"), py::arg("b"),
+      "(why the traces differ or '', the constants of `a` that hold the batch size).");
 
   py::class_<Program, std::shared_ptr<Program>>(m, "Program")
-      .def(py::init([](Tape& trace, std::vector<TensorPtr> inputs, std::vector<TensorPtr> targets,
-                       std::vector<TensorPtr> outputs, TensorPtr loss, std::vector<TensorPtr> params,
-                       std::shared_ptr<Optimizer> opt) {
-             return std::make_shared<Program>(trace.records, inputs, targets, outputs, loss, params, opt);
-           }),
-           py::arg("trace"), py::arg("inputs"), py::arg("targets"), py::arg("outputs"), py::arg("loss").none(true),
-           py::arg("params"), py::arg("optimizer").none(true))
-      .def("add_metric",
-           [](Program& p, const std::string& kind, float threshold, int output, int target,
-              std::shared_ptr<MetricState> st) { p.add_metric(metric_kind(kind), threshold, output, target, st); })
-      .def_readwrite("loss_tracker", &Program::loss_tracker)
-      .def("train", &Program::train, py::call_guard<py::gil_scoped_release>())
-      .def("test", &Program::test, py::call_guard<py::gil_scoped_release>())
-      .def("predict", &Program::predict, py::call_guard<py::gil_scoped_release>())
+      .def(py::init<const Trace&, std::vector<TensorPtr>, std::vector<TensorPtr>, std::shared_ptr<Optimizer>>(),
+           py::arg("trace"), py::arg("batch_constants"), py::arg("params"), py::arg("optimizer").none(true))
+      .def(
+          "add_metric",
+          [](Program& p, const std::string& kind, float threshold, int output, int target) {
+            p.add_metric(metric_kind(kind), threshold, output, target);
+          },
+          py::arg("kind"), py::arg("threshold"), py::arg("output"), py::arg("target"))
+      .def(
+          "run",
+          [](Program& p, const std::string& mode, BatchSource& source, int64_t max_steps,
+             const std::vector<std::shared_ptr<MetricState>>& states, const std::vector<TensorPtr>& results,
+             bool update_state) {
+            Mode m = mode == "train" ? Mode::train : mode == "test" ? Mode::test : Mode::predict;
+            if (mode != "train" && mode != "test" && mode != "predict")
+              throw py::value_error("Program.run: mode must be 'train', 'test' or 'predict', got '" + mode + "'");
+            py::gil_scoped_release nogil;
+            return p.run(m, source, max_steps, states, results, update_state);
+          },
+          py::arg("mode"), py::arg("source"), py::arg("max_steps"), py::arg("states"), py::arg("results"),
+          py::arg("update_state") = true,
+          "Runs up to max_steps batches of the source; returns how many ran (fewer: the source ran out).")
       .def_property_readonly("num_steps", &Program::num_steps)
-      .def("splits", &Program::splits, py::arg("mode"), "Batches split across two threads: 0 predict, 1 evaluate, 2 fit.");
+      .def(
+          "splits",
+          [](const Program& p, const std::string& mode) {
+            return p.graph().splits(mode == "train" ? Mode::train : mode == "test" ? Mode::test : Mode::predict);
+          },
+          py::arg("mode"), "Whether batches of this mode may be split between two shards.");
 }
 
 }  // namespace fastfit::bind

@@ -14,5 +14,6 @@ py::array to_numpy(const Tensor& t);        // a copy
 void init_tensor(py::module_& m);
 void init_ops(py::module_& m);
 void init_train(py::module_& m);
+void init_data(py::module_& m);
 
 }  // namespace fastfit::bind

@@ -1,6 +1,7 @@
 // Op: one operation's shape rule, forward and backward (vjp) together. Kernels live in kernels/.
 #pragma once
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/tensor.h"
@@ -28,6 +29,10 @@ struct Op {
   virtual bool rowwise(const Tensor* const* in, const bool* batched) const = 0;
   // A loss reduction over every element: 1 for a sum, 2 for a mean; 0 otherwise.
   virtual int reduces_all() const { return 0; }
+  // What makes two ops compute the same thing: the name and attributes (compared across traces).
+  virtual std::string key() const { return name(); }
+  // The input holding the random generator state the op draws from, or -1.
+  virtual int random_state() const { return -1; }
 };
 using OpPtr = std::shared_ptr<Op>;
 

@@ -1,122 +1,66 @@
-// Program: a traced model + loss + metrics, compiled once and replayed per batch with planned buffers.
-// fit/evaluate/predict run whole stretches of batches here (batching, shuffling, forward, backward,
-// optimizer update, metric accumulation) with no Python and no allocation per step.
-//
-// Both cores: when every op treats batch rows independently, each batch's rows are split between
-// two replicas of the program (own buffers and op scratch, shared weights), one per thread; training
-// adds the replicas' gradients before the update. Results equal the unsplit batch's up to float
-// summation order.
+// Program: a traced model + loss + metrics, compiled once (train/graph.h) and replayed per batch.
+// fit/evaluate/predict run whole stretches of batches here, pulled from a BatchSource: forward,
+// backward, optimizer update, state updates and metric accumulation, with no Python and no
+// allocation per step. Each call borrows an Executor (buffers) from a pool, so threads sharing a
+// model run concurrently and get the serial results.
 #pragma once
-#include <cstdint>
 #include <memory>
-#include <unordered_map>
+#include <mutex>
 #include <vector>
 
-#include "autograd/tape.h"
 #include "optim/optimizer.h"
+#include "train/executor.h"
 #include "train/metrics.h"
-#include "core/worker.h"
 
 namespace fastfit {
 
-// In-memory arrays (first axis = samples) cut into batches, in order or reshuffled each epoch.
-struct DataFeed {
-  std::vector<TensorPtr> arrays;
-  int64_t n = 0, batch_size = 32, pos = 0;
-  std::vector<int64_t> order;
-  DataFeed(std::vector<TensorPtr> arrays, int64_t batch_size);
-  void start_epoch(bool shuffle, uint64_t seed);
-  int64_t steps() const { return (n + batch_size - 1) / batch_size; }
-};
-
 class Program {
  public:
-  // records: a trace taken with Tape::record_all while the model and loss ran on `inputs` and
-  // `targets`. params: the variables the optimizer updates (the loss must be a scalar).
-  Program(const std::vector<Record>& records, const std::vector<TensorPtr>& inputs,
-          const std::vector<TensorPtr>& targets, const std::vector<TensorPtr>& outputs, const TensorPtr& loss,
-          const std::vector<TensorPtr>& params, std::shared_ptr<Optimizer> optimizer);
+  // trace: the model (and loss) recorded on some rows; batch_constants: its constants that hold the
+  // batch size (see compare_traces); params: the variables `optimizer` trains (the loss must be a
+  // scalar), none for inference.
+  Program(const Trace& trace, const std::vector<TensorPtr>& batch_constants, const std::vector<TensorPtr>& params,
+          std::shared_ptr<Optimizer> optimizer);
 
-  void add_metric(MetricKind kind, float threshold, int output, int target, std::shared_ptr<MetricState> state);
-  std::shared_ptr<MetricState> loss_tracker = std::make_shared<MetricState>();  // batch-size weighted loss mean
+  // Metric `kind` of model output `output` against target `target`; the state it accumulates into is
+  // given per call (run's `states`, after the loss tracker).
+  void add_metric(MetricKind kind, float threshold, int output, int target);
+  size_t num_metrics() const { return metrics_.size(); }
 
-  // Run up to max_steps batches from the feed (its arrays: inputs then targets; predict: inputs only).
-  int64_t train(DataFeed& feed, int64_t max_steps);
-  int64_t test(DataFeed& feed, int64_t max_steps);
-  int64_t predict(DataFeed& feed, int64_t max_steps, const std::vector<TensorPtr>& results);
+  // Runs up to max_steps batches from the source; returns how many ran (fewer: the source ran out).
+  // states: the loss tracker, then one per metric. results (predict): one per output, grown to fit.
+  // update_state: run the trace's variable updates and advance its random generators after each step
+  // (training and inference calls do; checking a trace does not).
+  int64_t run(Mode mode, BatchSource& source, int64_t max_steps, const std::vector<std::shared_ptr<MetricState>>& states,
+              const std::vector<TensorPtr>& results, bool update_state);
 
-  size_t num_steps() const { return steps_.size(); }
-  // Whether batches are split across two threads: for predict, evaluate, fit.
-  bool splits(int mode) const { return reps_.size() > 1 && (mode == 0 ? split_predict_ : mode == 1 ? split_eval_ : split_train_); }
+  const Graph& graph() const { return graph_; }
+  size_t num_steps() const { return graph_.steps.size(); }
 
  private:
-  enum class Mode { train, test, predict, update };  // update: the worker's share of an optimizer step
-  struct StepPlan {  // the graph: shared by the replicas
-    OpPtr op;
-    std::vector<int> in;
-    int out;
-    std::unique_ptr<bool[]> acc;  // backward: add into an input's gradient that already has a contribution
-  };
-  struct Step {  // a replica's instance: own op (scratch) and pointers into its own buffers
-    OpPtr op;
-    std::vector<const Tensor*> in;
-    Tensor* out;
-    std::vector<Tensor*> din;
-    Tensor* dout;
-  };
-  struct Replica {
-    std::vector<TensorPtr> value, grad;  // per slot; weights and constants are shared
-    std::vector<Step> steps;
-    int64_t begin = 0, count = 0;  // rows of the current batch
-    float loss_weight = 1.f;       // d(batch loss) / d(this replica's loss)
-  };
-  struct Job {  // what the worker thread runs
-    Program* self;
-    Mode mode;
-    DataFeed* feed;
-    const std::vector<TensorPtr>* results;
-  };
-
-  using SlotMap = std::unordered_map<const Tensor*, int>;
-  SlotMap plan_slots(const std::vector<Record>& records, const std::vector<TensorPtr>& inputs,
-                     const std::vector<TensorPtr>& targets, const std::vector<TensorPtr>& outputs,
-                     const TensorPtr& loss);
-  std::vector<int> ancestors(const std::vector<int>& roots) const;
-  void plan_splitting(const std::vector<Record>& records);
-  void plan_gradients(const std::vector<TensorPtr>& params, const SlotMap& slot);
-  void make_replica(bool clone_ops);
-  void check_feed(const DataFeed& feed, size_t expected, const char* what) const;
-  int64_t run(Mode mode, DataFeed& feed, int64_t max_steps, const std::vector<TensorPtr>* results);
-  void run_replica(Replica& r, Mode mode, DataFeed& feed, const std::vector<TensorPtr>* results);
-  static void run_second(void* job);
-  void gather(Replica& r, DataFeed& feed, bool with_targets);
-  void update_metrics(const Replica& r, int64_t batch);
-  void apply_update(bool split);
-  void update_share(int share, int shares);  // sums the replicas' gradients and updates, for a slice
-
-  std::vector<StepPlan> steps_;
-  std::vector<TensorPtr> external_;  // per slot: the shared tensor (weights, constants) or null
-  std::vector<Shape> traced_shape_;
-  std::vector<DType> traced_dtype_;
-  std::vector<char> has_grad_;
-  std::vector<int> inputs_, targets_, outputs_;
-  int loss_ = -1;
-  int loss_reduction_ = 0;  // reduces_all() of the op making the loss
-  std::vector<int> predict_steps_, test_steps_, backward_steps_;
-  std::vector<int> params_;
-  std::vector<Optimizer::Slots*> opt_slots_;
-  std::shared_ptr<Optimizer> opt_;
   struct MetricBinding {
     MetricKind kind;
     float threshold;
-    int pred, target;
-    std::shared_ptr<MetricState> state;
+    int output, target;  // slots
   };
+  struct Lease;  // an executor borrowed from the pool for one call
+  void check_batch(const Batch& batch, Mode mode) const;
+  void run_batch(Executor& ex, Mode mode, const Batch& batch, const std::vector<std::shared_ptr<MetricState>>& states,
+                 const std::vector<TensorPtr>& results, bool update_state);
+  void accumulate(const Executor::Shard& s, int64_t rows, const std::vector<std::shared_ptr<MetricState>>& states) const;
+  void write_results(const Executor::Shard& s, const Batch& batch, const std::vector<TensorPtr>& results) const;
+  void update_params(Executor& ex, int shards);
+  void update_range(Executor& ex, int shards, int64_t begin, int64_t end);
+  void update_state(const Executor& ex);
+
+  Graph graph_;
+  std::shared_ptr<Optimizer> opt_;
+  std::vector<Optimizer::Slots*> opt_slots_;  // per parameter (null: not connected)
+  std::vector<int64_t> param_offset_;         // per parameter: its place in the gradient block
+  int64_t param_size_ = 0;
   std::vector<MetricBinding> metrics_;
-  bool split_predict_ = false, split_eval_ = false, split_train_ = false;
-  std::vector<Replica> reps_;
-  std::unique_ptr<Worker> worker_;  // started on the first split batch
-  Job job_{};
+  std::mutex pool_m_;
+  std::vector<std::unique_ptr<Executor>> pool_;
 };
 
 }  // namespace fastfit

@@ -1,9 +1,10 @@
 """Tensors, variables and dtypes: the TensorFlow names (`tf.Tensor`, `tf.Variable`, `tf.constant`)."""
 import numpy as np
 
-from . import _core
+from . import _core, _tracing
 
 Tensor = _core.Tensor
+_raw_numpy = Tensor.numpy
 
 
 class DType:
@@ -75,21 +76,35 @@ def _repr(self):
     return f"<tf.Tensor: shape={self.shape}, dtype={self.dtype_name}, numpy=\n{self.numpy()}>"
 
 
-Tensor.dtype = property(_tensor_dtype)
-Tensor.__repr__ = _repr
-Tensor.__array__ = lambda self, dtype=None, copy=None: self.numpy() if dtype is None else self.numpy().astype(dtype)
+def _to_numpy(self, how="numpy()"):
+    state = _tracing.current()
+    if state is not None:  # a traced value must not leave the trace as a number: it would be frozen
+        state.note_conversion(self, how)
+    return _raw_numpy(self)
+
+
 def _scalar(self, kind):
-    value = self.numpy()
+    value = _to_numpy(self, f"{kind.__name__}()")
     if value.size != 1:
         raise TypeError(f"only single-element tensors convert to Python scalars, got shape {self.shape}")
     return kind(value.reshape(-1)[0])
 
 
+def _array(self, dtype=None, copy=None):
+    value = _to_numpy(self, "np.asarray")
+    return value if dtype is None else value.astype(dtype)
+
+
+Tensor.numpy = lambda self: _to_numpy(self)
+Tensor.numpy.__doc__ = "A numpy copy of the values."
+Tensor.dtype = property(_tensor_dtype)
+Tensor.__repr__ = _repr
+Tensor.__array__ = _array
 Tensor.__float__ = lambda self: _scalar(self, float)
 Tensor.__int__ = lambda self: _scalar(self, int)
+Tensor.__bool__ = lambda self: _scalar(self, bool)
 Tensor.__len__ = lambda self: self.shape[0]
-Tensor.__getitem__ = lambda self, key: convert_to_tensor(self.numpy()[key])
-Tensor.__bool__ = lambda self: bool(self.numpy())
+Tensor.__getitem__ = lambda self, key: convert_to_tensor(_to_numpy(self, "indexing")[key])
 Tensor.size = property(lambda self: int(np.prod(self.shape)))
 
 
@@ -116,17 +131,32 @@ class Variable(Tensor):
         return self._trainable
 
     def assign(self, value):
-        self._assign(np.require(np.asarray(value, dtype=self.numpy().dtype), requirements="C"))
+        """Sets the value. Inside a traced call (fit, evaluate, predict) the assignment is also
+        recorded, and the compiled program repeats it after every step (moving averages)."""
+        state = _tracing.current()
+        if state is not None and isinstance(value, Tensor):
+            if tuple(value.shape) != tuple(self.shape) or value.dtype_name != self.dtype_name:
+                raise ValueError(f"assign: expected a value of {self.dtype_name} {self.shape} for variable "
+                                 f"'{self.path}', got {value.dtype_name} {value.shape}")
+            state.tape.record_assign(self, value)
+        value = _raw_numpy(value) if isinstance(value, Tensor) else value
+        self._assign(np.require(np.asarray(value, dtype=np.dtype(self.dtype_name)), requirements="C"))
         return self
 
     def assign_add(self, delta):
-        return self.assign(self.numpy() + np.asarray(delta))
+        return self.assign(self._arith(delta, 1.0))
 
     def assign_sub(self, delta):
-        return self.assign(self.numpy() - np.asarray(delta))
+        return self.assign(self._arith(delta, -1.0))
+
+    def _arith(self, delta, sign):
+        if self.dtype_name == "float32":  # through ops, so a traced call records it
+            from . import ops
+            return ops.add(self, ops.multiply(delta, sign))
+        return _raw_numpy(self) + sign * np.asarray(delta)
 
     def value(self):
-        return convert_to_tensor(self.numpy())
+        return convert_to_tensor(_to_numpy(self, "Variable.value()"))
 
     def __repr__(self):
-        return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype_name}, value={self.numpy()}>"
+        return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype_name}, value={_raw_numpy(self)}>"

@@ -1,8 +1,32 @@
 """Layer base class, symbolic KerasTensors and Input: the pieces the functional API is built from."""
+import inspect
+import threading
+
 import numpy as np
 
 from .. import backend, initializers
 from ..tensor import Variable, as_float
+
+_build_lock = threading.RLock()  # two threads calling an unbuilt model build it once
+_context = threading.local()     # the `training` value of the layer calls running on this thread
+
+
+def _outer_training():
+    return getattr(_context, "training", None)
+
+
+def check_input_shape(layer_name, index, expected, got):
+    """Raises Keras' error when an input's shape does not fit what the layer was built for."""
+    ok = len(expected) == len(got) and all(e is None or e == g for e, g in zip(expected, got))
+    if not ok:
+        raise ValueError(f"Input {index} of layer '{layer_name}' is incompatible with the layer: "
+                         f"expected shape={expected}, found shape={tuple(got)}")
+
+
+def _accepts(fn, name):
+    """Whether `fn` takes a keyword argument `name` (by name or through **kwargs)."""
+    params = inspect.signature(fn).parameters
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 class KerasTensor:
@@ -29,11 +53,19 @@ class Layer:
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
+        object.__setattr__(self, "_sublayers", [])
         self.name = name or backend.unique_name(backend.snake_case(type(self).__name__))
         self.trainable = trainable
         self.built = False
         self._weights = []
+        self._seed_states = []  # random generator states (Variables of [seed, counter]) this layer draws from
         self._input_shape_arg = None if input_shape is None else tuple(input_shape)
+
+    def __setattr__(self, name, value):
+        # Layers kept as attributes are this layer's sublayers: their weights are its weights.
+        if isinstance(value, Layer) and value is not self and value not in self.__dict__.get("_sublayers", []):
+            self.__dict__.setdefault("_sublayers", []).append(value)
+        object.__setattr__(self, name, value)
 
     def build(self, input_shape):
         self.built = True
@@ -55,10 +87,18 @@ class Layer:
 
     def _maybe_build(self, input_shape):
         if not self.built:
-            self.build(input_shape)
-            self.built = True
+            with _build_lock:
+                if not self.built:
+                    self.build(input_shape)
+                    self.built = True
 
-    def __call__(self, inputs, *args, **kwargs):
+    def __call__(self, inputs, *args, training=None, **kwargs):
+        """Builds the layer on first use, then runs `call`.
+
+        `training` follows Keras: an explicit value wins; otherwise the value of the layer (or model)
+        call this one runs inside; otherwise the default of `call`'s own `training` argument. It is
+        passed to `call` when `call` takes it, and nested layers inherit it. None means inference.
+        """
         if isinstance(inputs, KerasTensor) or (isinstance(inputs, (list, tuple)) and inputs and
                                                all(isinstance(t, KerasTensor) for t in inputs)):
             return self._call_symbolic(inputs)
@@ -69,7 +109,29 @@ class Layer:
             inputs = as_float(inputs)
             shape = inputs.shape
         self._maybe_build(shape)
-        return self.call(inputs, *args, **kwargs)
+        if training is None:
+            training = _outer_training()
+        takes_training, default = self._training_spec()
+        if training is None:
+            training = default
+        if training is not None and takes_training:
+            kwargs["training"] = bool(training)
+        outer = _outer_training()
+        _context.training = outer if training is None else bool(training)
+        try:
+            return self.call(inputs, *args, **kwargs)
+        finally:
+            _context.training = outer
+
+    def _training_spec(self):
+        """(whether `call` takes `training`, its default there): read once per class."""
+        cls = type(self)
+        if "_training_spec_" not in cls.__dict__:
+            params = inspect.signature(self.call).parameters
+            param = params.get("training")
+            default = None if param is None or param.default is inspect.Parameter.empty else param.default
+            cls._training_spec_ = (_accepts(self.call, "training"), default)
+        return cls._training_spec_
 
     def _call_symbolic(self, inputs):
         shape = [t.shape for t in inputs] if isinstance(inputs, (list, tuple)) else inputs.shape
@@ -81,7 +143,18 @@ class Layer:
     # -- weights ---------------------------------------------------------------------------
     @property
     def weights(self):
-        return list(self._weights)
+        out, seen = [], set()
+        for w in self._weights + [w for layer in self._sublayers for w in layer.weights]:
+            if id(w) not in seen:
+                seen.add(id(w))
+                out.append(w)
+        return out
+
+    def _state_variables(self):
+        """Every variable a call can change: weights (trainable or not) and random generator states."""
+        seeds = list(self._seed_states) + [v for layer in self._sublayers for v in layer._state_variables()
+                                           if not any(v is w for w in layer.weights)]
+        return self.weights + [v for i, v in enumerate(seeds) if all(v is not u for u in seeds[:i])]
 
     @property
     def trainable_weights(self):

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import backend
-from ..layers.layer import InputLayer, KerasTensor, Layer
+from ..layers.layer import InputLayer, KerasTensor, Layer, check_input_shape
 from .trainer import Trainer
 
 
@@ -20,7 +20,6 @@ class Model(Trainer, Layer):
         trainable = kwargs.pop("trainable", True)
         if kwargs:
             raise TypeError(f"Model: unexpected keyword argument(s) {sorted(kwargs)}")
-        object.__setattr__(self, "_tracked", [])
         default = "functional" if inputs is not None else None
         Layer.__init__(self, name=name or (backend.unique_name(default) if default else None), trainable=trainable)
         Trainer.__init__(self)
@@ -29,11 +28,6 @@ class Model(Trainer, Layer):
             if outputs is None:
                 raise ValueError("Model: `outputs` is required with `inputs`")
             self._init_graph(inputs, outputs)
-
-    def __setattr__(self, name, value):
-        if isinstance(value, Layer) and value not in self.__dict__.get("_tracked", []):
-            self.__dict__.setdefault("_tracked", []).append(value)
-        object.__setattr__(self, name, value)
 
     # -- functional graph -------------------------------------------------------------------
     def _init_graph(self, inputs, outputs):
@@ -92,7 +86,7 @@ class Model(Trainer, Layer):
             raise ValueError(f"Model '{self.name}' expects {len(self._input_list)} input(s), got {len(flat)}")
         values = {}
         for i, (kt, x) in enumerate(zip(self._input_list, flat)):
-            _check_input(self.name, i, kt.shape, x.shape)
+            check_input_shape(self.name, i, kt.shape, x.shape)
             values[id(kt)] = x
         for t in self._graph:
             args = [values[id(i)] for i in t._inputs]
@@ -111,7 +105,7 @@ class Model(Trainer, Layer):
     # -- layers and weights ----------------------------------------------------------------
     @property
     def layers(self):
-        return list(self._layers) if self._graph is not None else [l for l in self._tracked]
+        return list(self._layers) if self._graph is not None else list(self._sublayers)
 
     def get_layer(self, name=None, index=None):
         """A layer by name or by index in `layers`."""
@@ -131,6 +125,12 @@ class Model(Trainer, Layer):
             if id(w) not in seen:
                 seen.add(id(w))
                 out.append(w)
+        return out
+
+    def _state_variables(self):
+        out = self.weights
+        for layer in self.layers:
+            out += [v for v in layer._state_variables() if all(v is not w for w in out)]
         return out
 
     def summary(self, line_length=None, print_fn=None):
@@ -176,10 +176,3 @@ def _output_shape_of(layer, model):
             if t._layer is layer:
                 return t.shape
     return getattr(layer, "_output_shape", "?")
-
-
-def _check_input(model_name, index, expected, got):
-    ok = len(expected) == len(got) and all(e is None or e == g for e, g in zip(expected, got))
-    if not ok:
-        raise ValueError(f"Input {index} of layer '{model_name}' is incompatible with the layer: "
-                         f"expected shape={expected}, found shape={tuple(got)}")

@@ -1,7 +1,7 @@
 """Sequential: a plain stack of layers, each with one input and one output."""
 from .. import backend
-from ..layers.layer import InputLayer, KerasTensor, Layer
-from .model import Model, _check_input
+from ..layers.layer import InputLayer, KerasTensor, Layer, check_input_shape
+from .model import Model
 
 
 class Sequential(Model):
@@ -45,7 +45,7 @@ class Sequential(Model):
 
     def call(self, inputs):
         if self._input_shape is not None:
-            _check_input(self.name, 0, self._input_shape, inputs.shape)
+            check_input_shape(self.name, 0, self._input_shape, inputs.shape)
         x = inputs
         for layer in self._stack:
             x = layer(x)

@@ -1,0 +1,39 @@
+// In-memory arrays cut into batches: a permutation per pass, batches as index ranges into it.
+#include <random>
+
+#include "data/batch_source.h"
+
+namespace fastfit {
+
+ArraySource::ArraySource(std::vector<TensorPtr> arrays, int64_t batch_size)
+    : arrays_(std::move(arrays)), batch_size_(batch_size) {
+  FF_CHECK(!arrays_.empty(), "no arrays to cut into batches");
+  FF_CHECK(batch_size > 0, "batch_size must be a positive integer, got " + std::to_string(batch_size));
+  n_ = arrays_[0]->rank() ? arrays_[0]->shape[0] : 0;
+  for (auto& t : arrays_)
+    FF_CHECK(t->rank() >= 1 && t->shape[0] == n_, "all arrays must have the same number of samples: got " +
+                                                      std::to_string(n_) + " and " + t->shape.str());
+  start_pass(false, 0);
+}
+
+void ArraySource::start_pass(bool shuffle, uint64_t seed) {
+  pos_ = 0;
+  order_.resize(n_);
+  for (int64_t i = 0; i < n_; ++i) order_[i] = i;
+  if (shuffle) {
+    std::mt19937_64 rng(seed);
+    for (int64_t i = n_ - 1; i > 0; --i) std::swap(order_[i], order_[std::uniform_int_distribution<int64_t>(0, i)(rng)]);
+  }
+}
+
+bool ArraySource::next(Batch& b) {
+  if (pos_ >= n_) return false;
+  b.arrays = arrays_;
+  b.rows = order_.data() + pos_;
+  b.count = std::min(batch_size_, n_ - pos_);
+  b.first = pos_;
+  pos_ += b.count;
+  return true;
+}
+
+}  // namespace fastfit

@@ -1,0 +1,89 @@
+// Batch sources: what a Program pulls its batches from. In-memory arrays are cut into batches here
+// (shuffled by index, rows viewed in place where they lie contiguous); Python generators, Datasets
+// and other iterables arrive through a bounded queue that a Python producer thread fills.
+#pragma once
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace fastfit {
+
+// One batch: rows of `arrays` (inputs, then targets). An in-memory source hands out its whole arrays
+// and the batch's row indices, so each shard of a split batch gathers its own rows on its own thread;
+// a queue hands out the batch's own arrays (rows 0..count-1).
+struct Batch {
+  std::vector<TensorPtr> arrays;
+  const int64_t* rows = nullptr;  // indices into the arrays' first axis; null: rows [0, count)
+  int64_t count = 0;
+  int64_t first = 0;  // how many samples this pass handed out before this batch
+};
+
+class BatchSource {
+ public:
+  virtual ~BatchSource() = default;
+  // The next batch, or false when this pass over the data is done.
+  virtual bool next(Batch& batch) = 0;
+  // Whether next() would give a batch (waits for a producer to decide).
+  virtual bool more() = 0;
+  virtual int64_t steps() const = 0;  // batches per pass; -1 when unknown
+  virtual int num_arrays() const = 0;
+  virtual int64_t position() const = 0;  // samples handed out (this pass)
+};
+
+// Arrays whose first axis is the sample axis, cut into batches of `batch_size` in order or reshuffled
+// each pass.
+class ArraySource final : public BatchSource {
+ public:
+  ArraySource(std::vector<TensorPtr> arrays, int64_t batch_size);
+  void start_pass(bool shuffle, uint64_t seed);
+  bool next(Batch& batch) override;
+  bool more() override { return pos_ < n_; }
+  int64_t steps() const override { return (n_ + batch_size_ - 1) / batch_size_; }
+  int num_arrays() const override { return int(arrays_.size()); }
+  int64_t num_samples() const { return n_; }
+  int64_t batch_size() const { return batch_size_; }
+  int64_t position() const override { return pos_; }
+
+ private:
+  std::vector<TensorPtr> arrays_;
+  int64_t n_ = 0, batch_size_ = 0, pos_ = 0;
+  std::vector<int64_t> order_;
+};
+
+// A bounded queue of batches. A producer (a Python thread iterating a generator) pushes each batch's
+// arrays and finally closes the queue, or fails it with a message; the consumer (a Program, with the
+// GIL released) pops. Both sides block while the queue is full or empty.
+class QueueSource final : public BatchSource {
+ public:
+  QueueSource(int num_arrays, int capacity, int64_t steps);
+  // Producer side. push returns false once the consumer has stopped (the producer should quit).
+  bool push(std::vector<TensorPtr> arrays);
+  void close();                         // no more batches
+  void fail(const std::string& error);  // the producer raised: the consumer raises this message
+  // Consumer side.
+  bool next(Batch& batch) override;
+  bool more() override;
+  void stop();  // the consumer is done: unblock and refuse the producer
+  int64_t steps() const override { return steps_; }
+  int num_arrays() const override { return num_arrays_; }
+  int64_t position() const override;
+
+ private:
+  const int num_arrays_;
+  const size_t capacity_;
+  const int64_t steps_;
+  mutable std::mutex m_;
+  std::condition_variable cv_;
+  std::deque<std::vector<TensorPtr>> queue_;
+  std::vector<TensorPtr> current_;  // the batch handed out last: alive while the consumer uses it
+  int64_t handed_ = 0;              // samples handed out
+  bool closed_ = false, stopped_ = false;
+  std::string error_;
+};
+
+}  // namespace fastfit

@@ -1,0 +1,60 @@
+"""Per-thread tracing state: while a model call is being recorded into a trace, tensors that carry
+data or variable values must not turn into Python or NumPy values (the trace would freeze them), and
+variable assignments become state updates the trace replays.
+
+A trace that converts such a tensor is *data-dependent*: it is never compiled, and the caller runs
+the model eagerly instead (fastfit says so once in a warning that names the reason).
+"""
+import os
+import sys
+import threading
+
+_local = threading.local()
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+class TraceState:
+    """What one recording call collects besides the ops: why it is data-dependent, if it is."""
+
+    def __init__(self, tape):
+        self.tape = tape
+        self.data_dependent = None  # the reason, once a conversion happened
+
+    def note_conversion(self, tensor, how):
+        from .tensor import Variable
+        if self.data_dependent is None and (isinstance(tensor, Variable) or self.tape.is_live(tensor)):
+            what = "a variable" if isinstance(tensor, Variable) else "a tensor computed from the inputs"
+            self.data_dependent = f"{what} was converted to a Python or NumPy value ({how}) at {_caller()}"
+
+
+def current():
+    """The TraceState recording on this thread, or None."""
+    return getattr(_local, "state", None)
+
+
+class recording:
+    """Context manager: record every op run on this thread on `tape` (a tracing _core.Tape)."""
+
+    def __init__(self, tape):
+        self.state = TraceState(tape)
+
+    def __enter__(self):
+        self._outer = current()
+        _local.state = self.state
+        self.state.tape.push()
+        return self.state
+
+    def __exit__(self, *exc):
+        self.state.tape.pop()
+        _local.state = self._outer
+        return False
+
+
+def _caller():
+    """file:line of the first frame outside fastfit: where the user's code converted the tensor."""
+    frame = sys._getframe(2)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
+        frame = frame.f_back
+    if frame is None:
+        return "an unknown place"
+    return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"

@@ -1,0 +1,258 @@
+"""Compiling fit/evaluate/predict into C++ Programs, and refusing to when a trace could be wrong.
+
+A trace records the ops one call of the model (and its loss) runs; the Program replays them on every
+batch. That is only right when the call does the same thing on every batch, so a trace is used
+only when it is proven:
+
+1. Nothing in the call turned a traced tensor into a Python or NumPy value (`float`, `int`, `bool`,
+   an `if` on a tensor, `.numpy()`, `np.asarray`, printing): such a value would be frozen.
+2. Traced on two batch sizes, on different rows, the call ran the same ops with the same attributes,
+   wired the same way, on the same variables and identical constants. A constant that equals each
+   trace's batch size (`y.shape[0]` read as a number) is carried symbolically: the Program fills in
+   each batch's size.
+3. Every output, the loss and the metrics, computed by the Program on rows neither trace saw, match
+   the eager model's.
+
+A call that fails a check runs op by op from Python (with one warning that says why), the same
+numbers at Python speed. A first call with too few rows to check (under 9) runs eagerly and leaves
+nothing cached, so a later, larger call is traced and checked before any program is trusted.
+`fit` traces with training=True; evaluate, validation and predict with training=False: each has its
+own program.
+"""
+import warnings
+
+import numpy as np
+
+from .. import _core, _tracing
+from ..autodiff import GradientTape
+from ..tensor import Tensor
+
+MIN_TRACE_ROWS = 9  # two traces (3 and 2 rows) and 4 rows to check on
+_TRAINING = {"train": True, "test": False, "predict": False}
+_WHAT = {"train": "fit", "test": "evaluate", "predict": "predict"}
+
+
+def runner_for(model, mode, adapter):
+    """The runner (compiled Program or eager loop) for `mode` on data like the adapter's."""
+    config = model._compile_config
+    if config is not None and config.run_eagerly:
+        return EagerRunner(model, mode, adapter)
+    key = (mode, adapter.signature)
+    with model._programs_lock:
+        runner = model._programs.get(key)
+        if runner is None:
+            xs, ys = adapter.sample()
+            if len(xs[0]) < MIN_TRACE_ROWS:
+                return EagerRunner(model, mode, adapter)  # nothing to check on: not cached
+            runner, reason = _compile(model, mode, xs, ys)
+            if reason is not None and reason not in model._fallback_reasons:
+                model._fallback_reasons.add(reason)
+                warnings.warn(f"Model '{model.name}': {_WHAT[mode]} runs op by op from Python, much slower than the "
+                              f"compiled path, because {reason}.", UserWarning, stacklevel=4)
+            if reason is not None:
+                runner = EagerRunner(model, mode, adapter)
+            model._programs[key] = runner
+    return runner
+
+
+def _compile(model, mode, xs, ys):
+    """(CompiledRunner, None), or (None, why the call cannot be compiled)."""
+    n = len(xs[0])
+    a = min(8, n // 3)
+    b, v = a - 1, min(16, n - 2 * a + 1)
+    with _StateGuard(model):
+        trace_a, why = _record(model, mode, [x[:a] for x in xs], None if ys is None else [y[:a] for y in ys])
+    if why is None:
+        with _StateGuard(model):
+            trace_b, why = _record(model, mode, [x[a:a + b] for x in xs],
+                                   None if ys is None else [y[a:a + b] for y in ys])
+    if why is not None:
+        return None, why
+    why, batch_constants = _core.compare_traces(trace_a.trace, trace_b.trace)
+    if why:
+        return None, why
+    train = mode == "train"
+    config = model._compile_config
+    program = _core.Program(trace_a.trace, batch_constants, model.trainable_weights if train else [],
+                            config.optimizer._core if train else None)
+    if mode != "predict":
+        for m in config.resolve_metrics(ys[0].shape, trace_a.outputs[0].shape):
+            program.add_metric(m._kind, m._threshold, 0, 0)
+    runner = CompiledRunner(program, [tuple(o.shape[1:]) for o in trace_a.outputs])
+    rows = slice(n - v, n)
+    why = _verify(model, mode, runner, [x[rows] for x in xs], None if ys is None else [y[rows] for y in ys])
+    return (runner, None) if why is None else (None, why)
+
+
+class _Recorded:
+    def __init__(self, trace, outputs):
+        self.trace, self.outputs = trace, outputs
+
+
+def _record(model, mode, xs, ys):
+    """Runs the model (and loss) on these rows while recording: (_Recorded, None) or (None, why)."""
+    tape = _core.Tape(record_all=True)
+    inputs = [Tensor(np.ascontiguousarray(a)) for a in xs]
+    targets = [Tensor(np.ascontiguousarray(a)) for a in ys] if ys is not None else []
+    for t in inputs + targets:
+        tape.mark_live(t)
+    with _tracing.recording(tape) as state:
+        outs = _as_list(model(inputs[0] if len(inputs) == 1 else inputs, training=_TRAINING[mode]))
+        loss = model._compile_config.compute_loss(targets, outs) if ys is not None else None
+    if state.data_dependent:
+        return None, state.data_dependent
+    return _Recorded(_core.Trace(tape, inputs, targets, outs, loss), outs), None
+
+
+def _verify(model, mode, runner, xs, ys):
+    """None when the program reproduces the eager model on these rows, else why not."""
+    config = model._compile_config
+    with _StateGuard(model):
+        eager = [o.numpy() for o in _as_list(model(xs[0] if len(xs) == 1 else xs, training=_TRAINING[mode]))]
+        if ys is not None:
+            targets = [Tensor(y) for y in ys]
+            outs = [Tensor(o) for o in eager]
+            eager_loss = float(config.compute_loss(targets, outs))
+            eager_metrics = []
+            for m in config.metrics:
+                state = _core.MetricState()
+                _core.metric_update(m._kind, targets[0], outs[0], state, m._threshold)
+                eager_metrics.append(state.result())
+    results = PredictResults(runner.output_rows, len(xs[0]))
+    runner.program.run("predict", _core.ArraySource([Tensor.view(x) for x in xs], len(xs[0])), 1, [],
+                       results.tensors, False)
+    for k, (got, want) in enumerate(zip(results.arrays, eager)):
+        if got.shape != want.shape or not np.allclose(got, want, rtol=1e-3, atol=1e-5):
+            diff = np.max(np.abs(got - want)) if got.shape == want.shape else f"shape {got.shape} vs {want.shape}"
+            return (f"on rows the trace never saw, the compiled output {k} differs from the eager model's (max "
+                    f"difference {diff}): the call computes something a trace cannot replay")
+    if ys is None:
+        return None
+    states = [_core.MetricState() for _ in range(1 + len(config.metrics))]
+    runner.program.run("test", _core.ArraySource([Tensor.view(a) for a in xs + ys], len(xs[0])), 1, states, [], False)
+    if not np.isclose(states[0].result(), eager_loss, rtol=1e-3, atol=1e-6):
+        return (f"on rows the trace never saw, the compiled loss {states[0].result():.6g} differs from the eager "
+                f"model's {eager_loss:.6g}: the loss computes something a trace cannot replay")
+    for m, state, want in zip(config.metrics, states[1:], eager_metrics):
+        if not np.isclose(state.result(), want, rtol=1e-3, atol=1e-6):
+            return f"the compiled metric '{m.name}' gives {state.result():.6g} where the eager model gives {want:.6g}"
+    return None
+
+
+class _StateGuard:
+    """Restores every variable of the model (weights, moving statistics, random generator states)
+    on exit: tracing and checking run the model without leaving a trace of it."""
+
+    def __init__(self, model):
+        self.saved = [(v, _raw(v)) for v in model._state_variables()]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for v, value in self.saved:
+            if not np.array_equal(_raw(v), value):
+                v._assign(value)
+        return False
+
+
+def _raw(v):
+    from ..tensor import _raw_numpy
+    return _raw_numpy(v)
+
+
+def _as_list(out):
+    return list(out) if isinstance(out, (list, tuple)) else [out]
+
+
+class PredictResults:
+    """Where predict's outputs go. With the row count known ahead: numpy arrays the Program writes in
+    place; otherwise C++ tensors that grow (or, run eagerly, a list of per-batch arrays)."""
+
+    def __init__(self, output_rows, n=None):
+        self.n = n
+        if n is not None:
+            self.arrays = [np.empty((n,) + tuple(r), np.float32) for r in output_rows]
+            self.tensors = [Tensor.view(a) for a in self.arrays]
+        else:
+            self.arrays = None
+            self.tensors = [Tensor(np.zeros((), np.float32)) for _ in output_rows]
+            self.chunks = []
+
+    def write(self, outs, start):
+        """Eager runs: a batch's outputs, from sample `start` on."""
+        if self.arrays is not None:
+            for a, o in zip(self.arrays, outs):
+                a[start:start + len(o)] = o
+        else:
+            self.chunks.append(outs)
+
+    def finish(self, rows):
+        """The outputs as numpy arrays of `rows` rows."""
+        if self.arrays is not None:
+            return self.arrays
+        if self.chunks:
+            return [np.concatenate([c[k] for c in self.chunks]) for k in range(len(self.chunks[0]))]
+        return [t.numpy()[:rows] if t.ndim else np.zeros((0,), np.float32) for t in self.tensors]
+
+
+class CompiledRunner:
+    """Runs batches through a C++ Program."""
+
+    def __init__(self, program, output_rows):
+        self.program = program
+        self.output_rows = output_rows
+
+    def run(self, mode, source, max_steps, states, results):
+        return self.program.run(mode, source, max_steps, states or [], results.tensors if results else [], True)
+
+
+class EagerRunner:
+    """The same interface, run op by op from Python: for run_eagerly=True, calls a trace cannot
+    replay, and first calls too small to check a trace on."""
+
+    program = None
+
+    def __init__(self, model, mode, adapter):
+        self.model = model
+        xs, ys = adapter.sample()
+        self.n_inputs = len(xs)
+        with _StateGuard(model):
+            outs = _as_list(model(_one([x[:1] for x in xs]), training=False))
+        self.output_rows = [tuple(o.shape[1:]) for o in outs]
+        if mode != "predict":
+            model._compile_config.resolve_metrics(ys[0].shape, (None,) + self.output_rows[0])
+
+    def run(self, mode, source, max_steps, states, results):
+        model, config = self.model, self.model._compile_config
+        done = 0
+        while done < max_steps:
+            arrays = source.next_batch()
+            if arrays is None:
+                break
+            xs, ys = arrays[:self.n_inputs], arrays[self.n_inputs:]
+            x = _one(xs)
+            if mode == "train":
+                with GradientTape() as tape:
+                    outs = _as_list(model(x, training=True))
+                    loss = config.compute_loss(ys, outs)
+                grads = tape.gradient(loss, model.trainable_weights)
+                config.optimizer.apply_gradients(zip(grads, model.trainable_weights))
+            else:
+                outs = _as_list(model(x, training=False))
+                loss = config.compute_loss(ys, outs) if mode == "test" else None
+            n = len(xs[0])
+            if mode == "predict":
+                results.write([o.numpy() for o in outs], source.position - n)
+            else:
+                states[0].total += float(loss) * n
+                states[0].count += n
+                targets = Tensor(ys[0])
+                for m, state in zip(config.metrics, states[1:]):
+                    _core.metric_update(m._kind, targets, outs[0], state, m._threshold)
+            done += 1
+        return done
+
+
+def _one(xs):
+    return xs[0] if len(xs) == 1 else xs
