@@ -31,8 +31,8 @@ from . import activations, backend, callbacks, config, datasets, initializers, l
 from .autodiff import GradientTape
 from .layers import Input
 from .models import Model, Sequential
-from .ops import (abs, add, argmax, cast, divide, equal, exp, log, matmul, multiply, negative, reduce_mean,
-                  reduce_sum, sqrt, square, subtract)
+from .ops import (abs, add, argmax, cast, divide, equal, exp, greater, greater_equal, less, less_equal, log, matmul,
+                  multiply, negative, not_equal, reduce_mean, reduce_sum, sqrt, square, subtract)
 from .tensor import (Tensor, Variable, bool_ as bool, constant, convert_to_tensor, float32, float64, int32, int64,
                      uint8)
 from . import ops as math  # tf.math.reduce_sum, ...

@@ -6,7 +6,8 @@ from . import _core
 from .tensor import Tensor, as_float as _float, convert_to_tensor
 
 __all__ = ["add", "subtract", "multiply", "divide", "negative", "square", "sqrt", "exp", "log", "abs",
-           "reduce_sum", "reduce_mean", "matmul", "argmax", "equal", "cast", "relu", "sigmoid", "tanh", "softmax"]
+           "reduce_sum", "reduce_mean", "matmul", "argmax", "equal", "not_equal", "greater", "greater_equal", "less",
+           "less_equal", "cast", "relu", "sigmoid", "tanh", "softmax"]
 
 
 def add(x, y):
@@ -97,6 +98,26 @@ def equal(x, y):
     return convert_to_tensor((np.asarray(x) == np.asarray(y)).astype(np.float32))
 
 
+def not_equal(x, y):
+    return convert_to_tensor((np.asarray(x) != np.asarray(y)).astype(np.float32))
+
+
+def greater(x, y):
+    return convert_to_tensor((np.asarray(x) > np.asarray(y)).astype(np.float32))
+
+
+def greater_equal(x, y):
+    return convert_to_tensor((np.asarray(x) >= np.asarray(y)).astype(np.float32))
+
+
+def less(x, y):
+    return convert_to_tensor((np.asarray(x) < np.asarray(y)).astype(np.float32))
+
+
+def less_equal(x, y):
+    return convert_to_tensor((np.asarray(x) <= np.asarray(y)).astype(np.float32))
+
+
 def cast(x, dtype):
     name = getattr(dtype, "name", str(dtype))
     if name == "float32" and isinstance(x, Tensor) and x.dtype_name == "float32":
@@ -114,6 +135,8 @@ def _binary_operators():
     Tensor.__truediv__, Tensor.__rtruediv__ = op(divide), op(divide, True)
     Tensor.__matmul__ = op(matmul)
     Tensor.__neg__ = negative
+    Tensor.__gt__, Tensor.__ge__ = op(greater), op(greater_equal)
+    Tensor.__lt__, Tensor.__le__ = op(less), op(less_equal)
     Tensor.__pow__ = lambda a, p: square(a) if p == 2 else convert_to_tensor(np.asarray(a) ** p)
 
 

@@ -74,7 +74,15 @@ class Layer:
         return inputs
 
     def compute_output_shape(self, input_shape):
-        return input_shape
+        """The output shape for `input_shape` (batch axis None). By default the layer runs once, in
+        inference, on one row of zeros (Keras infers it symbolically; the result is the same)."""
+        def zeros(shape):
+            return np.zeros((1,) + tuple(shape[1:]), np.float32)
+        several = isinstance(input_shape, list)
+        out = self(([zeros(s) for s in input_shape] if several else zeros(input_shape)), training=False)
+        outs = list(out) if isinstance(out, (list, tuple)) else [out]
+        shapes = [(None,) + tuple(o.shape[1:]) for o in outs]
+        return shapes if isinstance(out, (list, tuple)) else shapes[0]
 
     def add_weight(self, shape=None, initializer="glorot_uniform", name=None, trainable=True, dtype=None):
         """Creates a Variable of `shape`, tracked in this layer's weights."""

@@ -95,9 +95,7 @@ class Model(Trainer, Layer):
         return outs[0] if not isinstance(self._nested_outputs, (list, tuple)) else outs
 
     def compute_output_shape(self, input_shape):
-        if self._graph is not None:
-            return self.output_shape
-        raise NotImplementedError("compute_output_shape: subclassed models are built by calling them on data")
+        return self.output_shape if self._graph is not None else Layer.compute_output_shape(self, input_shape)
 
     def build(self, input_shape):
         self.built = True

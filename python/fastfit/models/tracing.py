@@ -202,6 +202,7 @@ class CompiledRunner:
     def __init__(self, program, output_rows):
         self.program = program
         self.output_rows = output_rows
+        self.rows_independent = program.splits("predict")  # each output row depends on its input row only
 
     def run(self, mode, source, max_steps, states, results):
         return self.program.run(mode, source, max_steps, states or [], results.tensors if results else [], True)
@@ -212,6 +213,7 @@ class EagerRunner:
     replay, and first calls too small to check a trace on."""
 
     program = None
+    rows_independent = False
 
     def __init__(self, model, mode, adapter):
         self.model = model

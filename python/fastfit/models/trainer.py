@@ -305,9 +305,10 @@ class Trainer:
             if isinstance(adapter, adapters.ArrayAdapter):
                 n = adapter.num_samples if steps is None else min(adapter.num_samples, steps * user_batch)
                 total = -(-n // user_batch)
-                # Rows are independent in inference: without per-batch hooks, run big batches (same results).
+                # Where every row is computed on its own, big batches give the same results: without
+                # per-batch hooks, run those.
                 run_size = user_batch
-                if not cbs.has_batch_hooks("predict"):
+                if runner.rows_independent and not cbs.has_batch_hooks("predict"):
                     run_size = user_batch * max(1, _PREDICT_ROWS // user_batch)
                 if run_size != user_batch or n < adapter.num_samples:
                     adapter = adapters.ArrayAdapter([a[:n] for a in adapter.xs], None, run_size)
