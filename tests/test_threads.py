@@ -102,3 +102,93 @@ def test_forked_child_can_still_predict(small_data, threads):
             os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.WEXITSTATUS(status) == 0
+
+
+def run_threads(fns, repeats=5):
+    """Runs each fn `repeats` times, all threads started together; returns the results per fn."""
+    import threading
+    barrier = threading.Barrier(len(fns))
+    results = [[] for _ in fns]
+    errors = []
+
+    def work(i):
+        try:
+            barrier.wait()
+            for _ in range(repeats):
+                results[i].append(fns[i]())
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(fns))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a thread hung"
+    assert not errors, errors
+    return results
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_concurrent_predict_evaluate_and_call_give_the_serial_results(small_data, threads, n_threads):
+    _core.set_num_threads(n_threads)
+    x, y = small_data
+    model = guide_model()
+    model.compile("rmsprop", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, epochs=1, verbose=0)
+    want_predict = model.predict(x, batch_size=64, verbose=0)
+    want_eval = model.evaluate(x, y, batch_size=50, verbose=0)
+    want_call = model(x[:40]).numpy()
+    fresh = guide_model(seed=9)  # never called: the threads race to build and trace it
+    fresh.set_weights(model.get_weights())
+    fresh.compile("rmsprop", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    fns = [lambda: fresh.predict(x, batch_size=64, verbose=0)] * 4 + \
+          [lambda: fresh.evaluate(x, y, batch_size=50, verbose=0)] * 2 + [lambda: fresh(x[:40]).numpy()] * 2
+    results = run_threads(fns)
+    for r in results[:4]:
+        for got in r:
+            np.testing.assert_array_equal(got, want_predict)
+    for r in results[4:6]:
+        for got in r:
+            assert got == want_eval
+    for r in results[6:]:
+        for got in r:
+            np.testing.assert_array_equal(got, want_call)
+
+
+def test_a_second_fit_on_a_training_model_raises(small_data):
+    import threading
+    x, y = small_data
+    model = guide_model()
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    started, release = threading.Event(), threading.Event()
+
+    class Hold(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            started.set()
+            release.wait(30)
+
+    t = threading.Thread(target=lambda: model.fit(x, y, epochs=1, verbose=0, callbacks=[Hold()]))
+    t.start()
+    started.wait(30)
+    try:
+        with pytest.raises(RuntimeError, match="already training"):
+            model.fit(x, y, epochs=1, verbose=0)
+        with pytest.raises(RuntimeError, match="already training"):
+            model.train_on_batch(x[:32], y[:32])
+    finally:
+        release.set()
+        t.join(60)
+    model.fit(x, y, epochs=1, verbose=0)  # free again once it returned
+
+
+def test_fit_inside_a_callback_of_fit_raises(small_data):
+    x, y = small_data
+    model = guide_model()
+    model.compile("sgd", "sparse_categorical_crossentropy")
+
+    class Nested(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            model.fit(x, y, epochs=1, verbose=0)
+
+    with pytest.raises(RuntimeError, match="already training"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[Nested()])

@@ -221,7 +221,7 @@ class Trainer:
             runner = tracing.runner_for(self, "train", train)
             self._check_labels(train, runner)
             val_runner = tracing.runner_for(self, "test", val) if val is not None else None
-            steps = steps_per_epoch or (train.steps if train.steps >= 0 else None)
+            steps = steps_per_epoch or train.steps
             cbs = callbacks_module.CallbackList(callbacks, model=self, add_history=True, verbose=verbose,
                                                 epochs=epochs, steps=steps)
             states = [m._state for m in config.all_metrics()]
@@ -241,7 +241,7 @@ class Trainer:
                         break
                 logs = self._logs(states)
                 if val is not None and (epoch + 1) % validation_freq == 0:
-                    val_steps = validation_steps or (val.steps if val.steps >= 0 else None)
+                    val_steps = validation_steps or val.steps
                     val_logs = self._test_loop(val_runner, val, cbs, val_steps)
                     logs.update({"val_" + k: v for k, v in val_logs.items()})
                 cbs.on_epoch_end(epoch, logs)
@@ -284,7 +284,7 @@ class Trainer:
         try:
             runner = tracing.runner_for(self, "test", adapter)
             self._check_labels(adapter, runner)
-            total = steps or (adapter.steps if adapter.steps >= 0 else None)
+            total = steps or adapter.steps
             cbs = callbacks_module.CallbackList(callbacks, model=self, verbose=_verbose(verbose), steps=total)
             logs = self._test_loop(runner, adapter, cbs, total)
         finally:
