@@ -1,0 +1,81 @@
+"""BatchNormalization, as Keras 3 defines it: batch statistics in training (and moving averages of
+them updated), the moving averages in inference."""
+from .. import initializers, ops
+from .layer import Layer
+
+
+class BatchNormalization(Layer):
+    """Normalizes its input over every axis but the feature axis.
+
+    In training (`fit`, or `training=True`) it uses the batch's mean and variance and updates
+    ``moving_mean = moving_mean * momentum + mean * (1 - momentum)`` (likewise the variance); in
+    inference it uses the moving statistics. The output is
+    ``gamma * (x - mean) / sqrt(variance + epsilon) + beta``. gamma and beta are trainable, the
+    moving statistics are not; a layer with `trainable = False` always runs in inference mode.
+
+    >>> bn = BatchNormalization()
+    >>> bn(np.ones((4, 3), "float32"), training=True).shape
+    (4, 3)
+    """
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
+                 gamma_initializer="ones", moving_mean_initializer="zeros", moving_variance_initializer="ones",
+                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
+                 synchronized=False, **kwargs):
+        super().__init__(**kwargs)
+        for name, value in (("beta_regularizer", beta_regularizer), ("gamma_regularizer", gamma_regularizer),
+                            ("beta_constraint", beta_constraint), ("gamma_constraint", gamma_constraint)):
+            if value is not None:
+                raise NotImplementedError(f"BatchNormalization: `{name}` is not supported yet")
+        if synchronized:
+            raise NotImplementedError("BatchNormalization: `synchronized=True` is not supported (one device only)")
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"BatchNormalization: `momentum` must be in [0, 1], got {momentum}")
+        if epsilon <= 0:
+            raise ValueError(f"BatchNormalization: `epsilon` must be positive, got {epsilon}")
+        self.axis = int(axis)
+        self.momentum, self.epsilon = float(momentum), float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
+        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+
+    def build(self, input_shape):
+        rank = len(input_shape)
+        if self.axis not in (-1, rank - 1):
+            raise NotImplementedError(f"BatchNormalization: only the last axis is supported yet, got axis={self.axis} "
+                                      f"for inputs of rank {rank}")
+        if input_shape[-1] is None:
+            raise ValueError(f"BatchNormalization '{self.name}': the feature axis must be known, got {input_shape}")
+        shape = (input_shape[-1],)
+        self.gamma = self.add_weight(shape, self.gamma_initializer, "gamma") if self.scale else None
+        self.beta = self.add_weight(shape, self.beta_initializer, "beta") if self.center else None
+        self.moving_mean = self.add_weight(shape, self.moving_mean_initializer, "moving_mean", trainable=False)
+        self.moving_variance = self.add_weight(shape, self.moving_variance_initializer, "moving_variance",
+                                               trainable=False)
+        self._reduction_axes = list(range(rank - 1))
+        self.built = True
+
+    def call(self, inputs, training=None):
+        if training and self.trainable:
+            mean = ops.reduce_mean(inputs, axis=self._reduction_axes)
+            centered = inputs - mean
+            variance = ops.reduce_mean(ops.square(centered), axis=self._reduction_axes)
+            self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
+            self.moving_variance.assign(self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
+        else:
+            centered = inputs - self.moving_mean
+            variance = self.moving_variance
+        scale = 1.0 / ops.sqrt(variance + self.epsilon)
+        if self.gamma is not None:
+            scale = scale * self.gamma
+        out = centered * scale
+        return out + self.beta if self.beta is not None else out
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {"name": self.name, "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
+                "center": self.center, "scale": self.scale}

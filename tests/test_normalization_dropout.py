@@ -1,0 +1,107 @@
+"""BatchNormalization and Dropout with Keras 3's semantics, on the eager path and in fit's compiled
+programs (moving statistics updated per step, random masks fresh each step, the same run to run)."""
+import numpy as np
+import pytest
+
+import fastfit as keras
+from fastfit import layers
+from fastfit.models.tracing import CompiledRunner
+
+
+def bn_reference(x, gamma, beta, mean, var, eps=1e-3):
+    return gamma * (x - mean) / np.sqrt(var + eps) + beta
+
+
+def test_batch_normalization_training_and_inference_forward():
+    rng = np.random.default_rng(0)
+    x = rng.normal(2.0, 3.0, size=(16, 5)).astype("float32")
+    bn = layers.BatchNormalization()
+    y = bn(x, training=True).numpy()
+    x64 = x.astype(np.float64)
+    mu, var = x64.mean(0), x64.var(0)
+    np.testing.assert_allclose(y, bn_reference(x64, 1, 0, mu, var), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(bn.moving_mean.numpy(), 0.01 * mu, rtol=1e-5)
+    np.testing.assert_allclose(bn.moving_variance.numpy(), 0.99 + 0.01 * var, rtol=1e-5)
+    y_inf = bn(x).numpy()  # inference: the moving statistics; nothing updated
+    np.testing.assert_allclose(y_inf, bn_reference(x64, 1, 0, 0.01 * mu, 0.99 + 0.01 * var), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(bn.moving_mean.numpy(), 0.01 * mu, rtol=1e-5)
+    assert [w.name for w in bn.trainable_weights] == ["gamma", "beta"]
+    assert [w.name for w in bn.non_trainable_weights] == ["moving_mean", "moving_variance"]
+
+
+def test_batch_normalization_gradients_match_finite_differences():
+    from helpers import check_op
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(6, 3)).astype("float32")
+    gamma = rng.uniform(0.5, 1.5, size=3).astype("float32")
+    beta = rng.normal(size=3).astype("float32")
+    bn = layers.BatchNormalization(epsilon=0.01)
+    bn.build((None, 3))
+
+    def fastfit_bn(x, g, b):
+        bn.gamma, bn.beta = g, b
+        return bn(x, training=True)
+
+    def numpy_bn(x, g, b):
+        return g * (x - x.mean(0)) / np.sqrt(x.var(0) + 0.01) + b
+
+    check_op(fastfit_bn, numpy_bn, [x, gamma, beta], grad_rtol=2e-3, grad_atol=2e-4)
+
+
+def test_batch_normalization_options_and_errors():
+    x = np.random.default_rng(0).normal(size=(8, 4)).astype("float32")
+    bn = layers.BatchNormalization(center=False, scale=False, momentum=0.5, epsilon=0.1)
+    y = bn(x, training=True).numpy()
+    np.testing.assert_allclose(y, (x - x.mean(0)) / np.sqrt(x.var(0) + 0.1), rtol=1e-5, atol=1e-5)
+    assert bn.trainable_weights == []
+    frozen = layers.BatchNormalization()
+    frozen.trainable = False  # Keras: a frozen BN layer runs in inference mode
+    np.testing.assert_allclose(frozen(x, training=True).numpy(), x / np.sqrt(1 + 1e-3), rtol=1e-5)
+    with pytest.raises(NotImplementedError, match="beta_regularizer"):
+        layers.BatchNormalization(beta_regularizer="l2")
+    with pytest.raises(NotImplementedError, match="axis"):
+        layers.BatchNormalization(axis=1)(np.zeros((2, 3, 4), "float32"))
+    with pytest.raises(ValueError, match="momentum"):
+        layers.BatchNormalization(momentum=2.0)
+
+
+def bn_model(seed=0):
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([keras.Input(shape=(784,)), layers.Dense(32), layers.BatchNormalization(),
+                             layers.Dense(10, activation="softmax")])
+
+
+def test_fit_updates_moving_statistics_like_an_eager_loop(small_data):
+    x, y = small_data
+    fit_model, loop_model = bn_model(), bn_model()
+    fit_model.compile(keras.optimizers.SGD(0.05), "sparse_categorical_crossentropy")
+    fit_model.fit(x, y, batch_size=40, epochs=2, shuffle=False, verbose=0)
+    assert isinstance(next(r for (m, _), r in fit_model._programs.items() if m == "train"), CompiledRunner)
+    opt = keras.optimizers.SGD(0.05)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy()
+    for _ in range(2):
+        for i in range(0, len(x), 40):
+            with keras.GradientTape() as tape:
+                loss = loss_fn(y[i:i + 40], loop_model(x[i:i + 40], training=True))
+            grads = tape.gradient(loss, loop_model.trainable_weights)
+            opt.apply_gradients(zip(grads, loop_model.trainable_weights))
+    bn_fit, bn_loop = fit_model.layers[1], loop_model.layers[1]
+    np.testing.assert_allclose(bn_fit.moving_mean.numpy(), bn_loop.moving_mean.numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(bn_fit.moving_variance.numpy(), bn_loop.moving_variance.numpy(), rtol=1e-4, atol=1e-6)
+    for a, b in zip(fit_model.get_weights(), loop_model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    # evaluate and predict use the moving statistics
+    np.testing.assert_allclose(fit_model.predict(x, verbose=0), fit_model(x).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_tracing_leaves_no_trace_on_the_state(small_data):
+    x, y = small_data
+    model = bn_model()
+    model.compile(keras.optimizers.SGD(0.0), "sparse_categorical_crossentropy")
+    before = [w.copy() for w in model.get_weights()]
+    model.fit(x, y, batch_size=200, epochs=1, verbose=0)  # one step, SGD(0): only the moving stats change
+    bn = model.layers[1]
+    h = np.asarray(model.layers[0](x)).astype(np.float64)
+    np.testing.assert_allclose(bn.moving_mean.numpy(), 0.01 * h.mean(0), rtol=1e-4, atol=1e-6)
+    for a, b in zip(before[:2], model.get_weights()[:2]):
+        np.testing.assert_array_equal(a, b)
