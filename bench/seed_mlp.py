@@ -13,13 +13,20 @@ Each framework trains in its own subprocess (`--worker NAME`), which prints one 
 Import time is the median of 3 fresh `python -c "import X"` runs. Ratios are peer / fastfit (above 1: fastfit
 is faster). PyTorch runs at 1 and 2 threads; the faster counts as "PyTorch eager".
 
-Run:  cd /work/main && PYTHONPATH=python python bench/seed_mlp.py [--epochs 3] [--repeats 1]
---repeats N reruns each training subprocess N times and reports the medians over the runs.
+Two more fastfit rows: "fastfit + Dropout" trains the same model with Dropout(0.2) after each hidden
+layer (ratio: its epoch against plain fastfit's), and with --baseline REF, "fastfit @REF" is the same
+benchmark on another commit of fastfit, built into a temporary git worktree (ratio against this
+checkout: above 1, this checkout is faster).
+
+Run:  cd /work/main && PYTHONPATH=python python bench/seed_mlp.py [--epochs 3] [--repeats 1] [--baseline REF]
+--repeats N reruns each training subprocess N times, the frameworks alternated within each round, and
+reports the medians over the runs.
 """
 import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -32,6 +39,7 @@ BATCH = 64
 PREDICT_REPEATS = 5
 FRAMEWORKS = {  # worker name: (label, module whose import is timed, extra environment)
     "fastfit": ("fastfit", "fastfit", {}),
+    "fastfit-dropout": ("fastfit + Dropout(0.2)", "fastfit", {}),
     "torch-1": ("PyTorch eager, 1 thread", "torch", {}),
     "torch-2": ("PyTorch eager, 2 threads", "torch", {}),
     "keras-tensorflow": ("Keras 3 / TensorFlow", "keras", {"KERAS_BACKEND": "tensorflow"}),
@@ -60,11 +68,15 @@ def median_time(fn):
     return statistics.median(times)
 
 
-def run_keras(keras, layers, data, epochs):
+def run_keras(keras, layers, data, epochs, dropout=False):
     (x_train, y_train), (x_val, y_val), x_test = data
     inputs = keras.Input(shape=(784,), name='digits')
     x = layers.Dense(64, activation='relu', name='dense_1')(inputs)
+    if dropout:
+        x = layers.Dropout(0.2)(x)
     x = layers.Dense(64, activation='relu', name='dense_2')(x)
+    if dropout:
+        x = layers.Dropout(0.2)(x)
     outputs = layers.Dense(10, activation='softmax', name='predictions')(x)
     model = keras.Model(inputs=inputs, outputs=outputs)
     model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=1e-3),
@@ -132,7 +144,7 @@ def run_torch(torch, threads, data, epochs):
 def worker(name, data_path, epochs):
     """Trains one framework and prints its results as one JSON line ({"missing": ...} if it can't import)."""
     try:
-        if name == "fastfit":
+        if name.startswith("fastfit"):
             import fastfit as keras
             from fastfit import layers
         elif name.startswith("keras-"):
@@ -147,7 +159,7 @@ def worker(name, data_path, epochs):
     if name.startswith("torch-"):
         result = run_torch(torch, int(name.split("-")[1]), data, epochs)
     else:
-        result = run_keras(keras, layers, data, epochs)
+        result = run_keras(keras, layers, data, epochs, dropout=name == "fastfit-dropout")
     result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 
@@ -161,7 +173,8 @@ def spawn(args, extra_env):
 
 def run_worker(name, data_path, epochs):
     """One training subprocess: a dict of results, {"missing": ...} or {"error": ...}."""
-    proc = spawn([__file__, "--worker", name, "--data", data_path, "--epochs", str(epochs)], FRAMEWORKS[name][2])
+    worker = "fastfit" if name == "fastfit-baseline" else name
+    proc = spawn([__file__, "--worker", worker, "--data", data_path, "--epochs", str(epochs)], FRAMEWORKS[name][2])
     lines = [l for l in proc.stdout.splitlines() if l.startswith("{")]
     if proc.returncode or not lines:
         return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-20:]}
@@ -173,18 +186,49 @@ def import_time(module, extra_env):
     return statistics.median(float(spawn(["-c", code], extra_env).stdout.split()[-1]) for _ in range(3))
 
 
-def measure(name, data_path, args):
-    """Median over --repeats training subprocesses, plus the import time."""
-    runs = []
+def measure_all(data_path, args):
+    """Medians over --repeats rounds; each round runs every framework once, in turn, so load from
+    outside the benchmark falls on all of them alike. Plus each one's import time."""
+    runs = {name: [] for name in FRAMEWORKS}
+    failed = {}
     for _ in range(args.repeats):
-        run = run_worker(name, data_path, args.epochs)
-        if "missing" in run or "error" in run:
-            return run
-        run["epoch"] = statistics.median(run.pop("epoch_times")[1:])
-        runs.append(run)
-    result = {k: None if runs[0][k] is None else statistics.median(r[k] for r in runs) for k in runs[0]}
-    result["import"] = import_time(*FRAMEWORKS[name][1:])
-    return result
+        for name in FRAMEWORKS:
+            if name in failed:
+                continue
+            run = run_worker(name, data_path, args.epochs)
+            if "missing" in run or "error" in run:
+                failed[name] = run
+                continue
+            run["epoch"] = statistics.median(run.pop("epoch_times")[1:])
+            runs[name].append(run)
+    results = {}
+    for name in FRAMEWORKS:
+        if name in failed:
+            results[name] = failed[name]
+            continue
+        rs = runs[name]
+        results[name] = {k: None if rs[0][k] is None else statistics.median(r[k] for r in rs) for k in rs[0]}
+        results[name]["import"] = import_time(*FRAMEWORKS[name][1:])
+    return results
+
+
+def build_baseline(ref, tmp):
+    """A checkout of `ref` built in place (tools/build_inplace.sh); returns its python/ folder."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    tree = os.path.join(tmp, "baseline")
+    subprocess.run(["git", "-C", root, "worktree", "add", "--detach", tree, ref], check=True, capture_output=True)
+    script = os.path.join(tree, "tools", "build_inplace.sh")
+    if not os.path.exists(script):  # older commits: use this checkout's script on their sources
+        os.makedirs(os.path.dirname(script), exist_ok=True)
+        shutil.copy(os.path.join(root, "tools", "build_inplace.sh"), script)
+    subprocess.run([script], check=True, capture_output=True)
+    return os.path.join(tree, "python")
+
+
+def remove_baseline(tmp):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    subprocess.run(["git", "-C", root, "worktree", "remove", "--force", os.path.join(tmp, "baseline")],
+                   capture_output=True)
 
 
 def print_table(results):
@@ -215,6 +259,13 @@ def print_table(results):
                   f"{cell(r, 'predict_full', '{:.4f}'):>10}{cell(r, 'predict_full', ratio=True):>8}"
                   f"{cell(r, 'import', '{:.2f}'):>10}{cell(r, 'peak_mb', '{:.0f}'):>9}"
                   f"{r['val_loss']:>9.4f}/{r['val_acc']:.4f}")
+    drop = results.get("fastfit-dropout", {})
+    if ok and "epoch" in drop:
+        print(f"\nfastfit + Dropout(0.2): {drop['epoch'] / base['epoch']:.3f}x the plain model's epoch time")
+    if "fastfit-baseline" in results and ok and "epoch" in results["fastfit-baseline"]:
+        old = results["fastfit-baseline"]
+        print(f"this checkout vs {FRAMEWORKS['fastfit-baseline'][0]}: epoch {old['epoch'] / base['epoch']:.3f}x, "
+              f"predict 10k {old['predict_full'] / base['predict_full']:.3f}x (above 1: this checkout is faster)")
     torch_runs = [(results[n]["epoch"], n) for n in ("torch-1", "torch-2") if "epoch" in results[n]]
     if torch_runs:
         name = min(torch_runs)[1]
@@ -227,6 +278,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=3, help="epochs per run (at least 2; the first is warm-up)")
     parser.add_argument("--repeats", type=int, default=1, help="training subprocesses per framework")
+    parser.add_argument("--baseline", metavar="REF", help="also benchmark this git commit of fastfit")
     parser.add_argument("--worker", choices=FRAMEWORKS, help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -241,7 +293,14 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         data_path = os.path.join(tmp, "fashion_mnist.npz")
         np.savez(data_path, x=x_train, y=y_train, x_test=x_test)
-        results = {name: measure(name, data_path, args) for name in FRAMEWORKS}
+        if args.baseline:
+            path = build_baseline(args.baseline, tmp)
+            FRAMEWORKS["fastfit-baseline"] = (f"fastfit @{args.baseline}", "fastfit", {"PYTHONPATH": path})
+        try:
+            results = measure_all(data_path, args)
+        finally:
+            if args.baseline:
+                remove_baseline(tmp)
     print(f"MLP 784-64-64-10 on Fashion-MNIST, batch {BATCH}, {args.epochs} epochs, {args.repeats} run(s) each; "
           f"medians. Ratios: peer / fastfit.\n")
     print_table(results)

@@ -32,7 +32,7 @@ py::array to_numpy(const Tensor& t) {
 }
 
 void init_tensor(py::module_& m) {
-  py::class_<Tensor, TensorPtr>(m, "Tensor", py::dynamic_attr())
+  py::class_<Tensor, TensorPtr>(m, "Tensor")
       .def(py::init([](const py::array& a) {  // owns a copy: the caller's array may change later
              auto view = from_numpy(a);
              auto t = Tensor::make(view->shape, view->dtype);
