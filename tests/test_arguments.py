@@ -120,3 +120,16 @@ def test_steps_per_epoch_with_arrays(small_data):
 
     model.fit(x, y, batch_size=20, steps_per_epoch=4, epochs=2, shuffle=False, verbose=0, callbacks=[Count()])
     assert seen == [0, 1, 2, 3, 0, 1, 2, 3]
+
+
+def test_dtypes_other_than_float32_are_refused_not_ignored():
+    from fastfit import layers
+    with pytest.raises(NotImplementedError, match="float64"):
+        layers.Dense(3, dtype="float64")
+    with pytest.raises(NotImplementedError, match="int32"):
+        keras.Input(shape=(3,), dtype="int32")
+    with pytest.raises(NotImplementedError, match="float16"):
+        keras.metrics.Mean(dtype="float16")
+    layer = layers.Dense(3, dtype="float32")
+    w = layer.add_weight((2,), "zeros", "count", trainable=False, dtype="int32")
+    assert w.dtype_name == "int32"

@@ -20,6 +20,8 @@ class Metric:
     _threshold = 0.5
 
     def __init__(self, name=None, dtype=None):
+        if getattr(dtype, "name", dtype) not in (None, "float32"):
+            raise NotImplementedError(f"{type(self).__name__}: dtype {dtype!r} is not supported yet (float32 only)")
         self.name = name or snake_case(type(self).__name__)
         self._state = _core.MetricState()
 

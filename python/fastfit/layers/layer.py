@@ -15,6 +15,13 @@ def _outer_training():
     return getattr(_context, "training", None)
 
 
+def float32_only(owner, dtype):
+    """Layers compute in float32; another dtype is refused rather than silently ignored."""
+    name = getattr(dtype, "name", dtype)
+    if name not in (None, "float32"):
+        raise NotImplementedError(f"{owner}: dtype {name!r} is not supported yet (fastfit layers compute in float32)")
+
+
 def check_input_shape(layer_name, index, expected, got):
     """Raises Keras' error when an input's shape does not fit what the layer was built for."""
     ok = len(expected) == len(got) and all(e is None or e == g for e, g in zip(expected, got))
@@ -51,6 +58,7 @@ class Layer:
     """
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, **kwargs):
+        float32_only(type(self).__name__, dtype)
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
         object.__setattr__(self, "_sublayers", [])
@@ -87,8 +95,11 @@ class Layer:
     def add_weight(self, shape=None, initializer="glorot_uniform", name=None, trainable=True, dtype=None):
         """Creates a Variable of `shape`, tracked in this layer's weights."""
         shape = tuple(int(d) for d in (shape or ()))
+        dtype = np.dtype(getattr(dtype, "name", dtype) or "float32")
+        if dtype not in (np.float32, np.int32):
+            raise NotImplementedError(f"add_weight: dtype {dtype} is not supported yet (float32 or int32)")
         value = initializers.get(initializer)(shape)
-        v = Variable(np.asarray(value, np.float32).reshape(shape), trainable=trainable, name=name or "variable")
+        v = Variable(np.asarray(value, dtype).reshape(shape), trainable=trainable, name=name or "variable", dtype=dtype)
         v.path = f"{self.name}/{v.name}"
         self._weights.append(v)
         return v
@@ -200,6 +211,7 @@ class InputLayer(Layer):
     """The layer behind `Input`: holds the input's shape; its call is the identity."""
 
     def __init__(self, shape=None, batch_size=None, dtype=None, name=None, **kwargs):
+        float32_only("Input", dtype)
         super().__init__(name=name or backend.unique_name("input_layer"), **kwargs)
         self.shape = (batch_size,) + tuple(shape)
         self.dtype = dtype or "float32"
