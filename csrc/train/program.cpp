@@ -160,12 +160,19 @@ void Program::plan_gradients(const std::vector<TensorPtr>& params, const SlotMap
       written[s.in[k]] = 1;
     }
   }
+  opt_->build(params);  // as Keras: state for every trainable variable, connected or not
+  Layout flat;
+  bool same_layout = true;
   for (auto& p : params) {
     auto it = slot.find(p.get());
     if (it == slot.end() || !has_grad_[it->second]) continue;  // the loss does not depend on it
+    if (std::find(params_.begin(), params_.end(), it->second) != params_.end()) continue;  // listed twice
     params_.push_back(it->second);
-    opt_slots_.push_back(&opt_->slots_for(*p));
+    param_values_.push_back(p.get());
+    opt_offsets_.push_back(opt_->offset(*p));
+    same_layout &= opt_offsets_.back() - opt_offsets_[0] == flat.append(p->size());
   }
+  if (same_layout && !params_.empty()) flat_size_ = flat.offsets.back() + param_values_.back()->size();
 }
 
 void Program::make_replica(bool clone_ops) {
@@ -177,6 +184,9 @@ void Program::make_replica(bool clone_ops) {
     r.value[i] = external_[i] ? external_[i] : Tensor::make(traced_shape_[i], traced_dtype_[i]);
     if (has_grad_[i]) r.grad[i] = Tensor::zeros(traced_shape_[i]);
   }
+  std::vector<TensorPtr> param_grads;  // packed like flattened weights, for the one-range update
+  for (int p : params_) param_grads.push_back(r.grad[p]);
+  ParamArena().adopt(param_grads);
   for (auto& plan : steps_) {
     Step s;
     s.op = clone_ops ? plan.op->clone() : plan.op;
@@ -282,18 +292,20 @@ void Program::update_metrics(const Replica& r, int64_t batch) {
   for (auto& m : metrics_) metric_update(m.kind, m.threshold, *r.value[m.target], *r.value[m.pred], *m.state);
 }
 
-// Elements of every parameter are cut into `shares` slices (64-byte aligned); slice `share` adds
-// the second replica's gradient into the first's and applies the optimizer there.
+// The parameters' elements are cut into `shares` slices (at multiples of 16 floats); slice `share`
+// adds the second replica's gradient into the first's and applies the optimizer there. When the
+// weights lie packed in one arena (flatten_variables) in the optimizer's order, all of them are one
+// range, as their gradients and optimizer state are; otherwise each variable is cut on its own.
 void Program::update_share(int share, int shares) {
-  const bool split = shares > 1;
-  for (size_t k = 0; k < params_.size(); ++k) {
+  const bool flat = updates_flat();
+  for (size_t k = 0; k < (flat ? 1 : params_.size()); ++k) {
     Tensor& g = *reps_[0].grad[params_[k]];
-    const int64_t n = g.size();
+    const int64_t n = flat ? flat_size_ : g.size();
     const int64_t cut = std::min(n, (n / shares + 15) / 16 * 16);
-    const int64_t begin = share == 0 ? 0 : cut, end = share == 0 && split ? cut : n;
+    const int64_t begin = share == 0 ? 0 : cut, end = share == 0 && shares > 1 ? cut : n;
     if (end <= begin) continue;
-    if (split) cpu::axpy_store(1.f, reps_[1].grad[params_[k]]->f() + begin, end - begin, g.f() + begin, true);
-    opt_->update(*reps_[0].value[params_[k]], g, *opt_slots_[k], begin, end);
+    if (shares > 1) cpu::axpy_store(1.f, reps_[1].grad[params_[k]]->f() + begin, end - begin, g.f() + begin, true);
+    opt_->update(reps_[0].value[params_[k]]->f() + begin, g.f() + begin, opt_offsets_[k] + begin, end - begin);
   }
 }
 

@@ -46,6 +46,9 @@ class Program {
   int64_t predict(DataFeed& feed, int64_t max_steps, const std::vector<TensorPtr>& results);
 
   size_t num_steps() const { return steps_.size(); }
+  // Whether the optimizer step runs as one range: the weights lie packed (flatten_variables) as
+  // the optimizer lays out its state. Checked every step, since weights can move.
+  bool updates_flat() const { return flat_size_ > 0 && packed(param_values_); }
   // Whether batches are split across two threads: for predict, evaluate, fit.
   bool splits(int mode) const { return reps_.size() > 1 && (mode == 0 ? split_predict_ : mode == 1 ? split_eval_ : split_train_); }
 
@@ -103,8 +106,10 @@ class Program {
   int loss_ = -1;
   int loss_reduction_ = 0;  // reduces_all() of the op making the loss
   std::vector<int> predict_steps_, test_steps_, backward_steps_;
-  std::vector<int> params_;
-  std::vector<Optimizer::Slots*> opt_slots_;
+  std::vector<int> params_;                    // slots of the parameters that get a gradient
+  std::vector<const Tensor*> param_values_;    // their tensors (weights)
+  std::vector<int64_t> opt_offsets_;           // where each one's state starts in the optimizer
+  int64_t flat_size_ = 0;  // > 0: the optimizer lays them out as Layout packs them, over this many floats
   std::shared_ptr<Optimizer> opt_;
   struct MetricBinding {
     MetricKind kind;
