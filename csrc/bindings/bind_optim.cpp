@@ -59,6 +59,7 @@ void init_optim(py::module_& m) {
           "learning_rate", [](const Optimizer& o) { return o.cfg.learning_rate; },
           [](Optimizer& o, float v) { o.cfg.learning_rate = v; })
       .def_property_readonly("variables", &Optimizer::variables, "The variables served, in build order.")
+      .def_property_readonly("num_variables", [](const Optimizer& o) { return o.variables().size(); })
       .def(
           "slot_variables",
           [](const Optimizer& o) {

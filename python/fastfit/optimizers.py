@@ -119,6 +119,7 @@ class Optimizer:
                                               f"{self.name}/learning_rate",
                                               lambda v: _check_learning_rate(self.name, v))
         self._slot_views = {}  # (slot name, index of the variable served) -> Variable view of that state
+        self._trainable_variables = []  # the Python objects served, kept alive as Keras does: they name the state
         self._built = False
 
     @property
@@ -137,25 +138,30 @@ class Optimizer:
 
     @property
     def built(self):
-        return self._built or bool(self._core.variables)  # fit builds the C++ optimizer directly
+        return self._built or self._core.num_variables > 0  # fit builds the C++ optimizer directly
 
     def build(self, var_list):
         """Creates zeroed state for `var_list`, in order, as Keras' `build`. Later calls (and
         `apply_gradients`) add state for variables not seen before, where Keras would refuse them."""
         self._core.build(self._as_variables(var_list, "build"))
         self._built = True
+        self._served()
+
+    def _served(self):
+        """The variables served, in build order (fit's programs build the C++ optimizer directly)."""
+        if self._core.num_variables != len(self._trainable_variables):
+            self._trainable_variables = self._core.variables
+        return self._trainable_variables
 
     @property
     def variables(self):
         """Live views of the state, in Keras 3's order: reading gives the current values and `assign`
         writes them (save and restore, or an all-reduce, need no other access)."""
-        served = None
+        served = self._served()
         views = [self._iterations, self._learning_rate]
         for slot, i, state in self._core.slot_variables():
             view = self._slot_views.get((slot, i))
             if view is None:
-                if served is None:
-                    served = self._core.variables
                 ref = getattr(served[i], "path", None) or getattr(served[i], "name", "variable")
                 name = f"{ref.replace('/', '_')}_{slot}"
                 view = self._slot_views[(slot, i)] = Variable._view(state, name, f"{self.name}/{name}")
@@ -178,7 +184,7 @@ class Optimizer:
             if not self.built:
                 raise ValueError("apply: without `trainable_variables` the optimizer must be built first; "
                                  "call `optimizer.build(trainable_variables)`")
-            variables = self._core.variables
+            variables = self._served()
         else:
             variables = self._as_variables(trainable_variables, "apply")
         if len(grads) != len(variables):
@@ -188,6 +194,7 @@ class Optimizer:
         pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
         self._core.apply([v for _, v in pairs],
                          [g if isinstance(g, Tensor) else convert_to_tensor(g, "float32") for g, _ in pairs])
+        self._served()  # new variables may have joined
 
     def get_config(self):
         return {"name": self.name, "learning_rate": self.learning_rate, **self._config}
