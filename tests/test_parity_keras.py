@@ -99,13 +99,17 @@ np.savez(sys.argv[3], **out)
 
 def test_optimizer_steps_and_state_names_are_keras_exactly(tmp_path):
     """20 eager steps of every configuration give Keras' float32 weights bit for bit (same ops in the
-    same order, each rounded once), and `optimizer.variables` carry Keras' names in Keras' order."""
+    same order, each rounded once, denormals flushed to zero as TensorFlow does), and
+    `optimizer.variables` carry Keras' names in Keras' order."""
     from test_optimizers import CLASSES, CONFIGS, small_model
     configs = [(CLASSES[kind].__name__, cfg) for kind, cfg in CONFIGS]
     rng = np.random.default_rng(0)
     w0 = rng.normal(size=(64, 33)).astype(np.float32)
+    w0[0, :8] = np.arange(1, 9) * np.float32(1e-39)  # denormal weights, with no gradient: TF zeroes them
     grads = rng.normal(size=(20, 64, 33)).astype(np.float32)
+    grads[:, 0, :8] = 0
     grads[5] *= 0.01  # small after large: amsgrad's max matters
+    grads[7] *= 1e-30  # denormal squares
     np.savez(tmp_path / "in.npz", w0=w0, grads=grads)
     proc = subprocess.run([sys.executable, "-c", OPTIMIZER_SCRIPT, str(tmp_path / "in.npz"), json.dumps(configs),
                            str(tmp_path / "out.npz")], capture_output=True, text=True,

@@ -8,11 +8,29 @@
 
 #include <algorithm>
 #include <cmath>
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
 
 #include "kernels/cpu/kernels.h"
 
 namespace fastfit {
 namespace {
+
+// Denormal inputs and results are taken as zero while it lives, as TensorFlow runs every op (so
+// Keras' numbers). Denormals arise here, in velocities decaying towards zero and in squares of tiny
+// gradients, and each one costs the CPU a ~100-cycle assist: they made an RMSprop step 8-14x slower.
+class FlushDenormals {
+ public:
+#if defined(__x86_64__)
+  FlushDenormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | kFlushToZero | kDenormalsAreZero); }
+  ~FlushDenormals() { _mm_setcsr(saved_); }
+
+ private:
+  static constexpr unsigned kFlushToZero = 1u << 15, kDenormalsAreZero = 1u << 6;  // MXCSR bits
+  const unsigned saved_;
+#endif
+};
 
 // m = m*mu - g*lr; w += m (nesterov: w += m*mu - g*lr). Without momentum: w -= g*lr.
 template <bool kMomentum, bool kNesterov>
@@ -96,7 +114,7 @@ void Optimizer::build(const std::vector<TensorPtr>& vars) {
   }
   const size_t first = vars_.size();
   for (auto& v : vars) {
-    if (!index_.emplace(v.get(), vars_.size()).second) continue;  // served already
+    if (!index_.try_emplace(v.get(), vars_.size()).second) continue;  // served already
     vars_.push_back(v);
     layout_.append(v->size());
   }
@@ -129,6 +147,7 @@ int64_t Optimizer::offset(const Tensor& var) const {
 
 void Optimizer::update(float* w, const float* g, int64_t offset, int64_t n) const {
   if (n <= 0) return;
+  FlushDenormals flush;
   float* s[3] = {};
   for (size_t k = 0; k < slots_.size(); ++k) s[k] = slots_[k].arena.buffer().get() + offset;
   const float lr = cfg.learning_rate, eps = cfg.epsilon;
