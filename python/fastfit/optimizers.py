@@ -171,8 +171,11 @@ class Optimizer:
     def apply_gradients(self, grads_and_vars):
         """One step: each variable with a gradient gets its update (pairs with a None gradient are
         skipped). Returns `iterations`."""
-        pairs = list(grads_and_vars)
-        self.apply([g for g, _ in pairs], [v for _, v in pairs])
+        grads, variables = [], []
+        for g, v in grads_and_vars:
+            grads.append(g)
+            variables.append(v)
+        self.apply(grads, variables)
         return self._iterations
 
     def apply(self, grads, trainable_variables=None):
@@ -186,14 +189,21 @@ class Optimizer:
                                  "call `optimizer.build(trainable_variables)`")
             variables = self._served()
         else:
-            variables = self._as_variables(trainable_variables, "apply")
+            variables = list(trainable_variables)
         if len(grads) != len(variables):
             raise ValueError(f"apply: expected one gradient per variable ({len(variables)}), got {len(grads)}")
-        if not self.built:
+        if not self._built:
             self.build(variables)  # as Keras: state for every variable, with a gradient or not
-        pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
-        self._core.apply([v for _, v in pairs],
-                         [g if isinstance(g, Tensor) else convert_to_tensor(g, "float32") for g, _ in pairs])
+        kept_grads, kept_vars = [], []
+        for g, v in zip(grads, variables):
+            if g is not None:
+                kept_grads.append(g if isinstance(g, Tensor) else convert_to_tensor(g, "float32"))
+                kept_vars.append(v)
+        try:
+            self._core.apply(kept_vars, kept_grads)
+        except TypeError:
+            self._as_variables(kept_vars, "apply")  # names the culprit
+            raise
         self._served()  # new variables may have joined
 
     def get_config(self):
