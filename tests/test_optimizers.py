@@ -101,3 +101,147 @@ def test_bad_learning_rate(bad):
 def test_unknown_optimizer_name_lists_valid_ones():
     with pytest.raises(ValueError, match=r"Valid names: \['adam', 'rmsprop', 'sgd'\]"):
         keras.optimizers.get("adagradx")
+
+
+# -- state: names, order, live views ----------------------------------------------------------------
+
+# optimizer.variables of Keras 3 (keras/src/optimizers/base_optimizer.py: `iteration`, then
+# `learning_rate`, then each build's slots, named `<variable path, / as _>_<slot>`), for the model below.
+# Adam's build adds momentum and velocity variable by variable; the other lists come slot by slot.
+VARS = ["dense_1_kernel", "dense_1_bias", "predictions_kernel", "predictions_bias"]
+KERAS_VARIABLES = [
+    (keras.optimizers.SGD, {}, ["iteration", "learning_rate"]),
+    (keras.optimizers.SGD, {"momentum": 0.9},
+     ["iteration", "learning_rate"] + [f"{v}_momentum" for v in VARS]),
+    (keras.optimizers.RMSprop, {},
+     ["iteration", "learning_rate"] + [f"{v}_velocity" for v in VARS]),
+    (keras.optimizers.RMSprop, {"momentum": 0.5, "centered": True},
+     ["iteration", "learning_rate"] + [f"{v}_velocity" for v in VARS] + [f"{v}_momentum" for v in VARS]
+     + [f"{v}_average_gradient" for v in VARS]),
+    (keras.optimizers.Adam, {},
+     ["iteration", "learning_rate"] + [f"{v}_{s}" for v in VARS for s in ("momentum", "velocity")]),
+    (keras.optimizers.Adam, {"amsgrad": True},
+     ["iteration", "learning_rate"] + [f"{v}_{s}" for v in VARS for s in ("momentum", "velocity")]
+     + [f"{v}_velocity_hat" for v in VARS]),
+]
+
+
+def small_model():
+    inputs = keras.Input(shape=(4,))
+    x = keras.layers.Dense(3, name="dense_1")(inputs)
+    return keras.Model(inputs, keras.layers.Dense(2, name="predictions")(x))
+
+
+@pytest.mark.parametrize("cls,cfg,names", KERAS_VARIABLES)
+def test_variables_are_named_and_ordered_as_keras(cls, cfg, names):
+    model, opt = small_model(), cls(**cfg)
+    assert [v.name for v in opt.variables] == ["iteration", "learning_rate"]  # before build
+    opt.build(model.trainable_weights)
+    variables = opt.variables
+    assert [v.name for v in variables] == names
+    assert [v.path for v in variables] == [f"{opt.name}/{n}" for n in names]
+    assert variables[0].numpy().dtype == np.int64 and variables[1].numpy().dtype == np.float32
+    shapes = {w.path.replace("/", "_"): w.shape for w in model.trainable_weights}
+    for v in variables[2:]:
+        assert v.shape == next(s for k, s in shapes.items() if v.name.startswith(k + "_"))
+        assert not v.trainable and not v.numpy().any()
+    assert all(a is b for a, b in zip(opt.variables, variables))  # one view per slot
+
+
+def test_state_views_are_live():
+    var = keras.Variable(np.zeros(3, np.float32))
+    opt = keras.optimizers.SGD(0.1, momentum=0.5)
+    opt.build([var])
+    momentum = opt.variables[2]
+    momentum.assign([1.0, 2.0, 4.0])  # m = 0.5*m - 0.1*g; w += m
+    opt.apply_gradients([(keras.constant(np.zeros(3, np.float32)), var)])
+    np.testing.assert_array_equal(momentum.numpy(), [0.5, 1.0, 2.0])
+    np.testing.assert_array_equal(var.numpy(), [0.5, 1.0, 2.0])
+    opt.variables[1].assign(0.0)
+    assert opt.learning_rate == 0.0
+
+
+def test_iterations_is_a_variable_like_counter():
+    var = keras.Variable(np.ones(2, np.float32))
+    opt = keras.optimizers.Adam(0.1)
+    g = np.array([0.5, -2.0], np.float32)
+    opt.iterations.assign(9)  # Adam's bias correction then uses step 10
+    opt.apply_gradients([(keras.constant(g), var)])
+    assert int(opt.iterations) == 10 and opt.iterations == 10 and opt.iterations.numpy().dtype == np.int64
+    alpha = 0.1 * np.sqrt(1 - 0.999 ** 10) / (1 - 0.9 ** 10)
+    m, v = 0.1 * g, 0.001 * g * g
+    np.testing.assert_allclose(var.numpy(), 1 - alpha * m / (np.sqrt(v) + 1e-7), rtol=1e-6)
+    assert opt.apply_gradients([(keras.constant(g), var)]) is opt.iterations
+    with pytest.raises(TypeError, match="iteration: expected an integer"):
+        opt.iterations.assign(1.5)
+    with pytest.raises(ValueError, match="expected a scalar, got an array of shape"):
+        opt.iterations.assign([1, 2])
+    with pytest.raises(ValueError, match="learning_rate"):
+        opt.variables[1].assign(-1.0)
+
+
+def test_new_variables_extend_the_state():
+    a0, b0 = np.array([1.0, -2.0], np.float32), np.array([[3.0]], np.float32)
+    ga = [np.array([0.5, 1.5], np.float32), np.array([-1.0, 0.25], np.float32)]
+    gb = np.array([[2.0]], np.float32)
+    a, b = keras.Variable(a0, name="a"), keras.Variable(b0, name="b")
+    opt = keras.optimizers.RMSprop(momentum=0.5)
+    opt.apply_gradients([(keras.constant(ga[0]), a)])
+    a_velocity = opt.variables[2]
+    opt.apply_gradients([(keras.constant(ga[1]), a), (keras.constant(gb), b)])  # b is new: zero state
+    variables = opt.variables
+    assert [v.name for v in variables] == ["iteration", "learning_rate", "a_velocity", "b_velocity", "a_momentum",
+                                           "b_momentum"]
+    assert variables[2] is a_velocity
+    np.testing.assert_allclose(a_velocity.numpy(), 0.09 * ga[0] ** 2 + 0.1 * ga[1] ** 2, rtol=1e-6)
+    cfg = {"momentum": 0.5}
+    np.testing.assert_allclose(a.numpy(), keras_reference("rmsprop", cfg, a0, ga), rtol=2e-5, atol=1e-6)
+    np.testing.assert_allclose(b.numpy(), keras_reference("rmsprop", cfg, b0, [gb]), rtol=2e-5, atol=1e-6)
+
+
+def test_apply_without_variables_uses_the_built_ones():
+    a, b = keras.Variable([1.0]), keras.Variable([2.0])
+    opt = keras.optimizers.SGD(1.0)
+    with pytest.raises(ValueError, match="must be built first"):
+        opt.apply([keras.constant([1.0])])
+    opt.build([a, b])
+    assert opt.built
+    opt.apply([keras.constant([1.0]), keras.constant([0.5])])
+    np.testing.assert_array_equal([a.numpy()[0], b.numpy()[0]], [0.0, 1.5])
+    with pytest.raises(ValueError, match=r"one gradient per variable \(2\), got 1"):
+        opt.apply([keras.constant([1.0])])
+    with pytest.raises(TypeError, match=r"build: variables\[0\] must be a Variable, got list"):
+        opt.build([[1.0]])
+    with pytest.raises(ValueError, match=r"variables\[0\] must be float32, got int32"):
+        opt.build([keras.Variable([1, 2], dtype="int32")])
+
+
+@pytest.mark.parametrize("make", [lambda: keras.optimizers.Adam(amsgrad=True),
+                                  lambda: keras.optimizers.RMSprop(momentum=0.5, centered=True),
+                                  lambda: keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True)])
+@pytest.mark.parametrize("packed", [False, True])
+def test_state_saved_and_restored_through_variables_continues_bit_identically(small_data, make, packed):
+    from conftest import guide_model
+    x, y = small_data
+    first = guide_model(seed=6)
+    first.compile(optimizer=make(), loss="sparse_categorical_crossentropy")
+    if packed:
+        keras.optimizers.flatten_variables(first.trainable_weights)
+    first.fit(x, y, batch_size=32, epochs=1, shuffle=False, verbose=0)
+    weights, state = first.get_weights(), [v.numpy() for v in first.optimizer.variables]
+
+    second = guide_model(seed=7)
+    second.set_weights(weights)
+    second.compile(optimizer=make(), loss="sparse_categorical_crossentropy")
+    second.optimizer.build(second.trainable_weights)
+    for v, value in zip(second.optimizer.variables, state, strict=True):
+        v.assign(value)
+    if packed:
+        keras.optimizers.flatten_variables(second.trainable_weights)
+    for model in (first, second):
+        model.fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0)
+    assert int(second.optimizer.iterations) == int(first.optimizer.iterations) == 3 * 7
+    for a, b in zip(first.get_weights(), second.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(first.optimizer.variables, second.optimizer.variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())

@@ -72,3 +72,55 @@ def test_fit_matches_keras_per_epoch(fashion, tmp_path, optimizer):
     np.testing.assert_allclose(model.evaluate(xv, yv, batch_size=128, verbose=0), ref["evaluate"], rtol=RTOL[optimizer])
     if optimizer != "adam":  # Adam's drifted weights agree on the losses, not on every probability
         np.testing.assert_allclose(model.predict(xv[:5], verbose=0), ref["predict"], rtol=1e-2, atol=1e-4)
+
+
+OPTIMIZER_SCRIPT = r"""
+import json, os, sys
+os.environ["KERAS_BACKEND"] = "tensorflow"
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import numpy as np, keras
+d = np.load(sys.argv[1])
+out = {}
+for i, (kind, cfg) in enumerate(json.loads(sys.argv[2])):
+    v = keras.Variable(d["w0"])
+    opt = getattr(keras.optimizers, kind)(**cfg)
+    for g in d["grads"]:
+        opt.apply_gradients([(keras.ops.convert_to_tensor(g), v)])
+    out[f"w{i}"] = v.numpy()
+    inputs = keras.Input(shape=(4,))
+    x = keras.layers.Dense(3, name="dense_1")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(2, name="predictions")(x))
+    opt = getattr(keras.optimizers, kind)(**cfg)
+    opt.build(model.trainable_variables)
+    out[f"names{i}"] = np.array([v.name for v in opt.variables])
+np.savez(sys.argv[3], **out)
+"""
+
+
+def test_optimizer_steps_and_state_names_are_keras_exactly(tmp_path):
+    """20 eager steps of every configuration give Keras' float32 weights bit for bit (same ops in the
+    same order, each rounded once, denormals flushed to zero as TensorFlow does), and
+    `optimizer.variables` carry Keras' names in Keras' order."""
+    from test_optimizers import CLASSES, CONFIGS, small_model
+    configs = [(CLASSES[kind].__name__, cfg) for kind, cfg in CONFIGS]
+    rng = np.random.default_rng(0)
+    w0 = rng.normal(size=(64, 33)).astype(np.float32)
+    w0[0, :8] = np.arange(1, 9) * np.float32(1e-39)  # denormal weights, with no gradient: TF zeroes them
+    grads = rng.normal(size=(20, 64, 33)).astype(np.float32)
+    grads[:, 0, :8] = 0
+    grads[5] *= 0.01  # small after large: amsgrad's max matters
+    grads[7] *= 1e-30  # denormal squares
+    np.savez(tmp_path / "in.npz", w0=w0, grads=grads)
+    proc = subprocess.run([sys.executable, "-c", OPTIMIZER_SCRIPT, str(tmp_path / "in.npz"), json.dumps(configs),
+                           str(tmp_path / "out.npz")], capture_output=True, text=True,
+                          env=dict(os.environ, CUDA_VISIBLE_DEVICES=""), timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ref = np.load(tmp_path / "out.npz")
+    for i, (kind, cfg) in enumerate(configs):
+        var, opt = keras.Variable(w0), getattr(keras.optimizers, kind)(**cfg)
+        for g in grads:
+            opt.apply_gradients([(keras.constant(g), var)])
+        np.testing.assert_array_equal(var.numpy(), ref[f"w{i}"], err_msg=f"{kind} {cfg}")
+        opt = getattr(keras.optimizers, kind)(**cfg)
+        opt.build(small_model().trainable_weights)
+        assert [v.name for v in opt.variables] == list(ref[f"names{i}"]), f"{kind} {cfg}"

@@ -40,6 +40,8 @@ void init_tensor(py::module_& m) {
              return t;
            }),
            py::arg("value"))
+      .def(py::init([](TensorPtr t) { return t; }), py::kw_only(), py::arg("shares"),
+           "Another Python object for the same C++ tensor (for Variable views of C++ state).")
       .def_static("view", &from_numpy, "A tensor sharing the numpy array's memory.")
       .def("numpy", &to_numpy, "A numpy copy of the values.")
       .def_property_readonly("shape", [](const Tensor& t) {

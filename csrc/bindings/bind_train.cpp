@@ -1,4 +1,4 @@
-// Optimizer, metric state and Program bindings. The batch loops release the GIL.
+// Metric state, data feed and Program bindings. The batch loops release the GIL.
 #include "bindings/bindings.h"
 #include "data/batch_source.h"
 #include "train/program.h"
@@ -16,34 +16,6 @@ MetricKind metric_kind(const std::string& name) {
 }  // namespace
 
 void init_train(py::module_& m) {
-  py::class_<Optimizer, std::shared_ptr<Optimizer>>(m, "Optimizer")
-      .def(py::init([](const std::string& kind, float lr, float momentum, bool nesterov, float rho, bool centered,
-                       float beta_1, float beta_2, bool amsgrad, float epsilon) {
-             OptimizerConfig c;
-             if (kind == "sgd") c.kind = OptKind::sgd;
-             else if (kind == "rmsprop") c.kind = OptKind::rmsprop;
-             else if (kind == "adam") c.kind = OptKind::adam;
-             else throw py::value_error("unknown optimizer kind '" + kind + "'");
-             c.learning_rate = lr;
-             c.momentum = momentum;
-             c.nesterov = nesterov;
-             c.rho = rho;
-             c.centered = centered;
-             c.beta_1 = beta_1;
-             c.beta_2 = beta_2;
-             c.amsgrad = amsgrad;
-             c.epsilon = epsilon;
-             return std::make_shared<Optimizer>(c);
-           }),
-           py::arg("kind"), py::arg("learning_rate"), py::arg("momentum") = 0.f, py::arg("nesterov") = false,
-           py::arg("rho") = 0.9f, py::arg("centered") = false, py::arg("beta_1") = 0.9f, py::arg("beta_2") = 0.999f,
-           py::arg("amsgrad") = false, py::arg("epsilon") = 1e-7f)
-      .def("apply", &Optimizer::apply, py::arg("variables"), py::arg("gradients"))
-      .def_readwrite("iterations", &Optimizer::iterations)
-      .def_property(
-          "learning_rate", [](const Optimizer& o) { return o.cfg.learning_rate; },
-          [](Optimizer& o, float v) { o.cfg.learning_rate = v; });
-
   py::class_<MetricState, std::shared_ptr<MetricState>>(m, "MetricState")
       .def(py::init<>())
       .def_readwrite("total", &MetricState::total)
@@ -113,7 +85,9 @@ void init_train(py::module_& m) {
           [](const Program& p, const std::string& mode) {
             return p.graph().splits(mode == "train" ? Mode::train : mode == "test" ? Mode::test : Mode::predict);
           },
-          py::arg("mode"), "Whether batches of this mode may be split between two shards.");
+          py::arg("mode"), "Whether batches of this mode may be split between two shards.")
+      .def_property_readonly("updates_flat", &Program::updates_flat,
+                             "The optimizer step runs as one range (weights packed by flatten_variables).");
 }
 
 }  // namespace fastfit::bind

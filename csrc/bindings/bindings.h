@@ -13,6 +13,7 @@ TensorPtr from_numpy(const py::array& a);  // C-contiguous float32/int32: a view
 py::array to_numpy(const Tensor& t);        // a copy
 void init_tensor(py::module_& m);
 void init_ops(py::module_& m);
+void init_optim(py::module_& m);
 void init_train(py::module_& m);
 void init_data(py::module_& m);
 

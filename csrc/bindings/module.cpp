@@ -7,6 +7,7 @@ PYBIND11_MODULE(_core, m) {
   fastfit::bind::init_tensor(m);
   fastfit::bind::init_ops(m);
   fastfit::bind::init_data(m);
+  fastfit::bind::init_optim(m);
   fastfit::bind::init_train(m);
   m.def("set_num_threads", &fastfit::cpu::set_num_threads, "Threads used by matrix products.");
   m.def("get_num_threads", &fastfit::cpu::num_threads);

@@ -31,11 +31,29 @@ struct Program::Lease {
 Program::Program(const Trace& trace, const std::vector<TensorPtr>& batch_constants, const std::vector<TensorPtr>& params,
                  std::shared_ptr<Optimizer> optimizer)
     : graph_(trace, batch_constants, optimizer ? params : std::vector<TensorPtr>{}), opt_(std::move(optimizer)) {
+  if (!opt_ || graph_.params.empty()) return;
+  opt_->build(params);  // as Keras: state for every trainable variable, connected or not
+  // The gradient block packs the parameters as flatten_variables packs weights and the optimizer its
+  // state: when all three agree, the whole update is one flat range.
+  // Parameters the loss does not reach must not move: the flat range ends before the first of them
+  // and must cover every connected one.
+  Layout grads;
+  bool consistent = true, prefix = true;
   for (size_t k = 0; k < graph_.params.size(); ++k) {
-    param_offset_.push_back(param_size_);
-    param_size_ += params[k]->size();
-    opt_slots_.push_back(graph_.param_connected[k] ? &opt_->slots_for(*params[k]) : nullptr);
+    param_values_.push_back(params[k].get());
+    param_offset_.push_back(grads.append(params[k]->size()));
+    opt_offset_.push_back(opt_->offset(*params[k]));
+    if (!graph_.param_connected[k]) {
+      prefix = false;
+      continue;
+    }
+    consistent &= prefix && opt_offset_[k] - opt_offset_[0] == param_offset_[k];
+    if (consistent) flat_size_ = param_offset_[k] + Layout::padded(params[k]->size());
   }
+  if (!consistent) flat_size_ = 0;
+  for (size_t k = 0; flat_size_ && k < param_values_.size() && param_offset_[k] < flat_size_; ++k)
+    flat_values_.push_back(param_values_[k]);
+  param_size_ = grads.size;
 }
 
 void Program::add_metric(MetricKind kind, float threshold, int output, int target) {
@@ -142,24 +160,31 @@ void Program::write_results(const Executor::Shard& s, const Batch& batch, const 
 // Adds the shards' gradients and applies the optimizer, elements split between two threads when
 // there are enough of them (each element's arithmetic is the same either way).
 void Program::update_params(Executor& ex, int shards) {
-  const bool parallel = cpu::num_threads() >= 2 && param_size_ >= kMinSplitUpdate;
-  const int64_t cut = parallel ? std::min(param_size_, (param_size_ / 2 + 15) / 16 * 16) : param_size_;
-  ex.for_shards(parallel ? 2 : 1, parallel, [&](int i) {
-    update_range(ex, shards, i == 0 ? 0 : cut, i == 0 ? cut : param_size_);
-  });
+  const int64_t n = updates_flat() ? flat_size_ : param_size_;
+  const bool parallel = cpu::num_threads() >= 2 && n >= kMinSplitUpdate;
+  const int64_t cut = parallel ? std::min(n, (n / 2 + 15) / 16 * 16) : n;
+  ex.for_shards(parallel ? 2 : 1, parallel, [&](int i) { update_range(ex, shards, i == 0 ? 0 : cut, i == 0 ? cut : n); });
   ++opt_->iterations;
 }
 
+// Elements [begin, end) of the gradient block: the shards' gradients added, then the optimizer step,
+// in one pass when the weights are packed like the block, else parameter by parameter (skipping
+// those the loss does not reach, as Keras skips None gradients).
 void Program::update_range(Executor& ex, int shards, int64_t begin, int64_t end) {
-  float* g0 = ex.shard[0].param_grads->f();
-  if (shards == 2) cpu::axpy_store(1.f, ex.shard[1].param_grads->f() + begin, end - begin, g0 + begin, true);
-  for (size_t k = 0; k < graph_.params.size(); ++k) {
-    if (!opt_slots_[k]) continue;
-    const int64_t off = param_offset_[k], n = graph_.shape[graph_.params[k]].numel();
+  float* g = ex.shard[0].param_grads->f();
+  if (shards == 2) cpu::axpy_store(1.f, ex.shard[1].param_grads->f() + begin, end - begin, g + begin, true);
+  if (updates_flat()) {
+    float* w = const_cast<float*>(param_values_[0]->f());
+    opt_->update(w + begin, g + begin, opt_offset_[0] + begin, end - begin);
+    return;
+  }
+  for (size_t k = 0; k < param_values_.size(); ++k) {
+    if (!graph_.param_connected[k]) continue;
+    const int64_t off = param_offset_[k], n = param_values_[k]->size();
     const int64_t b = std::max(begin, off), e = std::min(end, off + n);
     if (b >= e) continue;
-    Tensor& w = *graph_.external[graph_.params[k]];
-    opt_->update(w, *ex.shard[0].grad[graph_.params[k]], *opt_slots_[k], b - off, e - off);
+    float* w = const_cast<float*>(param_values_[k]->f());
+    opt_->update(w + (b - off), g + b, opt_offset_[k] + (b - off), e - b);
   }
 }
 

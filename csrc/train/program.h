@@ -36,6 +36,10 @@ class Program {
 
   const Graph& graph() const { return graph_; }
   size_t num_steps() const { return graph_.steps.size(); }
+  // Whether the optimizer step runs as one range: every parameter gets a gradient and the weights
+  // lie packed (flatten_variables) as the optimizer lays out its state. Checked every step, since
+  // weights can move.
+  bool updates_flat() const { return flat_size_ > 0 && packed(flat_values_); }
 
  private:
   struct MetricBinding {
@@ -55,9 +59,12 @@ class Program {
 
   Graph graph_;
   std::shared_ptr<Optimizer> opt_;
-  std::vector<Optimizer::Slots*> opt_slots_;  // per parameter (null: not connected)
-  std::vector<int64_t> param_offset_;         // per parameter: its place in the gradient block
-  int64_t param_size_ = 0;
+  std::vector<const Tensor*> param_values_;  // per parameter: its weights
+  std::vector<int64_t> param_offset_;        // per parameter: its place in the gradient block
+  std::vector<int64_t> opt_offset_;          // per parameter: where its optimizer state starts
+  int64_t param_size_ = 0;                   // floats in the gradient block (Layout: 16-float aligned)
+  int64_t flat_size_ = 0;  // > 0: the connected parameters lead the block, their state laid out like it
+  std::vector<const Tensor*> flat_values_;  // those parameters
   std::vector<MetricBinding> metrics_;
   std::mutex pool_m_;
   std::vector<std::unique_ptr<Executor>> pool_;

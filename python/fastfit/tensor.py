@@ -126,6 +126,14 @@ class Variable(Tensor):
         self.name = name or "Variable"
         self.path = self.name
 
+    @classmethod
+    def _view(cls, tensor, name, path):
+        """A non-trainable Variable over `tensor`'s C++ memory, not a copy (optimizer state)."""
+        v = cls.__new__(cls)
+        Tensor.__init__(v, shares=tensor)
+        v.name, v.path = name, path
+        return v
+
     @property
     def trainable(self):
         return self._trainable

@@ -105,6 +105,8 @@ class GeneratorAdapter:
 
     A daemon thread iterates it and pushes each converted batch into a bounded C++ queue. The first
     batch is read here, to trace the model on. `steps`: batches per epoch (None: until it ends).
+    The thread reads up to 8 batches ahead of training; those still unread when the call returns are
+    dropped, so a generator shared by two calls continues a few batches further on in the second.
     """
 
     def __init__(self, iterator, steps, standardizer, with_targets):

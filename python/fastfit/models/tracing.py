@@ -23,7 +23,7 @@ import warnings
 
 import numpy as np
 
-from .. import _core, _tracing
+from .. import _core, _tracing, optimizers
 from ..autodiff import GradientTape
 from ..tensor import Tensor
 
@@ -73,6 +73,8 @@ def _compile(model, mode, xs, ys):
         return None, why
     train = mode == "train"
     config = model._compile_config
+    if train:  # weights, gradients and optimizer state in one layout: the update is one flat pass
+        optimizers.flatten_variables(model.trainable_weights)
     program = _core.Program(trace_a.trace, batch_constants, model.trainable_weights if train else [],
                             config.optimizer._core if train else None)
     if mode != "predict":
