@@ -20,12 +20,14 @@ TensorPtr apply(const OpPtr& op, const std::vector<TensorPtr>& in) {
                                               " inputs, got " + std::to_string(in.size()));
   std::vector<const Tensor*> raw(in.size());
   for (size_t i = 0; i < in.size(); ++i) raw[i] = in[i].get();
+  const Device device = eager_device(*op);
   Shape s;
   DType d;
   op->infer(raw.data(), s, d);
-  auto out = Tensor::make(s, d);
-  op->forward(raw.data(), *out);
+  auto out = Tensor::make(s, d, device);
+  op->forward(ExecCtx::eager(), raw.data(), *out);
   if (op->is_softmax()) out->logits = in[0];
+  if (op->random_state() >= 0) advance_random_state(*in[op->random_state()]);  // fresh numbers next call
   for (Tape* t : g_tapes) {
     bool hit = t->record_all;
     for (size_t i = 0; i < in.size() && !hit; ++i)
@@ -79,7 +81,7 @@ std::vector<TensorPtr> Tape::gradient(const TensorPtr& target, const std::vector
       din[i] = slot.get();
     }
     TensorPtr dout = g->second;  // keep alive: grads may rehash while we insert
-    r->op->backward(raw.data(), *r->out, *dout, din.data(), acc.get());
+    r->op->backward(ExecCtx::eager(), raw.data(), *r->out, *dout, din.data(), acc.get());
   }
   std::vector<TensorPtr> result;
   for (auto& s : sources) {

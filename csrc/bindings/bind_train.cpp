@@ -4,16 +4,6 @@
 
 namespace fastfit::bind {
 
-namespace {
-MetricKind metric_kind(const std::string& name) {
-  static const char* names[] = {"mean", "sparse_categorical_accuracy", "categorical_accuracy", "accuracy",
-                                "binary_accuracy", "mean_squared_error"};
-  for (int k = 0; k < 6; ++k)
-    if (name == names[k]) return MetricKind(k);
-  throw py::value_error("unknown metric kind '" + name + "'");
-}
-}  // namespace
-
 void init_train(py::module_& m) {
   py::class_<Optimizer, std::shared_ptr<Optimizer>>(m, "Optimizer")
       .def(py::init([](const std::string& kind, float lr, float momentum, bool nesterov, float rho, bool centered,
@@ -53,7 +43,7 @@ void init_train(py::module_& m) {
   m.def(
       "metric_update",
       [](const std::string& kind, TensorPtr y, TensorPtr p, MetricState& s, float threshold) {
-        metric_update(metric_kind(kind), threshold, *y, *p, s);
+        metric_named(kind)(threshold, *y, *p, s);
       },
       py::arg("kind"), py::arg("y_true"), py::arg("y_pred"), py::arg("state"), py::arg("threshold") = 0.5f);
 
@@ -85,7 +75,7 @@ void init_train(py::module_& m) {
            py::arg("params"), py::arg("optimizer").none(true))
       .def("add_metric",
            [](Program& p, const std::string& kind, float threshold, int output, int target,
-              std::shared_ptr<MetricState> st) { p.add_metric(metric_kind(kind), threshold, output, target, st); })
+              std::shared_ptr<MetricState> st) { p.add_metric(metric_named(kind), threshold, output, target, st); })
       .def_readwrite("loss_tracker", &Program::loss_tracker)
       .def("train", &Program::train, py::call_guard<py::gil_scoped_release>())
       .def("test", &Program::test, py::call_guard<py::gil_scoped_release>())

@@ -5,6 +5,8 @@
 #include <random>
 #include <unordered_map>
 
+#include "kernels/cpu/kernels.h"
+
 namespace fastfit {
 
 namespace {
@@ -193,10 +195,11 @@ void Program::make_replica(bool clone_ops) {
   reps_.push_back(std::move(r));
 }
 
-void Program::add_metric(MetricKind kind, float threshold, int output, int target, std::shared_ptr<MetricState> st) {
+void Program::add_metric(MetricUpdate update, float threshold, int output, int target,
+                         std::shared_ptr<MetricState> st) {
   FF_CHECK(output >= 0 && output < int(outputs_.size()), "metric: no model output " + std::to_string(output));
   FF_CHECK(target >= 0 && target < int(targets_.size()), "metric: no target " + std::to_string(target));
-  metrics_.push_back({kind, threshold, outputs_[output], targets_[target], std::move(st)});
+  metrics_.push_back({update, threshold, outputs_[output], targets_[target], std::move(st)});
 }
 
 void Program::check_feed(const DataFeed& feed, size_t expected, const char* what) const {
@@ -243,13 +246,14 @@ void Program::gather(Replica& r, DataFeed& feed, bool with_targets) {
 
 void Program::run_replica(Replica& r, Mode mode, DataFeed& feed, const std::vector<TensorPtr>* results) {
   gather(r, feed, mode != Mode::predict);
+  const ExecCtx ctx{r.threads, r.begin};
   for (int i : mode == Mode::predict ? predict_steps_ : test_steps_) {
     Step& s = r.steps[i];
     Shape shape;
     DType dtype;
     s.op->infer(s.in.data(), shape, dtype);
     s.out->resize(shape, dtype);
-    s.op->forward(s.in.data(), *s.out);
+    s.op->forward(ctx, s.in.data(), *s.out);
   }
   if (mode == Mode::train) {
     for (size_t i = 0; i < r.grad.size(); ++i)
@@ -257,7 +261,7 @@ void Program::run_replica(Replica& r, Mode mode, DataFeed& feed, const std::vect
     r.grad[loss_]->fill(r.loss_weight);
     for (int i : backward_steps_) {
       Step& s = r.steps[i];
-      s.op->backward(s.in.data(), *s.out, *s.dout, s.din.data(), steps_[i].acc.get());
+      s.op->backward(ctx, s.in.data(), *s.out, *s.dout, s.din.data(), steps_[i].acc.get());
     }
   }
   if (mode == Mode::predict) {
@@ -279,7 +283,7 @@ void Program::run_second(void* p) {
 void Program::update_metrics(const Replica& r, int64_t batch) {
   if (loss_ >= 0)  // the batch loss weighted by the batch size, as Keras' loss tracker
     loss_tracker->total += double(r.value[loss_]->f()[0]) * double(r.loss_weight) * double(batch);
-  for (auto& m : metrics_) metric_update(m.kind, m.threshold, *r.value[m.target], *r.value[m.pred], *m.state);
+  for (auto& m : metrics_) m.update(m.threshold, *r.value[m.target], *r.value[m.pred], *m.state);
 }
 
 // Elements of every parameter are cut into `shares` slices (64-byte aligned); slice `share` adds
@@ -318,6 +322,7 @@ int64_t Program::run(Mode mode, DataFeed& feed, int64_t max_steps, const std::ve
     Replica& a = reps_[0];
     a.begin = 0;
     a.count = split ? (count + 1) / 2 : count;
+    a.threads = split ? 1 : cpu::num_threads();  // split: each replica has one core
     a.loss_weight = loss_reduction_ == 2 ? float(a.count) / float(count) : 1.f;
     if (reps_.size() > 1) {
       Replica& b = reps_[1];
@@ -326,16 +331,9 @@ int64_t Program::run(Mode mode, DataFeed& feed, int64_t max_steps, const std::ve
       b.loss_weight = loss_reduction_ == 2 ? float(b.count) / float(count) : 1.f;
     }
     if (split) {
-      cpu::set_blas_single_threaded(true);
       job_ = {this, mode, &feed, results};
-      try {
-        Worker::ensure(worker_).run_alongside(&Program::run_second, &job_,
-                                              [&] { run_replica(a, mode, feed, results); });
-      } catch (...) {
-        cpu::set_blas_single_threaded(false);
-        throw;
-      }
-      cpu::set_blas_single_threaded(false);
+      Worker::ensure(worker_).run_alongside(&Program::run_second, &job_,
+                                            [&] { run_replica(a, mode, feed, results); });
     } else {
       run_replica(a, mode, feed, results);
     }

@@ -37,7 +37,7 @@ class Program {
           const std::vector<TensorPtr>& targets, const std::vector<TensorPtr>& outputs, const TensorPtr& loss,
           const std::vector<TensorPtr>& params, std::shared_ptr<Optimizer> optimizer);
 
-  void add_metric(MetricKind kind, float threshold, int output, int target, std::shared_ptr<MetricState> state);
+  void add_metric(MetricUpdate update, float threshold, int output, int target, std::shared_ptr<MetricState> state);
   std::shared_ptr<MetricState> loss_tracker = std::make_shared<MetricState>();  // batch-size weighted loss mean
 
   // Run up to max_steps batches from the feed (its arrays: inputs then targets; predict: inputs only).
@@ -68,6 +68,7 @@ class Program {
     std::vector<TensorPtr> value, grad;  // per slot; weights and constants are shared
     std::vector<Step> steps;
     int64_t begin = 0, count = 0;  // rows of the current batch
+    int threads = 1;               // for this batch's matrix products
     float loss_weight = 1.f;       // d(batch loss) / d(this replica's loss)
   };
   struct Job {  // what the worker thread runs
@@ -107,7 +108,7 @@ class Program {
   std::vector<Optimizer::Slots*> opt_slots_;
   std::shared_ptr<Optimizer> opt_;
   struct MetricBinding {
-    MetricKind kind;
+    MetricUpdate update;
     float threshold;
     int pred, target;
     std::shared_ptr<MetricState> state;
