@@ -16,16 +16,7 @@ void pop_tape(Tape* t) {
 }
 
 TensorPtr apply(const OpPtr& op, const std::vector<TensorPtr>& in) {
-  FF_CHECK(int(in.size()) == op->arity(), std::string(op->name()) + ": expected " + std::to_string(op->arity()) +
-                                              " inputs, got " + std::to_string(in.size()));
-  std::vector<const Tensor*> raw(in.size());
-  for (size_t i = 0; i < in.size(); ++i) raw[i] = in[i].get();
-  const Device device = eager_device(*op);
-  Shape s;
-  DType d;
-  op->infer(raw.data(), s, d);
-  auto out = Tensor::make(s, d, device);
-  op->forward(ExecCtx::eager(), raw.data(), *out);
+  auto out = run_op(*op, in, ExecCtx::eager());
   if (op->is_softmax()) out->logits = in[0];
   if (op->random_state() >= 0) advance_random_state(*in[op->random_state()]);  // fresh numbers next call
   for (Tape* t : g_tapes) {

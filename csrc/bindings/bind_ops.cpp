@@ -66,6 +66,15 @@ void init_ops(py::module_& m) {
       .def_property_readonly("attrs", [](const Op& op) { return attrs_to_dict(op.attrs()); })
       .def("key", &Op::key)
       .def("clone", &Op::clone)
+      .def(
+          "forward",
+          [](Op& op, const std::vector<TensorPtr>& inputs, int threads, int64_t row0) {
+            if (threads < 1) throw py::value_error("threads must be a positive integer, got " + std::to_string(threads));
+            if (row0 < 0) throw py::value_error("row0 must be non-negative, got " + std::to_string(row0));
+            return run_op(op, inputs, ExecCtx{threads, row0});
+          },
+          py::arg("inputs"), py::kw_only(), py::arg("threads"), py::arg("row0") = 0,
+          "Runs this op once (not recorded, random state untouched), as a Program replica with these settings.")
       .def("__repr__", [](const Op& op) { return "<Op " + op.key() + ">"; });
 
   m.def(

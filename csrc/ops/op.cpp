@@ -75,11 +75,23 @@ OpPtr Op::clone() const { return instantiate(*def_, attrs_); }
 
 ExecCtx ExecCtx::eager() { return ExecCtx{cpu::num_threads(), 0}; }
 
-Device eager_device(const Op& op) {
-  const Device d = current_device();
-  if (d == Device::cuda && !cuda::is_available()) throw std::runtime_error(std::string(op.name()) +
-                                                                           " has no GPU implementation");
-  return d;
+TensorPtr run_op(Op& op, const std::vector<TensorPtr>& in, const ExecCtx& ctx) {
+  FF_CHECK(int(in.size()) == op.arity(), std::string(op.registry_name()) + ": expected " +
+                                             std::to_string(op.arity()) + " inputs, got " + std::to_string(in.size()));
+  const Device device = current_device();
+  if (device == Device::cuda && !cuda::is_available())
+    throw std::runtime_error(std::string(op.name()) + " has no GPU implementation");
+  std::vector<const Tensor*> raw(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (!in[i]) fail_type(std::string(op.registry_name()) + ": input " + std::to_string(i) + " is None");
+    raw[i] = in[i].get();
+  }
+  Shape s;
+  DType d;
+  op.infer(raw.data(), s, d);
+  auto out = Tensor::make(s, d, device);
+  op.forward(ctx, raw.data(), *out);
+  return out;
 }
 
 void resize_scratch(Tensor& t, Device device, const Shape& shape) {

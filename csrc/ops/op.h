@@ -71,9 +71,10 @@ struct OpRegistrar {
 OpPtr make_op(const std::string& name, const Attrs& attrs = {});
 std::vector<std::string> op_names();  // sorted
 
-// The device an eager call of `op` runs on: this thread's current device. Asking for one the op has
-// no kernels for raises RuntimeError "<Op> has no GPU implementation" here, before anything runs.
-Device eager_device(const Op& op);
+// Runs `op` once now on `in`, on this thread's current device (fastfit.device), recording nothing.
+// Checks the inputs (ValueError) and the device: in a build without CUDA, a GPU device raises
+// RuntimeError "<Op> has no GPU implementation", before anything runs.
+TensorPtr run_op(Op& op, const std::vector<TensorPtr>& in, const ExecCtx& ctx);
 
 // An op's scratch tensor (kept for the backward, reused across calls), resized on `device`.
 void resize_scratch(Tensor& t, Device device, const Shape& shape);
