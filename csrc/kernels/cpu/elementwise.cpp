@@ -16,7 +16,7 @@ inline void store(float* __restrict dx, int64_t n, bool acc, F v) {
 
 }  // namespace
 
-FF_MULTIVERSION void fill(float* __restrict x, int64_t n, float value) {
+FF_MULTIVERSION_NOFMA void fill(float* __restrict x, int64_t n, float value) {
   for (int64_t i = 0; i < n; ++i) x[i] = value;
 }
 
@@ -58,7 +58,7 @@ FF_MULTIVERSION void act_backward(Act act, const float* y, const float* dy, int6
   }
 }
 
-FF_MULTIVERSION void unary_forward(Unary kind, const float* __restrict x, int64_t n, float* __restrict y) {
+FF_MULTIVERSION_NOFMA void unary_forward(Unary kind, const float* __restrict x, int64_t n, float* __restrict y) {
   switch (kind) {
     case Unary::neg: for (int64_t i = 0; i < n; ++i) y[i] = -x[i]; break;
     case Unary::square: for (int64_t i = 0; i < n; ++i) y[i] = x[i] * x[i]; break;
@@ -70,7 +70,7 @@ FF_MULTIVERSION void unary_forward(Unary kind, const float* __restrict x, int64_
 }
 
 // Gradients in terms of x or of the output y, whichever is cheaper.
-FF_MULTIVERSION void unary_backward(Unary kind, const float* __restrict x, const float* __restrict y,
+FF_MULTIVERSION_NOFMA void unary_backward(Unary kind, const float* __restrict x, const float* __restrict y,
                                     const float* __restrict dy, int64_t n, float* __restrict dx, bool acc) {
   switch (kind) {
     case Unary::neg: store(dx, n, acc, [&](int64_t i) { return -dy[i]; }); break;
@@ -84,7 +84,7 @@ FF_MULTIVERSION void unary_backward(Unary kind, const float* __restrict x, const
   }
 }
 
-FF_MULTIVERSION void bias_add_forward(const float* __restrict x, const float* __restrict bias, int64_t M, int64_t N,
+FF_MULTIVERSION_NOFMA void bias_add_forward(const float* __restrict x, const float* __restrict bias, int64_t M, int64_t N,
                                       float* __restrict y) {
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < N; ++j) y[i * N + j] = x[i * N + j] + bias[j];

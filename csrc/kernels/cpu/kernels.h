@@ -7,10 +7,15 @@
 
 // Run-time ISA dispatch for the elementwise loops: GCC emits AVX-512, AVX2 and baseline clones
 // and picks one at load time, so a portable build still uses the CPU it runs on.
+// FF_MULTIVERSION_NOFMA also keeps every product rounded before it is added (no fused multiply-add in
+// the AVX-512 clone): loops that ran unversioned before keep their numbers on every CPU.
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
 #define FF_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
+#define FF_MULTIVERSION_NOFMA \
+  __attribute__((target_clones("avx512f", "avx2", "default"), optimize("fp-contract=off")))
 #else
 #define FF_MULTIVERSION
+#define FF_MULTIVERSION_NOFMA
 #endif
 
 namespace fastfit::cpu {

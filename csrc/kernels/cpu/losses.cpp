@@ -39,7 +39,7 @@ FF_MULTIVERSION void softmax_backward(const float* __restrict y, const float* __
 }
 
 // Sparse: labels (B), pred (B, C).
-FF_MULTIVERSION int64_t sparse_crossentropy_forward(Labels labels, const float* __restrict x, int64_t B, int64_t C,
+FF_MULTIVERSION_NOFMA int64_t sparse_crossentropy_forward(Labels labels, const float* __restrict x, int64_t B, int64_t C,
                                                     bool from_logits, float* __restrict p, float* __restrict loss) {
   for (int64_t i = 0; i < B; ++i) {
     const int32_t t = labels[i];
@@ -57,7 +57,7 @@ FF_MULTIVERSION int64_t sparse_crossentropy_forward(Labels labels, const float* 
   return -1;
 }
 
-FF_MULTIVERSION void sparse_crossentropy_backward(Labels labels, const float* __restrict x, const float* __restrict p,
+FF_MULTIVERSION_NOFMA void sparse_crossentropy_backward(Labels labels, const float* __restrict x, const float* __restrict p,
                                                   const float* __restrict dloss, int64_t B, int64_t C,
                                                   bool from_logits, float* __restrict dx, bool acc) {
   for (int64_t i = 0; i < B; ++i) {
@@ -83,7 +83,7 @@ FF_MULTIVERSION void sparse_crossentropy_backward(Labels labels, const float* __
 }
 
 // Categorical: one-hot (or soft) targets y of the same shape as pred.
-FF_MULTIVERSION void crossentropy_forward(const float* __restrict y, const float* __restrict x, int64_t B, int64_t C,
+FF_MULTIVERSION_NOFMA void crossentropy_forward(const float* __restrict y, const float* __restrict x, int64_t B, int64_t C,
                                           bool from_logits, float* __restrict p, float* __restrict loss) {
   for (int64_t i = 0; i < B; ++i) {
     const float *xr = x + i * C, *yr = y + i * C;
@@ -104,7 +104,7 @@ FF_MULTIVERSION void crossentropy_forward(const float* __restrict y, const float
   }
 }
 
-FF_MULTIVERSION void crossentropy_backward(const float* __restrict y, const float* __restrict x,
+FF_MULTIVERSION_NOFMA void crossentropy_backward(const float* __restrict y, const float* __restrict x,
                                            const float* __restrict p, const float* __restrict dloss, int64_t B,
                                            int64_t C, bool from_logits, float* __restrict dx, bool acc) {
   for (int64_t i = 0; i < B; ++i) {
@@ -137,7 +137,7 @@ FF_MULTIVERSION void crossentropy_backward(const float* __restrict y, const floa
 }
 
 // mean((p - y)^2) over each row of C, as keras.losses.mean_squared_error.
-FF_MULTIVERSION void squared_error_forward(const float* __restrict y, const float* __restrict p, int64_t B, int64_t C,
+FF_MULTIVERSION_NOFMA void squared_error_forward(const float* __restrict y, const float* __restrict p, int64_t B, int64_t C,
                                            float* __restrict loss) {
   for (int64_t i = 0; i < B; ++i) {
     float s = 0.f;
@@ -149,7 +149,7 @@ FF_MULTIVERSION void squared_error_forward(const float* __restrict y, const floa
   }
 }
 
-FF_MULTIVERSION void squared_error_backward(const float* __restrict y, const float* __restrict p,
+FF_MULTIVERSION_NOFMA void squared_error_backward(const float* __restrict y, const float* __restrict p,
                                             const float* __restrict dloss, int64_t B, int64_t C, float sign,
                                             float* __restrict d, bool acc) {
   for (int64_t i = 0; i < B; ++i) {

@@ -61,7 +61,7 @@ inline void walk(int n, const int64_t* size, const int64_t* stride, F&& f) {
 }  // namespace
 
 // out = scale * sum over the reduced axes; each output sums its elements in memory order.
-FF_MULTIVERSION void reduce_forward(const float* __restrict x, const Shape& shape, uint32_t axes, double scale,
+FF_MULTIVERSION_NOFMA void reduce_forward(const float* __restrict x, const Shape& shape, uint32_t axes, double scale,
                                     float* __restrict out) {
   const Walks w(shape, axes);
   int64_t o = 0;
@@ -73,7 +73,7 @@ FF_MULTIVERSION void reduce_forward(const float* __restrict x, const Shape& shap
 }
 
 // dx (+)= scale * dout, dout broadcast back over the reduced axes.
-FF_MULTIVERSION void reduce_backward(const float* __restrict dout, const Shape& shape, uint32_t axes, float scale,
+FF_MULTIVERSION_NOFMA void reduce_backward(const float* __restrict dout, const Shape& shape, uint32_t axes, float scale,
                                      float* __restrict dx, bool acc) {
   const Walks w(shape, axes);
   int64_t o = 0;
