@@ -69,7 +69,8 @@ void init_ops(py::module_& m) {
       .def(
           "forward",
           [](Op& op, const std::vector<TensorPtr>& inputs, int threads, int64_t row0) {
-            if (threads < 1) throw py::value_error("threads must be a positive integer, got " + std::to_string(threads));
+            if (threads < 1)
+              throw py::value_error("threads must be a positive integer, got " + std::to_string(threads));
             if (row0 < 0) throw py::value_error("row0 must be non-negative, got " + std::to_string(row0));
             return run_op(op, inputs, ExecCtx{threads, row0});
           },

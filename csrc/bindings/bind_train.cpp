@@ -75,7 +75,9 @@ void init_train(py::module_& m) {
            py::arg("params"), py::arg("optimizer").none(true))
       .def("add_metric",
            [](Program& p, const std::string& kind, float threshold, int output, int target,
-              std::shared_ptr<MetricState> st) { p.add_metric(metric_named(kind), threshold, output, target, st); })
+              std::shared_ptr<MetricState> st) {
+             p.add_metric(metric_named(kind), threshold, output, target, std::move(st));
+           })
       .def_readwrite("loss_tracker", &Program::loss_tracker)
       .def("train", &Program::train, py::call_guard<py::gil_scoped_release>())
       .def("test", &Program::test, py::call_guard<py::gil_scoped_release>())

@@ -9,8 +9,8 @@
 namespace fastfit {
 namespace {
 
-std::map<std::string, OpDef, std::less<>>& registry() {
-  static std::map<std::string, OpDef, std::less<>> ops;  // built during static initialisation, read-only after
+std::map<std::string, OpDef>& registry() {
+  static std::map<std::string, OpDef> ops;  // built during static initialisation, read-only after
   return ops;
 }
 

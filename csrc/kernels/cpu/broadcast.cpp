@@ -54,7 +54,7 @@ inline void map(const BroadcastWalk& w, bool same_shapes, const float* __restric
 }  // namespace
 
 FF_MULTIVERSION_NOFMA void binary_forward(Binary kind, const float* a, const Shape& a_shape, const float* b,
-                                    const Shape& b_shape, const Shape& out_shape, float* out) {
+                                          const Shape& b_shape, const Shape& out_shape, float* out) {
   const BroadcastWalk w(a_shape, b_shape, out_shape);
   const bool same = a_shape == out_shape && b_shape == out_shape;
   switch (kind) {
@@ -67,8 +67,8 @@ FF_MULTIVERSION_NOFMA void binary_forward(Binary kind, const float* a, const Sha
 
 // Each input's gradient sums the output gradient over the axes it was broadcast along.
 FF_MULTIVERSION_NOFMA void binary_backward(Binary kind, const float* a, const Shape& a_shape, const float* b,
-                                     const Shape& b_shape, const float* dout, const Shape& out_shape, float* da,
-                                     bool acc_a, float* db, bool acc_b) {
+                                           const Shape& b_shape, const float* dout, const Shape& out_shape, float* da,
+                                           bool acc_a, float* db, bool acc_b) {
   const BroadcastWalk w(a_shape, b_shape, out_shape);
   if (da && !acc_a) fill(da, a_shape.numel(), 0.f);
   if (db && !acc_b) fill(db, b_shape.numel(), 0.f);

@@ -71,7 +71,7 @@ FF_MULTIVERSION_NOFMA void unary_forward(Unary kind, const float* __restrict x, 
 
 // Gradients in terms of x or of the output y, whichever is cheaper.
 FF_MULTIVERSION_NOFMA void unary_backward(Unary kind, const float* __restrict x, const float* __restrict y,
-                                    const float* __restrict dy, int64_t n, float* __restrict dx, bool acc) {
+                                          const float* __restrict dy, int64_t n, float* __restrict dx, bool acc) {
   switch (kind) {
     case Unary::neg: store(dx, n, acc, [&](int64_t i) { return -dy[i]; }); break;
     case Unary::square: store(dx, n, acc, [&](int64_t i) { return 2.f * x[i] * dy[i]; }); break;
@@ -84,8 +84,8 @@ FF_MULTIVERSION_NOFMA void unary_backward(Unary kind, const float* __restrict x,
   }
 }
 
-FF_MULTIVERSION_NOFMA void bias_add_forward(const float* __restrict x, const float* __restrict bias, int64_t M, int64_t N,
-                                      float* __restrict y) {
+FF_MULTIVERSION_NOFMA void bias_add_forward(const float* __restrict x, const float* __restrict bias, int64_t M,
+                                            int64_t N, float* __restrict y) {
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < N; ++j) y[i * N + j] = x[i * N + j] + bias[j];
 }

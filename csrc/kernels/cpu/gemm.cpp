@@ -21,7 +21,8 @@ namespace {
 // Below this many multiply-adds a second thread costs more than it brings (and OpenBLAS's spinning
 // workers collapse on a busy 2-core machine); at and above it every core the call may use is used.
 constexpr double kParallelMacs = 1 << 21;
-std::atomic<int> g_default_threads{scipy_openblas_get_num_threads()};  // OpenBLAS's default: the cores we may use
+// A call's default thread count: at first OpenBLAS's default, the cores we may use.
+std::atomic<int> g_default_threads{scipy_openblas_get_num_threads()};
 
 // OpenBLAS's thread count is process-wide. Calls that want the current count run concurrently
 // (shared lock); a call that wants another count sets it and runs alone (exclusive lock), so no

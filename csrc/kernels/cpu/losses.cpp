@@ -39,8 +39,9 @@ FF_MULTIVERSION void softmax_backward(const float* __restrict y, const float* __
 }
 
 // Sparse: labels (B), pred (B, C).
-FF_MULTIVERSION_NOFMA int64_t sparse_crossentropy_forward(Labels labels, const float* __restrict x, int64_t B, int64_t C,
-                                                    bool from_logits, float* __restrict p, float* __restrict loss) {
+FF_MULTIVERSION_NOFMA int64_t sparse_crossentropy_forward(Labels labels, const float* __restrict x, int64_t B,
+                                                          int64_t C, bool from_logits, float* __restrict p,
+                                                          float* __restrict loss) {
   for (int64_t i = 0; i < B; ++i) {
     const int32_t t = labels[i];
     if (t < 0 || t >= C) return i;
@@ -57,9 +58,10 @@ FF_MULTIVERSION_NOFMA int64_t sparse_crossentropy_forward(Labels labels, const f
   return -1;
 }
 
-FF_MULTIVERSION_NOFMA void sparse_crossentropy_backward(Labels labels, const float* __restrict x, const float* __restrict p,
-                                                  const float* __restrict dloss, int64_t B, int64_t C,
-                                                  bool from_logits, float* __restrict dx, bool acc) {
+FF_MULTIVERSION_NOFMA void sparse_crossentropy_backward(Labels labels, const float* __restrict x,
+                                                        const float* __restrict p, const float* __restrict dloss,
+                                                        int64_t B, int64_t C, bool from_logits, float* __restrict dx,
+                                                        bool acc) {
   for (int64_t i = 0; i < B; ++i) {
     const int32_t t = labels[i];
     const float gi = dloss[i];
@@ -83,8 +85,9 @@ FF_MULTIVERSION_NOFMA void sparse_crossentropy_backward(Labels labels, const flo
 }
 
 // Categorical: one-hot (or soft) targets y of the same shape as pred.
-FF_MULTIVERSION_NOFMA void crossentropy_forward(const float* __restrict y, const float* __restrict x, int64_t B, int64_t C,
-                                          bool from_logits, float* __restrict p, float* __restrict loss) {
+FF_MULTIVERSION_NOFMA void crossentropy_forward(const float* __restrict y, const float* __restrict x, int64_t B,
+                                                int64_t C, bool from_logits, float* __restrict p,
+                                                float* __restrict loss) {
   for (int64_t i = 0; i < B; ++i) {
     const float *xr = x + i * C, *yr = y + i * C;
     float* pr = p + i * C;
@@ -105,8 +108,8 @@ FF_MULTIVERSION_NOFMA void crossentropy_forward(const float* __restrict y, const
 }
 
 FF_MULTIVERSION_NOFMA void crossentropy_backward(const float* __restrict y, const float* __restrict x,
-                                           const float* __restrict p, const float* __restrict dloss, int64_t B,
-                                           int64_t C, bool from_logits, float* __restrict dx, bool acc) {
+                                                 const float* __restrict p, const float* __restrict dloss, int64_t B,
+                                                 int64_t C, bool from_logits, float* __restrict dx, bool acc) {
   for (int64_t i = 0; i < B; ++i) {
     const float *xr = x + i * C, *yr = y + i * C, *pr = p + i * C;
     float* o = dx + i * C;
@@ -137,8 +140,8 @@ FF_MULTIVERSION_NOFMA void crossentropy_backward(const float* __restrict y, cons
 }
 
 // mean((p - y)^2) over each row of C, as keras.losses.mean_squared_error.
-FF_MULTIVERSION_NOFMA void squared_error_forward(const float* __restrict y, const float* __restrict p, int64_t B, int64_t C,
-                                           float* __restrict loss) {
+FF_MULTIVERSION_NOFMA void squared_error_forward(const float* __restrict y, const float* __restrict p, int64_t B,
+                                                 int64_t C, float* __restrict loss) {
   for (int64_t i = 0; i < B; ++i) {
     float s = 0.f;
     for (int64_t j = 0; j < C; ++j) {
@@ -150,8 +153,8 @@ FF_MULTIVERSION_NOFMA void squared_error_forward(const float* __restrict y, cons
 }
 
 FF_MULTIVERSION_NOFMA void squared_error_backward(const float* __restrict y, const float* __restrict p,
-                                            const float* __restrict dloss, int64_t B, int64_t C, float sign,
-                                            float* __restrict d, bool acc) {
+                                                  const float* __restrict dloss, int64_t B, int64_t C, float sign,
+                                                  float* __restrict d, bool acc) {
   for (int64_t i = 0; i < B; ++i) {
     const float gi = dloss[i] * 2.f / float(C) * sign;
     for (int64_t j = 0; j < C; ++j) {

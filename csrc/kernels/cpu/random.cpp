@@ -135,7 +135,7 @@ void random_uniform(uint32_t seed, uint32_t counter, uint64_t first, int64_t n, 
 
 // Keras 3: y = x / keep_prob where u < keep_prob, else 0. The uniforms are drawn into mask first.
 FF_MULTIVERSION_NOFMA void dropout_forward(const float* __restrict x, int64_t n, const int32_t* state, uint64_t first,
-                                     float keep_prob, float* __restrict y, float* __restrict mask) {
+                                           float keep_prob, float* __restrict y, float* __restrict mask) {
   random_uniform(uint32_t(state[0]), uint32_t(state[1]), first, n, mask);
   const float scale = keep_prob > 0.f ? 1.f / keep_prob : 0.f;
   for (int64_t i = 0; i < n; ++i) {
@@ -146,7 +146,7 @@ FF_MULTIVERSION_NOFMA void dropout_forward(const float* __restrict x, int64_t n,
 }
 
 FF_MULTIVERSION_NOFMA void dropout_backward(const float* __restrict mask, const float* __restrict dy, int64_t n,
-                                      float* __restrict dx, bool acc) {
+                                            float* __restrict dx, bool acc) {
   if (acc) for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * mask[i];
   else for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * mask[i];
 }

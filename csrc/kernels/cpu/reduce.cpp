@@ -62,7 +62,7 @@ inline void walk(int n, const int64_t* size, const int64_t* stride, F&& f) {
 
 // out = scale * sum over the reduced axes; each output sums its elements in memory order.
 FF_MULTIVERSION_NOFMA void reduce_forward(const float* __restrict x, const Shape& shape, uint32_t axes, double scale,
-                                    float* __restrict out) {
+                                          float* __restrict out) {
   const Walks w(shape, axes);
   int64_t o = 0;
   walk(w.nk, w.ksize, w.kstride, [&](int64_t base) {
@@ -74,7 +74,7 @@ FF_MULTIVERSION_NOFMA void reduce_forward(const float* __restrict x, const Shape
 
 // dx (+)= scale * dout, dout broadcast back over the reduced axes.
 FF_MULTIVERSION_NOFMA void reduce_backward(const float* __restrict dout, const Shape& shape, uint32_t axes, float scale,
-                                     float* __restrict dx, bool acc) {
+                                           float* __restrict dx, bool acc) {
   const Walks w(shape, axes);
   int64_t o = 0;
   walk(w.nk, w.ksize, w.kstride, [&](int64_t base) {
