@@ -7,17 +7,27 @@
 namespace fastfit::bind {
 namespace {
 
-// Python keyword arguments as an op's attributes: bool, int, float, str or a list/tuple of ints.
+int64_t int_attr(const std::string& name, py::handle x) {
+  int overflow = 0;
+  const long long v = PyLong_AsLongLongAndOverflow(py::int_(py::reinterpret_borrow<py::object>(x)).ptr(), &overflow);
+  if (overflow) throw py::value_error("attribute `" + name + "` is out of range for a 64-bit integer");
+  return v;
+}
+
+// Python keyword arguments as an op's attributes: bool, int, float, str or a list/tuple of ints
+// (numpy scalars as the Python values they hold).
 Attrs attrs_from(const py::kwargs& kwargs) {
+  static const py::handle numpy_scalar = py::object(py::module_::import("numpy").attr("generic")).release();
   Attrs attrs;
   for (auto item : kwargs) {
     const std::string name = py::str(item.first);
-    const py::handle v = item.second;
+    const py::object v = py::isinstance(item.second, numpy_scalar) ? item.second.attr("item")()
+                                                                   : py::reinterpret_borrow<py::object>(item.second);
     if (py::isinstance<py::bool_>(v)) {
       attrs.set(name, v.cast<bool>());
-    } else if (py::isinstance<py::int_>(v) || (PyIndex_Check(v.ptr()) && !PyFloat_Check(v.ptr()))) {
-      attrs.set(name, int64_t(py::int_(py::reinterpret_borrow<py::object>(v))));
-    } else if (py::isinstance<py::float_>(v) || py::hasattr(v, "__float__")) {  // numpy floats too
+    } else if (py::isinstance<py::int_>(v)) {
+      attrs.set(name, int_attr(name, v));
+    } else if (py::isinstance<py::float_>(v)) {
       attrs.set(name, v.cast<double>());
     } else if (py::isinstance<py::str>(v)) {
       attrs.set(name, v.cast<std::string>());
@@ -27,7 +37,7 @@ Attrs attrs_from(const py::kwargs& kwargs) {
         if (!PyIndex_Check(x.ptr()) || py::isinstance<py::bool_>(x))
           throw py::type_error("attribute `" + name + "` must be a list of ints, got an element of type " +
                                std::string(py::str(py::type::of(x).attr("__name__"))));
-        ints.push_back(int64_t(py::int_(py::reinterpret_borrow<py::object>(x))));
+        ints.push_back(int_attr(name, x));
       }
       attrs.set(name, std::move(ints));
     } else {
