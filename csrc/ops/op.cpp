@@ -1,4 +1,4 @@
-// The op registry (make_op by name, generic clone and key), the eager context, shared shape checks.
+// The op registry (make_op by name, generic clone and key), run_op (eager calls, the device check), shared checks.
 #include "ops/op.h"
 
 #include <map>
