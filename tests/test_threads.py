@@ -192,3 +192,40 @@ def test_fit_inside_a_callback_of_fit_raises(small_data):
 
     with pytest.raises(RuntimeError, match="already training"):
         model.fit(x, y, epochs=1, verbose=0, callbacks=[Nested()])
+
+
+# Not large products with A transposed: with several threads they go to OpenBLAS instead of our kernel
+# (kernels/cpu/gemm.cpp), which rounds differently.
+@pytest.mark.parametrize("name,attrs,shapes", [
+    ("matmul", {}, [(4096, 256), (256, 64)]),                     # our kernel, rows split with a helper
+    ("matmul", {"transpose_b": True}, [(512, 512), (512, 512)]),  # OpenBLAS
+    ("dense", {"activation": "relu"}, [(3000, 200), (200, 100), (100,)]),
+])
+def test_products_with_one_thread_equal_the_default(name, attrs, shapes):
+    rng = np.random.default_rng(0)
+    inputs = [_core.Tensor(rng.standard_normal(s).astype(np.float32)) for s in shapes]
+    op = _core.Op(name, **attrs)
+    one = op.forward(inputs, threads=1).numpy()
+    np.testing.assert_array_equal(op.forward(inputs, threads=max(2, _core.get_num_threads())).numpy(), one)
+    np.testing.assert_array_equal(op.forward(inputs, threads=1).numpy(), one)
+
+
+def test_eager_products_beside_a_split_fit_give_the_serial_results(small_data, threads):
+    """fit's replicas ask OpenBLAS for one thread while eager products on another Python thread ask for
+    two: each call runs with the count it asked for, and every result equals the serial one."""
+    import threading
+    _core.set_num_threads(2)
+    x, y = np.tile(small_data[0], (40, 1)), np.tile(small_data[1], 40)  # long enough to overlap
+    a = keras.constant(np.random.default_rng(1).standard_normal((512, 512)).astype(np.float32))
+    expected_product = keras.matmul(a, a, transpose_b=True).numpy()
+    _, expected = fit_history(x, y, 2)
+    got, products = {}, []
+    trainer = threading.Thread(target=lambda: got.update(history=fit_history(x, y, 2)[1]))
+    trainer.start()
+    while trainer.is_alive() or not products:
+        products.append(keras.matmul(a, a, transpose_b=True).numpy())
+    trainer.join()
+    for p in products:
+        np.testing.assert_array_equal(p, expected_product)
+    for k in expected:
+        assert got["history"][k] == expected[k], k

@@ -5,6 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build/inplace -DCMAKE_BUILD_TYPE=Release -DPython_EXECUTABLE="$(command -v python)" \
       -Dpybind11_DIR="$(python -m pybind11 --cmakedir)" "$@" >/dev/null
-cmake --build build/inplace -j"$(nproc)" 2>&1 | grep -E "error|warning|Error" || true
+if ! cmake --build build/inplace -j"$(nproc)" >build/inplace/build.log 2>&1; then
+  grep -E -A3 "error|Error" build/inplace/build.log | head -40
+  echo "build failed (full log: build/inplace/build.log)" >&2
+  exit 1
+fi
+grep -E "warning" build/inplace/build.log || true
 cp build/inplace/_core*.so python/fastfit/
 echo "built: python/fastfit/$(basename build/inplace/_core*.so); run tests with PYTHONPATH=python"

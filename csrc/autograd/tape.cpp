@@ -18,16 +18,9 @@ void pop_tape(Tape* t) {
 }
 
 TensorPtr apply(const OpPtr& op, const std::vector<TensorPtr>& in) {
-  FF_CHECK(int(in.size()) == op->arity(), std::string(op->name()) + ": expected " + std::to_string(op->arity()) +
-                                              " inputs, got " + std::to_string(in.size()));
-  std::vector<const Tensor*> raw(in.size());
-  for (size_t i = 0; i < in.size(); ++i) raw[i] = in[i].get();
-  Shape s;
-  DType d;
-  op->infer(raw.data(), s, d);
-  auto out = Tensor::make(s, d);
-  op->forward(raw.data(), *out);
+  auto out = run_op(*op, in, ExecCtx::eager());
   if (op->is_softmax()) out->logits = in[0];
+  if (op->random_state() >= 0) advance_random_state(*in[op->random_state()]);  // fresh numbers next call
   for (Tape* t : g_tapes) {
     bool hit = t->record_all;
     for (size_t i = 0; i < in.size() && !hit; ++i)
@@ -91,7 +84,7 @@ std::vector<TensorPtr> Tape::gradient(const TensorPtr& target, const std::vector
       if (!grad[v]) grad[v] = Tensor::make(raw[k]->shape);
       din[k] = grad[v].get();
     }
-    r.op->backward(raw.data(), *r.out, *grad[steps[i].out], din.data(), acc.get());
+    r.op->backward(ExecCtx::eager(), raw.data(), *r.out, *grad[steps[i].out], din.data(), acc.get());
   }
   std::vector<TensorPtr> result;
   for (int s : src) result.push_back(plan.has_grad[s] ? grad[s] : nullptr);

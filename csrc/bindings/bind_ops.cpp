@@ -1,67 +1,112 @@
-// Eager ops: each runs now and is recorded on the active tapes (autograd/tape.h).
+// Eager ops by name: each runs now and is recorded on the active tapes (autograd/tape.h). Also the
+// device scope and the random-number reference function.
 #include "autograd/tape.h"
 #include "bindings/bindings.h"
+#include "kernels/cpu/kernels.h"
 
 namespace fastfit::bind {
 namespace {
 
-cpu::Act act_from(const std::string& name) {
-  if (name == "linear") return cpu::Act::linear;
-  if (name == "relu") return cpu::Act::relu;
-  if (name == "sigmoid") return cpu::Act::sigmoid;
-  if (name == "tanh") return cpu::Act::tanh;
-  throw py::value_error("unknown activation '" + name + "'; expected one of: linear, relu, sigmoid, tanh");
+int64_t int_attr(const std::string& name, py::handle x) {
+  int overflow = 0;
+  const long long v = PyLong_AsLongLongAndOverflow(py::int_(py::reinterpret_borrow<py::object>(x)).ptr(), &overflow);
+  if (overflow) throw py::value_error("attribute `" + name + "` is out of range for a 64-bit integer");
+  return v;
+}
+
+// Python keyword arguments as an op's attributes: bool, int, float, str or a list/tuple of ints
+// (numpy scalars as the Python values they hold).
+Attrs attrs_from(const py::kwargs& kwargs) {
+  static const py::handle numpy_scalar = py::object(py::module_::import("numpy").attr("generic")).release();
+  Attrs attrs;
+  for (auto item : kwargs) {
+    const std::string name = py::str(item.first);
+    const py::object v = py::isinstance(item.second, numpy_scalar) ? item.second.attr("item")()
+                                                                   : py::reinterpret_borrow<py::object>(item.second);
+    if (py::isinstance<py::bool_>(v)) {
+      attrs.set(name, v.cast<bool>());
+    } else if (py::isinstance<py::int_>(v)) {
+      attrs.set(name, int_attr(name, v));
+    } else if (py::isinstance<py::float_>(v)) {
+      attrs.set(name, v.cast<double>());
+    } else if (py::isinstance<py::str>(v)) {
+      attrs.set(name, v.cast<std::string>());
+    } else if (py::isinstance<py::list>(v) || py::isinstance<py::tuple>(v)) {
+      std::vector<int64_t> ints;
+      for (auto x : v) {
+        if (!PyIndex_Check(x.ptr()) || py::isinstance<py::bool_>(x))
+          throw py::type_error("attribute `" + name + "` must be a list of ints, got an element of type " +
+                               std::string(py::str(py::type::of(x).attr("__name__"))));
+        ints.push_back(int_attr(name, x));
+      }
+      attrs.set(name, std::move(ints));
+    } else {
+      throw py::type_error("attribute `" + name + "` must be a bool, int, float, str or list of ints, got " +
+                           std::string(py::str(py::type::of(v).attr("__name__"))));
+    }
+  }
+  return attrs;
+}
+
+py::dict attrs_to_dict(const Attrs& attrs) {
+  py::dict d;
+  for (auto& [name, value] : attrs.items()) std::visit([&](auto& x) { d[py::str(name)] = x; }, value);
+  return d;
 }
 
 }  // namespace
 
 void init_ops(py::module_& m) {
-  m.def("matmul", [](TensorPtr a, TensorPtr b, bool ta, bool tb) { return apply(make_matmul(ta, tb), {a, b}); },
-        py::arg("a"), py::arg("b"), py::arg("transpose_a") = false, py::arg("transpose_b") = false);
   m.def(
-      "dense",
-      [](TensorPtr x, TensorPtr w, TensorPtr b, const std::string& act) {
-        if (b) return apply(make_dense(act_from(act), true), {x, w, b});
-        return apply(make_dense(act_from(act), false), {x, w});
+      "apply",
+      [](const std::string& name, const std::vector<TensorPtr>& inputs, const py::kwargs& attrs) {
+        return fastfit::apply(make_op(name, attrs_from(attrs)), inputs);  // not std::apply (ADL)
       },
-      py::arg("x"), py::arg("kernel"), py::arg("bias").none(true), py::arg("activation") = "linear");
-  m.def("bias_add", [](TensorPtr x, TensorPtr b) { return apply(make_bias_add(), {x, b}); });
-  m.def("activation", [](TensorPtr x, const std::string& act) { return apply(make_activation(act_from(act)), {x}); });
-  m.def("softmax", [](TensorPtr x) { return apply(make_softmax(), {x}); });
+      py::arg("name"), py::arg("inputs"), R"pbdoc(
+        Run the op registered as `name` on `inputs` now, configured by keyword attributes
+        (e.g. apply("matmul", [a, b], transpose_b=True)), recording it on the active tapes.
+      )pbdoc");
+  m.def("op_names", &op_names, "The names of the registered ops.");
+
+  py::class_<Op, OpPtr>(m, "Op", "An op's configuration, as traces record it.")
+      .def(py::init([](const std::string& name, const py::kwargs& attrs) { return make_op(name, attrs_from(attrs)); }),
+           py::arg("name"))
+      .def_property_readonly("name", &Op::name)
+      .def_property_readonly("registry_name", &Op::registry_name)
+      .def_property_readonly("attrs", [](const Op& op) { return attrs_to_dict(op.attrs()); })
+      .def("key", &Op::key)
+      .def("clone", &Op::clone)
+      .def(
+          "forward",
+          [](Op& op, const std::vector<TensorPtr>& inputs, int threads, int64_t row0) {
+            if (threads < 1)
+              throw py::value_error("threads must be a positive integer, got " + std::to_string(threads));
+            if (row0 < 0) throw py::value_error("row0 must be non-negative, got " + std::to_string(row0));
+            return run_op(op, inputs, ExecCtx{threads, row0});
+          },
+          py::arg("inputs"), py::kw_only(), py::arg("threads"), py::arg("row0") = 0,
+          "Runs this op once (not recorded, random state untouched), as a Program replica with these settings.")
+      .def("__repr__", [](const Op& op) { return "<Op " + op.key() + ">"; });
+
   m.def(
-      "sparse_crossentropy",
-      [](TensorPtr y, TensorPtr p, bool from_logits) {
-        if (!from_logits && p->logits) return apply(make_sparse_crossentropy(true), {y, p->logits});
-        return apply(make_sparse_crossentropy(from_logits), {y, p});
+      "set_device",
+      [](const std::string& type) {
+        if (type != "CPU" && type != "GPU")
+          throw py::value_error("device_type must be 'CPU' or 'GPU', got '" + type + "'");
+        set_current_device(type == "GPU" ? Device::cuda : Device::cpu);
       },
-      py::arg("y_true"), py::arg("y_pred"), py::arg("from_logits") = false);
+      py::arg("device_type"), "This thread's device for eager ops: 'CPU' or 'GPU'.");
+  m.def("get_device", [] { return device_name(current_device()); });
+  m.def("cuda_is_available", &cuda::is_available);
+
   m.def(
-      "crossentropy",
-      [](TensorPtr y, TensorPtr p, bool from_logits) {
-        if (!from_logits && p->logits) return apply(make_crossentropy(true), {y, p->logits});
-        return apply(make_crossentropy(from_logits), {y, p});
+      "philox4x32_10",
+      [](std::array<uint32_t, 4> counter, std::array<uint32_t, 2> key) {
+        std::array<uint32_t, 4> out;
+        cpu::philox4x32_10(counter.data(), key.data(), out.data());
+        return out;
       },
-      py::arg("y_true"), py::arg("y_pred"), py::arg("from_logits") = false);
-  m.def("squared_error", [](TensorPtr y, TensorPtr p) { return apply(make_squared_error(), {y, p}); });
-  m.def(
-      "reduce",
-      [](TensorPtr x, const std::string& kind, std::vector<int> axes, bool keepdims) {
-        if (kind != "sum" && kind != "mean") throw py::value_error("reduce: kind must be 'sum' or 'mean'");
-        return apply(make_reduce(kind == "sum" ? ReduceKind::sum : ReduceKind::mean, std::move(axes), keepdims), {x});
-      },
-      py::arg("x"), py::arg("kind"), py::arg("axes"), py::arg("keepdims") = false);
-  m.def("binary", [](const std::string& kind, TensorPtr a, TensorPtr b) {
-    static const char* names[] = {"add", "sub", "mul", "div"};
-    for (int k = 0; k < 4; ++k)
-      if (kind == names[k]) return apply(make_binary(BinaryKind(k)), {a, b});
-    throw py::value_error("binary: unknown kind '" + kind + "'");
-  });
-  m.def("unary", [](const std::string& kind, TensorPtr x) {
-    static const char* names[] = {"neg", "square", "sqrt", "exp", "log", "abs"};
-    for (int k = 0; k < 6; ++k)
-      if (kind == names[k]) return apply(make_unary(UnaryKind(k)), {x});
-    throw py::value_error("unary: unknown kind '" + kind + "'");
-  });
+      py::arg("counter"), py::arg("key"), "One Philox4x32-10 block (Random123's reference function).");
 }
 
 }  // namespace fastfit::bind

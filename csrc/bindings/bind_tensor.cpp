@@ -27,7 +27,7 @@ py::array to_numpy(const Tensor& t) {
   std::vector<py::ssize_t> shape(t.shape.d, t.shape.d + t.shape.rank);
   py::array out = t.dtype == DType::f32 ? py::array(py::dtype::of<float>(), shape)
                                         : py::array(py::dtype::of<int32_t>(), shape);
-  std::memcpy(out.mutable_data(), t.data, t.nbytes());
+  t.copy_to_host(out.mutable_data());
   return out;
 }
 
@@ -36,7 +36,7 @@ void init_tensor(py::module_& m) {
       .def(py::init([](const py::array& a) {  // owns a copy: the caller's array may change later
              auto view = from_numpy(a);
              auto t = Tensor::make(view->shape, view->dtype);
-             std::memcpy(t->data, view->data, t->nbytes());
+             t->copy_from_host(view->data);
              return t;
            }),
            py::arg("value"))
@@ -57,7 +57,7 @@ void init_tensor(py::module_& m) {
         auto v = from_numpy(a);
         FF_CHECK(v->shape == t.shape && v->dtype == t.dtype,
                  "assign: expected a value of " + t.desc() + ", got " + v->desc());
-        std::memcpy(t.data, v->data, t.nbytes());
+        t.copy_from_host(v->data);
       });
 
   py::class_<Tape>(m, "Tape")

@@ -5,16 +5,6 @@
 
 namespace fastfit::bind {
 
-namespace {
-MetricKind metric_kind(const std::string& name) {
-  static const char* names[] = {"mean", "sparse_categorical_accuracy", "categorical_accuracy", "accuracy",
-                                "binary_accuracy", "mean_squared_error"};
-  for (int k = 0; k < 6; ++k)
-    if (name == names[k]) return MetricKind(k);
-  throw py::value_error("unknown metric kind '" + name + "'");
-}
-}  // namespace
-
 void init_train(py::module_& m) {
   py::class_<MetricState, std::shared_ptr<MetricState>>(m, "MetricState")
       .def(py::init<>())
@@ -26,7 +16,7 @@ void init_train(py::module_& m) {
   m.def(
       "metric_update",
       [](const std::string& kind, TensorPtr y, TensorPtr p, MetricState& s, float threshold) {
-        metric_update(metric_kind(kind), threshold, *y, *p, s);
+        metric_named(kind)(threshold, *y, *p, s);
       },
       py::arg("kind"), py::arg("y_true"), py::arg("y_pred"), py::arg("state"), py::arg("threshold") = 0.5f);
 
@@ -62,7 +52,7 @@ void init_train(py::module_& m) {
       .def(
           "add_metric",
           [](Program& p, const std::string& kind, float threshold, int output, int target) {
-            p.add_metric(metric_kind(kind), threshold, output, target);
+            p.add_metric(metric_named(kind), threshold, output, target);
           },
           py::arg("kind"), py::arg("threshold"), py::arg("output"), py::arg("target"))
       .def(

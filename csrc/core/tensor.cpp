@@ -1,4 +1,4 @@
-// Tensor storage: 64-byte aligned blocks that are reused while they fit.
+// Tensor storage: 64-byte aligned blocks that are reused while they fit (CPU), or GPU memory.
 #include "core/tensor.h"
 
 #include <algorithm>
@@ -6,6 +6,8 @@
 #include <mutex>
 #include <unordered_map>
 #include <vector>
+
+#include "kernels/kernels.h"
 
 namespace fastfit {
 namespace {
@@ -57,6 +59,7 @@ BlockCache& block_cache() {
 }  // namespace
 
 void fail(const std::string& msg) { throw std::invalid_argument(msg); }
+void fail_type(const std::string& msg) { throw TypeError(msg); }
 
 std::string Shape::str() const {
   std::string s = "(";
@@ -74,17 +77,22 @@ void Tensor::resize(const Shape& s, DType d) {
   size_t need = size_t(s.numel()) * 4;
   if (need > capacity || !data) {
     size_t bytes = (std::max<size_t>(need, 4) + 63) / 64 * 64;
-    void* p = block_cache().acquire(bytes);
-    owner = std::shared_ptr<void>(p, [bytes](void* q) { block_cache().release(q, bytes); });
-    data = p;
+    if (device == Device::cuda) {
+      data = cuda::alloc(bytes);
+      owner = std::shared_ptr<void>(data, [](void* q) { cuda::free(q); });
+    } else {
+      data = block_cache().acquire(bytes);
+      owner = std::shared_ptr<void>(data, [bytes](void* q) { block_cache().release(q, bytes); });
+    }
     capacity = bytes;
   }
   shape = s;
   dtype = d;
 }
 
-TensorPtr Tensor::make(const Shape& s, DType d) {
+TensorPtr Tensor::make(const Shape& s, DType d, Device dev) {
   auto t = std::make_shared<Tensor>();
+  t->device = dev;
   t->resize(s, d);
   return t;
 }
@@ -101,9 +109,16 @@ TensorPtr Tensor::scalar(float v) {
   return t;
 }
 
-void Tensor::fill(float v) {
-  float* p = f();
-  for (int64_t i = 0, n = size(); i < n; ++i) p[i] = v;
+void Tensor::fill(float v) { FF_DISPATCH(device, fill)(f(), size(), v); }
+
+void Tensor::copy_to_host(void* dst) const {
+  if (device == Device::cuda) cuda::copy(dst, data, nbytes());
+  else std::memcpy(dst, data, nbytes());
+}
+
+void Tensor::copy_from_host(const void* src) {
+  if (device == Device::cuda) cuda::copy(data, src, nbytes());
+  else std::memcpy(data, src, nbytes());
 }
 
 }  // namespace fastfit

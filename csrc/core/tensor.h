@@ -6,12 +6,18 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/device.h"
+
 namespace fastfit {
 
 enum class DType : uint8_t { f32, i32 };
 inline const char* dtype_name(DType d) { return d == DType::f32 ? "float32" : "int32"; }
 
 [[noreturn]] void fail(const std::string& msg);  // throws std::invalid_argument (Python ValueError)
+struct TypeError : std::invalid_argument {       // a value of the wrong type (Python TypeError)
+  using std::invalid_argument::invalid_argument;
+};
+[[noreturn]] void fail_type(const std::string& msg);
 #define FF_CHECK(cond, msg)                     \
   do {                                          \
     if (!(cond)) ::fastfit::fail(msg);          \
@@ -53,21 +59,24 @@ using TensorPtr = std::shared_ptr<Tensor>;
 struct Tensor {
   Shape shape;
   DType dtype = DType::f32;
+  Device device = Device::cpu;
   void* data = nullptr;
   size_t capacity = 0;          // bytes usable at data
   std::shared_ptr<void> owner;  // keeps data alive: our aligned block, or a numpy array we view
   bool trainable = false;       // a trainable variable: every tape watches it
   TensorPtr logits;             // set on softmax outputs: crossentropy then works on the logits (Keras' _keras_logits)
 
-  static TensorPtr make(const Shape& s, DType d = DType::f32);
+  static TensorPtr make(const Shape& s, DType d = DType::f32, Device dev = Device::cpu);
   static TensorPtr zeros(const Shape& s, DType d = DType::f32);
   static TensorPtr scalar(float v);
 
   // Reshape to s, reallocating only if the buffer is too small (contents are then undefined).
   void resize(const Shape& s, DType d);
   void resize(const Shape& s) { resize(s, dtype); }
-  void zero() { std::memset(data, 0, nbytes()); }
+  void zero() { fill(0.f); }  // all bits 0: float 0 and int 0 alike
   void fill(float v);
+  void copy_to_host(void* dst) const;  // nbytes() bytes, wherever the tensor lives
+  void copy_from_host(const void* src);
 
   int64_t size() const { return shape.numel(); }
   size_t nbytes() const { return size_t(size()) * 4; }

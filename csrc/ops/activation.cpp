@@ -1,33 +1,30 @@
-// Elementwise activations (relu, sigmoid, tanh, linear) and softmax over the last axis.
+// Elementwise activations (relu, sigmoid, tanh) and softmax over the last axis.
 #include "ops/op.h"
 
 namespace fastfit {
 namespace {
 
 struct Activation final : Op {
-  cpu::Act act_;
-  explicit Activation(cpu::Act a) : act_(a) {}
-  const char* name() const override { return "Activation"; }
+  Act act_;
+  explicit Activation(Act a) : act_(a) {}
   int arity() const override { return 1; }
-  OpPtr clone() const override { return std::make_shared<Activation>(act_); }
   bool rowwise(const Tensor* const*, const bool*) const override { return true; }
   void infer(const Tensor* const* in, Shape& s, DType& d) const override {
-    expect_dtype("activation", "x", *in[0], DType::f32);
+    expect_dtype(registry_name(), "x", *in[0], DType::f32);
     s = in[0]->shape;
     d = DType::f32;
   }
-  void forward(const Tensor* const* in, Tensor& out) override {
-    cpu::act_forward(act_, in[0]->f(), in[0]->size(), out.f());
+  void forward(const ExecCtx&, const Tensor* const* in, Tensor& out) override {
+    FF_DISPATCH(out.device, act_forward)(act_, in[0]->f(), in[0]->size(), out.f());
   }
-  void backward(const Tensor* const*, const Tensor& out, const Tensor& g, Tensor* const* din, const bool* acc) override {
-    if (din[0]) cpu::act_backward(act_, out.f(), g.f(), out.size(), din[0]->f(), acc[0]);
+  void backward(const ExecCtx&, const Tensor* const*, const Tensor& out, const Tensor& g, Tensor* const* din,
+                const bool* acc) override {
+    if (din[0]) FF_DISPATCH(out.device, act_backward)(act_, out.f(), g.f(), out.size(), din[0]->f(), acc[0]);
   }
 };
 
 struct Softmax final : Op {
-  const char* name() const override { return "Softmax"; }
   int arity() const override { return 1; }
-  OpPtr clone() const override { return std::make_shared<Softmax>(); }
   bool rowwise(const Tensor* const*, const bool*) const override { return true; }
   bool is_softmax() const override { return true; }
   void infer(const Tensor* const* in, Shape& s, DType& d) const override {
@@ -36,17 +33,25 @@ struct Softmax final : Op {
     s = in[0]->shape;
     d = DType::f32;
   }
-  void forward(const Tensor* const* in, Tensor& out) override {
-    cpu::softmax_rows(in[0]->f(), in[0]->rows(), in[0]->cols(), out.f());
+  void forward(const ExecCtx&, const Tensor* const* in, Tensor& out) override {
+    FF_DISPATCH(out.device, softmax_forward)(in[0]->f(), in[0]->rows(), in[0]->cols(), out.f());
   }
-  void backward(const Tensor* const*, const Tensor& out, const Tensor& g, Tensor* const* din, const bool* acc) override {
-    if (din[0]) cpu::softmax_backward(out.f(), g.f(), out.rows(), out.cols(), din[0]->f(), acc[0]);
+  void backward(const ExecCtx&, const Tensor* const*, const Tensor& out, const Tensor& g, Tensor* const* din,
+                const bool* acc) override {
+    if (din[0]) FF_DISPATCH(out.device, softmax_backward)(out.f(), g.f(), out.rows(), out.cols(), din[0]->f(), acc[0]);
   }
 };
 
+template <Act A>
+OpPtr make_activation(const Attrs&) {
+  return std::make_shared<Activation>(A);
+}
+
+const OpRegistrar kRelu({"relu", "Relu", {}, make_activation<Act::relu>});
+const OpRegistrar kSigmoid({"sigmoid", "Sigmoid", {}, make_activation<Act::sigmoid>});
+const OpRegistrar kTanh({"tanh", "Tanh", {}, make_activation<Act::tanh>});
+const OpRegistrar kSoftmax({"softmax", "Softmax", {},
+                            [](const Attrs&) -> OpPtr { return std::make_shared<Softmax>(); }});
+
 }  // namespace
-
-OpPtr make_activation(cpu::Act act) { return std::make_shared<Activation>(act); }
-OpPtr make_softmax() { return std::make_shared<Softmax>(); }
-
 }  // namespace fastfit

@@ -1,30 +1,17 @@
-// Crossentropy losses, per sample (reduction is a separate op). Softmax is fused in: the logits path
-// computes log-softmax and keeps p for the backward, which is then (p - onehot) * g.
-// On probabilities it follows Keras 3: clip to [eps, 1 - eps], then (categorical) normalise.
-#include <algorithm>
-#include <cmath>
-
+// Per-sample losses (reduction is a separate op): sparse and categorical crossentropy, squared error.
+// On logits, softmax is fused in and p kept for the backward, which is then (p - onehot) * g. On
+// probabilities they follow Keras 3: clip to [eps, 1 - eps], then (categorical) normalise.
 #include "ops/op.h"
 
 namespace fastfit {
 namespace {
-
-constexpr float kEps = 1e-7f;  // keras.backend.epsilon()
-
-int32_t label_at(const Tensor& y, int64_t i) {
-  return y.dtype == DType::i32 ? y.i32()[i] : static_cast<int32_t>(y.f()[i]);
-}
-
-using cpu::softmax_row;  // p = softmax(x) for a row of logits; returns logsumexp
 
 // Sparse: labels (B) or (B, 1), integer class ids; pred (B, C).
 struct SparseCrossentropy final : Op {
   bool logits_;
   Tensor p_;  // softmax(logits) or the clipped probabilities, kept for the backward
   explicit SparseCrossentropy(bool logits) : logits_(logits) {}
-  const char* name() const override { return "SparseCategoricalCrossentropy"; }
   int arity() const override { return 2; }
-  OpPtr clone() const override { return std::make_shared<SparseCrossentropy>(logits_); }
   bool rowwise(const Tensor* const*, const bool* b) const override { return b[0] == b[1]; }
   bool differentiable(int i) const override { return i == 1; }
   void infer(const Tensor* const* in, Shape& s, DType& d) const override {
@@ -41,51 +28,22 @@ struct SparseCrossentropy final : Op {
     s = want;
     d = DType::f32;
   }
-  void forward(const Tensor* const* in, Tensor& out) override {
+  static Labels labels(const Tensor& y) { return {y.data, y.dtype == DType::i32}; }
+  void forward(const ExecCtx&, const Tensor* const* in, Tensor& out) override {
     const Tensor &y = *in[0], &x = *in[1];
-    const int64_t B = x.rows(), C = x.cols();
-    p_.resize(x.shape, DType::f32);
-    float* loss = out.f();
-    for (int64_t i = 0; i < B; ++i) {
-      const int32_t t = label_at(y, i);
-      FF_CHECK(t >= 0 && t < C, "sparse_categorical_crossentropy: labels must be in [0, " + std::to_string(C) +
-                                    "), got " + std::to_string(t) + " at position " + std::to_string(i));
-      const float* xr = x.f() + i * C;
-      float* pr = p_.f() + i * C;
-      if (logits_) {
-        loss[i] = softmax_row(xr, C, pr) - xr[t];
-      } else {  // Keras: log(clip(p)) then softmax-crossentropy on it, i.e. -log(pc_t) + log(sum pc)
-        float s = 0.f;
-        for (int64_t j = 0; j < C; ++j) s += (pr[j] = std::min(std::max(xr[j], kEps), 1.f - kEps));
-        loss[i] = std::log(s) - std::log(pr[t]);
-      }
-    }
+    const int64_t C = x.cols();
+    resize_scratch(p_, out.device, x.shape);
+    const int64_t bad = FF_DISPATCH(out.device, sparse_crossentropy_forward)(labels(y), x.f(), x.rows(), C, logits_,
+                                                                             p_.f(), out.f());
+    FF_CHECK(bad < 0, "sparse_categorical_crossentropy: labels must be in [0, " + std::to_string(C) + "), got " +
+                          std::to_string(labels(y)[bad]) + " at position " + std::to_string(bad));
   }
-  void backward(const Tensor* const* in, const Tensor&, const Tensor& g, Tensor* const* din, const bool* acc) override {
-    if (!din[1]) return;
+  void backward(const ExecCtx&, const Tensor* const* in, const Tensor& out, const Tensor& g, Tensor* const* din,
+                const bool* acc) override {
     const Tensor &y = *in[0], &x = *in[1];
-    const int64_t B = x.rows(), C = x.cols();
-    float* dx = din[1]->f();
-    for (int64_t i = 0; i < B; ++i) {
-      const int32_t t = label_at(y, i);
-      const float gi = g.f()[i];
-      const float* pr = p_.f() + i * C;
-      const float* xr = x.f() + i * C;
-      float* o = dx + i * C;
-      float s = 0.f;
-      if (!logits_)
-        for (int64_t j = 0; j < C; ++j) s += pr[j];
-      for (int64_t j = 0; j < C; ++j) {
-        float v;
-        if (logits_) {
-          v = (pr[j] - (j == t ? 1.f : 0.f)) * gi;
-        } else {  // d/dp of log(sum pc) - log(pc_t), zero where the clip is active
-          const bool inside = xr[j] > kEps && xr[j] < 1.f - kEps;
-          v = inside ? (1.f / s - (j == t ? 1.f / pr[j] : 0.f)) * gi : 0.f;
-        }
-        o[j] = acc[1] ? o[j] + v : v;
-      }
-    }
+    if (din[1])
+      FF_DISPATCH(out.device, sparse_crossentropy_backward)(labels(y), x.f(), p_.f(), g.f(), x.rows(), x.cols(),
+                                                            logits_, din[1]->f(), acc[1]);
   }
 };
 
@@ -94,9 +52,7 @@ struct Crossentropy final : Op {
   bool logits_;
   Tensor p_;
   explicit Crossentropy(bool logits) : logits_(logits) {}
-  const char* name() const override { return "CategoricalCrossentropy"; }
   int arity() const override { return 2; }
-  OpPtr clone() const override { return std::make_shared<Crossentropy>(logits_); }
   bool rowwise(const Tensor* const*, const bool* b) const override { return b[0] == b[1]; }
   bool differentiable(int i) const override { return i == 1; }
   void infer(const Tensor* const* in, Shape& s, DType& d) const override {
@@ -109,67 +65,23 @@ struct Crossentropy final : Op {
     s.rank -= 1;
     d = DType::f32;
   }
-  void forward(const Tensor* const* in, Tensor& out) override {
+  void forward(const ExecCtx&, const Tensor* const* in, Tensor& out) override {
     const Tensor &y = *in[0], &x = *in[1];
-    const int64_t B = x.rows(), C = x.cols();
-    p_.resize(x.shape, DType::f32);
-    for (int64_t i = 0; i < B; ++i) {
-      const float *xr = x.f() + i * C, *yr = y.f() + i * C;
-      float* pr = p_.f() + i * C;
-      float l = 0.f;
-      if (logits_) {
-        const float lse = softmax_row(xr, C, pr);
-        for (int64_t j = 0; j < C; ++j) l += yr[j] * (lse - xr[j]);
-      } else {  // q = p / sum(p), clipped; -sum y log q
-        float s = 0.f;
-        for (int64_t j = 0; j < C; ++j) s += xr[j];
-        for (int64_t j = 0; j < C; ++j) {
-          pr[j] = std::min(std::max(xr[j] / s, kEps), 1.f - kEps);
-          l -= yr[j] * std::log(pr[j]);
-        }
-      }
-      out.f()[i] = l;
-    }
+    resize_scratch(p_, out.device, x.shape);
+    FF_DISPATCH(out.device, crossentropy_forward)(y.f(), x.f(), x.rows(), x.cols(), logits_, p_.f(), out.f());
   }
-  void backward(const Tensor* const* in, const Tensor&, const Tensor& g, Tensor* const* din, const bool* acc) override {
-    if (!din[1]) return;
+  void backward(const ExecCtx&, const Tensor* const* in, const Tensor& out, const Tensor& g, Tensor* const* din,
+                const bool* acc) override {
     const Tensor &y = *in[0], &x = *in[1];
-    const int64_t B = x.rows(), C = x.cols();
-    for (int64_t i = 0; i < B; ++i) {
-      const float *xr = x.f() + i * C, *yr = y.f() + i * C, *pr = p_.f() + i * C;
-      float* o = din[1]->f() + i * C;
-      const float gi = g.f()[i];
-      float ysum = 0.f, s = 0.f, dot = 0.f;
-      for (int64_t j = 0; j < C; ++j) ysum += yr[j];
-      if (!logits_) {
-        for (int64_t j = 0; j < C; ++j) s += xr[j];
-        // dL/dq_j = -y_j / q_j inside the clip; dq_j/dp_k = (delta_jk - q_j) / s with q = p / s
-        for (int64_t j = 0; j < C; ++j) {
-          const float q = xr[j] / s;
-          const float dq = (q > kEps && q < 1.f - kEps) ? -yr[j] / pr[j] : 0.f;
-          dot += dq * q;
-        }
-      }
-      for (int64_t j = 0; j < C; ++j) {
-        float v;
-        if (logits_) {
-          v = (pr[j] * ysum - yr[j]) * gi;
-        } else {
-          const float q = xr[j] / s;
-          const float dq = (q > kEps && q < 1.f - kEps) ? -yr[j] / pr[j] : 0.f;
-          v = (dq - dot) / s * gi;
-        }
-        o[j] = acc[1] ? o[j] + v : v;
-      }
-    }
+    if (din[1])
+      FF_DISPATCH(out.device, crossentropy_backward)(y.f(), x.f(), p_.f(), g.f(), x.rows(), x.cols(), logits_,
+                                                     din[1]->f(), acc[1]);
   }
 };
 
 // mean((y_pred - y_true)^2, axis=-1), as keras.losses.mean_squared_error.
 struct SquaredError final : Op {
-  const char* name() const override { return "MeanSquaredError"; }
   int arity() const override { return 2; }
-  OpPtr clone() const override { return std::make_shared<SquaredError>(); }
   bool rowwise(const Tensor* const*, const bool* b) const override { return b[0] == b[1]; }
   void infer(const Tensor* const* in, Shape& s, DType& d) const override {
     expect_dtype("mean_squared_error", "y_true", *in[0], DType::f32);
@@ -180,40 +92,29 @@ struct SquaredError final : Op {
     if (s.rank) s.rank -= 1;
     d = DType::f32;
   }
-  void forward(const Tensor* const* in, Tensor& out) override {
-    const int64_t B = in[1]->rows(), C = in[1]->cols();
-    const float *y = in[0]->f(), *p = in[1]->f();
-    for (int64_t i = 0; i < B; ++i) {
-      float s = 0.f;
-      for (int64_t j = 0; j < C; ++j) {
-        const float e = p[i * C + j] - y[i * C + j];
-        s += e * e;
-      }
-      out.f()[i] = s / float(C);
-    }
+  void forward(const ExecCtx&, const Tensor* const* in, Tensor& out) override {
+    FF_DISPATCH(out.device, squared_error_forward)(in[0]->f(), in[1]->f(), in[1]->rows(), in[1]->cols(), out.f());
   }
-  void backward(const Tensor* const* in, const Tensor&, const Tensor& g, Tensor* const* din, const bool* acc) override {
-    const int64_t B = in[1]->rows(), C = in[1]->cols();
-    const float *y = in[0]->f(), *p = in[1]->f();
-    for (int k = 0; k < 2; ++k) {
-      if (!din[k]) continue;
-      const float sign = k == 1 ? 1.f : -1.f;
-      float* o = din[k]->f();
-      for (int64_t i = 0; i < B; ++i) {
-        const float gi = g.f()[i] * 2.f / float(C) * sign;
-        for (int64_t j = 0; j < C; ++j) {
-          const float v = gi * (p[i * C + j] - y[i * C + j]);
-          o[i * C + j] = acc[k] ? o[i * C + j] + v : v;
-        }
-      }
-    }
+  void backward(const ExecCtx&, const Tensor* const* in, const Tensor& out, const Tensor& g, Tensor* const* din,
+                const bool* acc) override {
+    for (int k = 0; k < 2; ++k)  // d/dy_pred = +2/C (p - y) g, d/dy_true the negative
+      if (din[k])
+        FF_DISPATCH(out.device, squared_error_backward)(in[0]->f(), in[1]->f(), g.f(), in[1]->rows(), in[1]->cols(),
+                                                        k == 1 ? 1.f : -1.f, din[k]->f(), acc[k]);
   }
 };
 
+template <class T>
+OpPtr make_crossentropy(const Attrs& a) {
+  return std::make_shared<T>(a.get<bool>("from_logits"));
+}
+
+const OpRegistrar kSparse({"sparse_categorical_crossentropy", "SparseCategoricalCrossentropy",
+                           {{"from_logits", false}}, make_crossentropy<SparseCrossentropy>});
+const OpRegistrar kCategorical({"categorical_crossentropy", "CategoricalCrossentropy", {{"from_logits", false}},
+                                make_crossentropy<Crossentropy>});
+const OpRegistrar kSquaredError({"mean_squared_error", "MeanSquaredError", {},
+                                 [](const Attrs&) -> OpPtr { return std::make_shared<SquaredError>(); }});
+
 }  // namespace
-
-OpPtr make_sparse_crossentropy(bool from_logits) { return std::make_shared<SparseCrossentropy>(from_logits); }
-OpPtr make_crossentropy(bool from_logits) { return std::make_shared<Crossentropy>(from_logits); }
-OpPtr make_squared_error() { return std::make_shared<SquaredError>(); }
-
 }  // namespace fastfit

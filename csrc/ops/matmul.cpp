@@ -2,26 +2,13 @@
 #include "ops/op.h"
 
 namespace fastfit {
-
-void expect_dtype(const char* op, const char* arg, const Tensor& t, DType d) {
-  FF_CHECK(t.dtype == d, std::string(op) + ": `" + arg + "` must be " + dtype_name(d) + ", got " + t.desc());
-}
-void expect_rank_at_least(const char* op, const char* arg, const Tensor& t, int r) {
-  FF_CHECK(t.rank() >= r, std::string(op) + ": `" + arg + "` must have rank >= " + std::to_string(r) + ", got " +
-                              t.desc());
-}
-
 namespace {
-
-using cpu::gemm;
 
 // C = op(A) op(B), A and B 2-D.
 struct MatMul final : Op {
   bool ta_, tb_;
   MatMul(bool ta, bool tb) : ta_(ta), tb_(tb) {}
-  const char* name() const override { return "MatMul"; }
   int arity() const override { return 2; }
-  OpPtr clone() const override { return std::make_shared<MatMul>(ta_, tb_); }
   bool rowwise(const Tensor* const*, const bool* b) const override { return !b[1] && (!b[0] || !ta_); }
   void dims(const Tensor& a, const Tensor& b, int64_t& M, int64_t& N, int64_t& K) const {
     M = ta_ ? a.shape[1] : a.shape[0];
@@ -40,37 +27,45 @@ struct MatMul final : Op {
     s = Shape{M, N};
     d = DType::f32;
   }
-  void forward(const Tensor* const* in, Tensor& out) override {
+  void forward(const ExecCtx& ctx, const Tensor* const* in, Tensor& out) override {
     int64_t M, N, K;
     dims(*in[0], *in[1], M, N, K);
-    gemm(ta_, tb_, M, N, K, 1.f, in[0]->f(), in[1]->f(), 0.f, out.f());
+    FF_DISPATCH(out.device, gemm)(ctx.threads, ta_, tb_, M, N, K, 1.f, in[0]->f(), in[1]->f(), 0.f, out.f());
   }
-  void backward(const Tensor* const* in, const Tensor&, const Tensor& g, Tensor* const* din, const bool* acc) override {
+  void backward(const ExecCtx& ctx, const Tensor* const* in, const Tensor& out, const Tensor& g, Tensor* const* din,
+                const bool* acc) override {
     const Tensor &a = *in[0], &b = *in[1];
+    const auto gemm = FF_DISPATCH(out.device, gemm);
     int64_t M, N, K;
     dims(a, b, M, N, K);
     if (din[0]) {  // dop(A) = G op(B)^T, stored transposed when ta
       float beta = acc[0] ? 1.f : 0.f;
-      if (!ta_) gemm(false, !tb_, M, K, N, 1.f, g.f(), b.f(), beta, din[0]->f());
-      else gemm(tb_, true, K, M, N, 1.f, b.f(), g.f(), beta, din[0]->f());
+      if (!ta_) gemm(ctx.threads, false, !tb_, M, K, N, 1.f, g.f(), b.f(), beta, din[0]->f());
+      else gemm(ctx.threads, tb_, true, K, M, N, 1.f, b.f(), g.f(), beta, din[0]->f());
     }
     if (din[1]) {  // dop(B) = op(A)^T G, stored transposed when tb
       float beta = acc[1] ? 1.f : 0.f;
-      if (!tb_) gemm(!ta_, false, K, N, M, 1.f, a.f(), g.f(), beta, din[1]->f());
-      else gemm(true, ta_, N, K, M, 1.f, g.f(), a.f(), beta, din[1]->f());
+      if (!tb_) gemm(ctx.threads, !ta_, false, K, N, M, 1.f, a.f(), g.f(), beta, din[1]->f());
+      else gemm(ctx.threads, true, ta_, N, K, M, 1.f, g.f(), a.f(), beta, din[1]->f());
     }
   }
 };
 
+Act activation_named(const std::string& name) {
+  if (name == "linear") return Act::linear;
+  if (name == "relu") return Act::relu;
+  if (name == "sigmoid") return Act::sigmoid;
+  if (name == "tanh") return Act::tanh;
+  fail("dense: unknown activation '" + name + "'; expected one of: linear, relu, sigmoid, tanh");
+}
+
 // y = act(x W + b): x (..., I), W (I, O), b (O); bias and activation fused into the product (kernels/cpu).
 struct Dense final : Op {
-  cpu::Act act_;
+  Act act_;
   bool bias_;
   Tensor dz_;  // scratch for the pre-activation gradient, reused across steps
-  Dense(cpu::Act act, bool bias) : act_(act), bias_(bias) {}
-  const char* name() const override { return "Dense"; }
+  Dense(Act act, bool bias) : act_(act), bias_(bias) {}
   int arity() const override { return bias_ ? 3 : 2; }
-  OpPtr clone() const override { return std::make_shared<Dense>(act_, bias_); }
   bool rowwise(const Tensor* const*, const bool* b) const override { return !b[1] && !(bias_ && b[2]); }
   void infer(const Tensor* const* in, Shape& s, DType& d) const override {
     const Tensor &x = *in[0], &w = *in[1];
@@ -85,31 +80,31 @@ struct Dense final : Op {
     s[-1] = w.shape[1];
     d = DType::f32;
   }
-  void forward(const Tensor* const* in, Tensor& out) override {
+  void forward(const ExecCtx& ctx, const Tensor* const* in, Tensor& out) override {
     const Tensor &x = *in[0], &w = *in[1];
-    cpu::dense_forward(x.rows(), w.shape[1], x.cols(), x.f(), w.f(), bias_ ? in[2]->f() : nullptr, act_, out.f());
+    FF_DISPATCH(out.device, dense_forward)(ctx.threads, x.rows(), w.shape[1], x.cols(), x.f(), w.f(),
+                                           bias_ ? in[2]->f() : nullptr, act_, out.f());
   }
-  void backward(const Tensor* const* in, const Tensor& out, const Tensor& g, Tensor* const* din,
+  void backward(const ExecCtx& ctx, const Tensor* const* in, const Tensor& out, const Tensor& g, Tensor* const* din,
                 const bool* acc) override {
     const Tensor &x = *in[0], &w = *in[1];
+    const auto gemm = FF_DISPATCH(out.device, gemm);
     const int64_t M = x.rows(), K = x.cols(), N = w.shape[1];
     const float* dz = g.f();
-    if (act_ != cpu::Act::linear) {
-      dz_.resize(out.shape, DType::f32);
-      cpu::act_backward(act_, out.f(), g.f(), M * N, dz_.f(), false);
+    if (act_ != Act::linear) {
+      resize_scratch(dz_, out.device, out.shape);
+      FF_DISPATCH(out.device, act_backward)(act_, out.f(), g.f(), M * N, dz_.f(), false);
       dz = dz_.f();
     }
-    if (din[0]) gemm(false, true, M, K, N, 1.f, dz, w.f(), acc[0] ? 1.f : 0.f, din[0]->f());  // dx = dz W^T
-    if (din[1]) gemm(true, false, K, N, M, 1.f, x.f(), dz, acc[1] ? 1.f : 0.f, din[1]->f());  // dW = x^T dz
-    if (bias_ && din[2]) cpu::column_sum(dz, M, N, din[2]->f(), acc[2]);                      // db = sum_rows dz
+    if (din[0]) gemm(ctx.threads, false, true, M, K, N, 1.f, dz, w.f(), acc[0] ? 1.f : 0.f, din[0]->f());  // dz W^T
+    if (din[1]) gemm(ctx.threads, true, false, K, N, M, 1.f, x.f(), dz, acc[1] ? 1.f : 0.f, din[1]->f());  // x^T dz
+    if (bias_ && din[2]) FF_DISPATCH(out.device, column_sum)(dz, M, N, din[2]->f(), acc[2]);  // db = sum_rows dz
   }
 };
 
 // y = x + b, b broadcast along the last axis.
 struct BiasAdd final : Op {
-  const char* name() const override { return "BiasAdd"; }
   int arity() const override { return 2; }
-  OpPtr clone() const override { return std::make_shared<BiasAdd>(); }
   bool rowwise(const Tensor* const*, const bool* b) const override { return !b[1]; }
   void infer(const Tensor* const* in, Shape& s, DType& d) const override {
     expect_dtype("bias_add", "value", *in[0], DType::f32);
@@ -119,23 +114,27 @@ struct BiasAdd final : Op {
     s = in[0]->shape;
     d = DType::f32;
   }
-  void forward(const Tensor* const* in, Tensor& out) override {
-    const int64_t M = in[0]->rows(), N = in[0]->cols();
-    const float *x = in[0]->f(), *b = in[1]->f();
-    float* y = out.f();
-    for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < N; ++j) y[i * N + j] = x[i * N + j] + b[j];
+  void forward(const ExecCtx&, const Tensor* const* in, Tensor& out) override {
+    FF_DISPATCH(out.device, bias_add_forward)(in[0]->f(), in[1]->f(), in[0]->rows(), in[0]->cols(), out.f());
   }
-  void backward(const Tensor* const* in, const Tensor&, const Tensor& g, Tensor* const* din, const bool* acc) override {
-    if (din[0]) cpu::axpy_store(1.f, g.f(), g.size(), din[0]->f(), acc[0]);
-    if (din[1]) cpu::column_sum(g.f(), in[0]->rows(), in[0]->cols(), din[1]->f(), acc[1]);
+  void backward(const ExecCtx&, const Tensor* const* in, const Tensor& out, const Tensor& g, Tensor* const* din,
+                const bool* acc) override {
+    if (din[0]) FF_DISPATCH(out.device, axpy_store)(1.f, g.f(), g.size(), din[0]->f(), acc[0]);
+    if (din[1]) FF_DISPATCH(out.device, column_sum)(g.f(), in[0]->rows(), in[0]->cols(), din[1]->f(), acc[1]);
   }
 };
 
+const OpRegistrar kMatMul({"matmul", "MatMul", {{"transpose_a", false}, {"transpose_b", false}},
+                           [](const Attrs& a) -> OpPtr {
+                             return std::make_shared<MatMul>(a.get<bool>("transpose_a"), a.get<bool>("transpose_b"));
+                           }});
+const OpRegistrar kDense({"dense", "Dense", {{"activation", "linear"}, {"use_bias", true}},
+                          [](const Attrs& a) -> OpPtr {
+                            return std::make_shared<Dense>(activation_named(a.get<std::string>("activation")),
+                                                           a.get<bool>("use_bias"));
+                          }});
+const OpRegistrar kBiasAdd({"bias_add", "BiasAdd", {},
+                            [](const Attrs&) -> OpPtr { return std::make_shared<BiasAdd>(); }});
+
 }  // namespace
-
-OpPtr make_matmul(bool ta, bool tb) { return std::make_shared<MatMul>(ta, tb); }
-OpPtr make_dense(cpu::Act act, bool use_bias) { return std::make_shared<Dense>(act, use_bias); }
-OpPtr make_bias_add() { return std::make_shared<BiasAdd>(); }
-
 }  // namespace fastfit

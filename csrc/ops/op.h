@@ -1,56 +1,86 @@
-// Op: one operation's shape rule, forward and backward (vjp) together. Kernels live in kernels/.
+// Op: one operation's shape rule, forward and backward (vjp) together, created by name from a registry.
+// Kernels live in kernels/; ops call them through FF_DISPATCH (core/device.h).
 #pragma once
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "core/attrs.h"
 #include "core/tensor.h"
-#include "kernels/cpu/kernels.h"
+#include "kernels/kernels.h"
 
 namespace fastfit {
 
+// How one call of an op runs, chosen by its caller (eager apply, a Program's replica).
+struct ExecCtx {
+  int threads = 1;   // threads this call's matrix products may use
+  int64_t row0 = 0;  // first row of this call within the whole batch: random ops draw by global row
+  static ExecCtx eager();  // an eager call: the configured thread count (tf.config.threading), whole batch
+};
+
+struct OpDef;
+struct Op;
+using OpPtr = std::shared_ptr<Op>;
+
 struct Op {
   virtual ~Op() = default;
-  virtual const char* name() const = 0;
+  const char* name() const;           // TensorFlow's op name, for messages: "MatMul"
+  const char* registry_name() const;  // the name make_op knows it by: "matmul"
+  const Attrs& attrs() const { return attrs_; }
+  std::string key() const;  // registry name and every attribute, canonical: equal keys compute the same
+  OpPtr clone() const;      // same configuration, own scratch
+
   // Validate the inputs (clear errors here; kernels trust them) and give the output's shape and dtype.
   virtual void infer(const Tensor* const* in, Shape& shape, DType& dtype) const = 0;
-  virtual void forward(const Tensor* const* in, Tensor& out) = 0;
+  virtual void forward(const ExecCtx& ctx, const Tensor* const* in, Tensor& out) = 0;
   // Gradient w.r.t. input i into din[i], added to it when acc[i]; din[i] == nullptr: not needed.
   // Gets the forward output, so vjps reuse it (relu, sigmoid, softmax) instead of recomputing.
-  virtual void backward(const Tensor* const* in, const Tensor& out, const Tensor& dout, Tensor* const* din,
-                        const bool* acc) = 0;
+  virtual void backward(const ExecCtx& ctx, const Tensor* const* in, const Tensor& out, const Tensor& dout,
+                        Tensor* const* din, const bool* acc) = 0;
   virtual int arity() const = 0;
   virtual bool differentiable(int /*input*/) const { return true; }  // labels are not
   virtual bool is_softmax() const { return false; }                   // output carries its logits
-  virtual std::shared_ptr<Op> clone() const = 0;                      // same configuration, own scratch
+  // The input holding a random op's state [seed, counter] (int32 (2,)); -1 for other ops.
+  virtual int random_state() const { return -1; }
 
   // For splitting a batch's rows across threads (train/program.h). batched[i]: input i carries the
   // batch on axis 0. True when each output row depends only on the same input rows.
   virtual bool rowwise(const Tensor* const* in, const bool* batched) const = 0;
   // A loss reduction over every element: 1 for a sum, 2 for a mean; 0 otherwise.
   virtual int reduces_all() const { return 0; }
-  // What makes two ops compute the same thing: the name and attributes (compared across traces).
-  virtual std::string key() const { return name(); }
-  // The input holding the random generator state the op draws from, or -1.
-  virtual int random_state() const { return -1; }
-};
-using OpPtr = std::shared_ptr<Op>;
 
-// Factories (one op family per file).
-OpPtr make_matmul(bool trans_a, bool trans_b);                          // matmul.cpp
-OpPtr make_dense(cpu::Act act, bool use_bias);                          // x W + b, activation fused
-OpPtr make_bias_add();
-OpPtr make_activation(cpu::Act act);                                    // activation.cpp
-OpPtr make_softmax();
-OpPtr make_sparse_crossentropy(bool from_logits);                       // crossentropy.cpp: (labels, pred)
-OpPtr make_crossentropy(bool from_logits);                              //   (one-hot, pred)
-OpPtr make_squared_error();                                             // (y_true, y_pred) -> mean over last axis
-enum class ReduceKind { sum, mean };
-OpPtr make_reduce(ReduceKind kind, std::vector<int> axes, bool keepdims);  // reduce.cpp; empty axes: all
-enum class BinaryKind { add, sub, mul, div };
-OpPtr make_binary(BinaryKind kind);                                     // elementwise.cpp, numpy broadcasting
-enum class UnaryKind { neg, square, sqrt, exp, log, abs };
-OpPtr make_unary(UnaryKind kind);
+ private:
+  friend OpPtr instantiate(const OpDef& def, Attrs attrs);
+  const OpDef* def_ = nullptr;
+  Attrs attrs_;
+};
+
+// The registry. Each op registers itself in its own .cpp with a static OpRegistrar.
+struct OpDef {
+  const char* name;     // registry name: "matmul"
+  const char* display;  // TensorFlow's op name: "MatMul"
+  Attrs defaults;       // every attribute the op takes, with its default (which fixes its type)
+  OpPtr (*create)(const Attrs& attrs);  // attrs: complete and type-checked
+};
+struct OpRegistrar {
+  explicit OpRegistrar(OpDef def);
+};
+
+// The op registered as `name`, configured by `attrs` (missing ones take their defaults). Unknown
+// names and attributes: ValueError listing the known ones; an attribute of the wrong type: TypeError.
+OpPtr make_op(const std::string& name, const Attrs& attrs = {});
+std::vector<std::string> op_names();  // sorted
+
+// Runs `op` once now on `in`, on this thread's current device (fastfit.device), recording nothing.
+// Checks the inputs (ValueError) and the device: in a build without CUDA, a GPU device raises
+// RuntimeError "<Op> has no GPU implementation", before anything runs.
+TensorPtr run_op(Op& op, const std::vector<TensorPtr>& in, const ExecCtx& ctx);
+
+// An op's scratch tensor (kept for the backward, reused across calls), resized on `device`.
+void resize_scratch(Tensor& t, Device device, const Shape& shape);
+
+// Random ops' state [seed, counter]: advance the counter, so the next call draws fresh numbers.
+void advance_random_state(Tensor& state);
 
 // Shape-check helpers shared by the ops: messages name the op, the argument, the expected and received.
 void expect_dtype(const char* op, const char* arg, const Tensor& t, DType d);

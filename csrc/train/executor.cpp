@@ -96,7 +96,7 @@ void Executor::gather(Shard& s, const Batch& batch, size_t num_arrays) {
   }
 }
 
-void Executor::run_shard(Shard& s, Mode mode, const Batch& batch) {
+void Executor::run_shard(Shard& s, Mode mode, const Batch& batch, const ExecCtx& ctx) {
   gather(s, batch, graph.inputs.size() + (mode == Mode::predict ? 0 : graph.targets.size()));
   for (int c : graph.batch_constants) {
     Tensor& t = *s.value[c];
@@ -109,7 +109,7 @@ void Executor::run_shard(Shard& s, Mode mode, const Batch& batch) {
     DType dtype;
     st.op->infer(st.in.data(), shape, dtype);
     st.out->resize(shape, dtype);
-    st.op->forward(st.in.data(), *st.out);
+    st.op->forward(ctx, st.in.data(), *st.out);
   }
   if (mode != Mode::train) return;
   for (size_t i = 0; i < s.grad.size(); ++i)
@@ -117,7 +117,7 @@ void Executor::run_shard(Shard& s, Mode mode, const Batch& batch) {
   s.grad[graph.loss]->fill(s.loss_weight);
   for (int i : graph.backward_steps) {
     Shard::Step& st = s.steps[i];
-    st.op->backward(st.in.data(), *st.out, *st.dout, st.din.data(), graph.steps[i].acc.get());
+    st.op->backward(ctx, st.in.data(), *st.out, *st.dout, st.din.data(), graph.steps[i].acc.get());
   }
 }
 

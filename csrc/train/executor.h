@@ -42,7 +42,7 @@ class Executor {
   void for_shards(int n, bool parallel, F&& fn);
   // The shard's rows of the batch into its input (and target) slots, then the forward steps of
   // `mode` and, in training, the backward pass.
-  void run_shard(Shard& s, Mode mode, const Batch& batch);
+  void run_shard(Shard& s, Mode mode, const Batch& batch, const ExecCtx& ctx);
 
   const Graph& graph;
   Shard shard[2];

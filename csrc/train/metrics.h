@@ -1,11 +1,10 @@
 // Metric accumulators: the state behind every keras.metrics object, updated in C++ on the hot path.
 #pragma once
+#include <string>
+
 #include "core/tensor.h"
 
 namespace fastfit {
-
-enum class MetricKind { mean, sparse_categorical_accuracy, categorical_accuracy, accuracy, binary_accuracy,
-                        mean_squared_error };
 
 struct MetricState {
   double total = 0, count = 0;
@@ -13,7 +12,11 @@ struct MetricState {
   double result() const { return count > 0 ? total / count : 0.0; }
 };
 
-// Accumulate one batch: per-sample values, then a running mean (Keras' MeanMetricWrapper).
-void metric_update(MetricKind kind, float threshold, const Tensor& y_true, const Tensor& y_pred, MetricState& s);
+// Accumulates one batch: per-sample values, then a running mean (Keras' MeanMetricWrapper).
+using MetricUpdate = void (*)(float threshold, const Tensor& y_true, const Tensor& y_pred, MetricState& s);
+
+// The update registered as `name` ("mean", "sparse_categorical_accuracy", ...); unknown names raise
+// ValueError listing the known ones.
+MetricUpdate metric_named(const std::string& name);
 
 }  // namespace fastfit

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/cpu/kernels.h"
+
 namespace fastfit {
 namespace {
 constexpr int64_t kMinSplitUpdate = 4096;  // parameters below this update on one thread
@@ -56,10 +58,10 @@ Program::Program(const Trace& trace, const std::vector<TensorPtr>& batch_constan
   param_size_ = grads.size;
 }
 
-void Program::add_metric(MetricKind kind, float threshold, int output, int target) {
+void Program::add_metric(MetricUpdate update, float threshold, int output, int target) {
   FF_CHECK(output >= 0 && output < int(graph_.outputs.size()), "metric: no model output " + std::to_string(output));
   FF_CHECK(target >= 0 && target < int(graph_.targets.size()), "metric: no target " + std::to_string(target));
-  metrics_.push_back({kind, threshold, graph_.outputs[output], graph_.targets[target]});
+  metrics_.push_back({update, threshold, graph_.outputs[output], graph_.targets[target]});
 }
 
 void Program::check_batch(const Batch& batch, Mode mode) const {
@@ -108,15 +110,13 @@ void Program::run_batch(Executor& ex, Mode mode, const Batch& batch,
                         bool update_state) {
   const int shards = ex.shards_for(mode, batch.count);
   ex.assign_rows(shards, batch.count);
-  const bool parallel = cpu::num_threads() >= 2;
-  if (shards == 2 && parallel) cpu::set_blas_single_threaded(true);
-  try {
-    ex.for_shards(shards, parallel, [&](int i) { ex.run_shard(ex.shard[i], mode, batch); });
-  } catch (...) {
-    if (shards == 2 && parallel) cpu::set_blas_single_threaded(false);
-    throw;
-  }
-  if (shards == 2 && parallel) cpu::set_blas_single_threaded(false);
+  // The thread policy of this call: split shards run on one core each, an unsplit batch's matrix
+  // products may use every core.
+  const int threads = cpu::num_threads();
+  const bool parallel = threads >= 2;
+  ex.for_shards(shards, parallel, [&](int i) {
+    ex.run_shard(ex.shard[i], mode, batch, ExecCtx{shards == 2 ? 1 : threads, ex.shard[i].begin});
+  });
   for (int i = 0; i < shards; ++i) {  // in shard order: the same sums whatever ran where
     if (mode == Mode::predict) write_results(ex.shard[i], batch, results);
     else accumulate(ex.shard[i], batch.count, states);
@@ -131,7 +131,7 @@ void Program::accumulate(const Executor::Shard& s, int64_t rows, const std::vect
     states[0]->total += double(s.value[graph_.loss]->f()[0]) * double(s.loss_weight) * double(rows);
   for (size_t m = 0; m < metrics_.size(); ++m) {
     const MetricBinding& b = metrics_[m];
-    metric_update(b.kind, b.threshold, *s.value[b.target], *s.value[b.output], *states[m + 1]);
+    b.update(b.threshold, *s.value[b.target], *s.value[b.output], *states[m + 1]);
   }
 }
 
@@ -198,7 +198,7 @@ void Program::update_state(const Executor& ex) {
              "a traced variable update assigns " + value.desc() + " to a variable of " + var.desc());
     std::memcpy(var.data, value.data, var.nbytes());
   }
-  for (int r : graph_.random_states) graph_.external[r]->i32()[1] += 1;
+  for (int r : graph_.random_states) advance_random_state(*graph_.external[r]);
 }
 
 }  // namespace fastfit

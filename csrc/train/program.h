@@ -22,9 +22,9 @@ class Program {
   Program(const Trace& trace, const std::vector<TensorPtr>& batch_constants, const std::vector<TensorPtr>& params,
           std::shared_ptr<Optimizer> optimizer);
 
-  // Metric `kind` of model output `output` against target `target`; the state it accumulates into is
+  // Metric `update` of model output `output` against target `target`; the state it accumulates into is
   // given per call (run's `states`, after the loss tracker).
-  void add_metric(MetricKind kind, float threshold, int output, int target);
+  void add_metric(MetricUpdate update, float threshold, int output, int target);
   size_t num_metrics() const { return metrics_.size(); }
 
   // Runs up to max_steps batches from the source; returns how many ran (fewer: the source ran out).
@@ -43,7 +43,7 @@ class Program {
 
  private:
   struct MetricBinding {
-    MetricKind kind;
+    MetricUpdate update;
     float threshold;
     int output, target;  // slots
   };

@@ -27,7 +27,9 @@ finally:
     if _timeout is None:
         del _os.environ["OPENBLAS_THREAD_TIMEOUT"]
 
-from . import activations, backend, callbacks, config, datasets, initializers, layers, losses, metrics, optimizers, utils
+from . import (activations, backend, callbacks, config, cuda, datasets, initializers, layers, losses, metrics,
+               optimizers, utils)
+from .config import device
 from .autodiff import GradientTape
 from .layers import Input
 from .models import Model, Sequential

@@ -41,6 +41,13 @@ class Loss:
         return {"name": self.name, "reduction": self.reduction}
 
 
+def _crossentropy(op, y_true, y_pred, from_logits):
+    """The crossentropy op; on a softmax's output, from that softmax's logits, as Keras 3's backends do."""
+    if not from_logits and y_pred._logits is not None:
+        y_pred, from_logits = y_pred._logits, True
+    return _core.apply(op, [y_true, y_pred], from_logits=bool(from_logits))
+
+
 class SparseCategoricalCrossentropy(Loss):
     """Crossentropy between integer labels (B,) and class scores (B, C).
 
@@ -57,7 +64,7 @@ class SparseCategoricalCrossentropy(Loss):
         self.from_logits = from_logits
 
     def call(self, y_true, y_pred):
-        return _core.sparse_crossentropy(y_true, _float(y_pred), self.from_logits)
+        return _crossentropy("sparse_categorical_crossentropy", y_true, _float(y_pred), self.from_logits)
 
 
 class CategoricalCrossentropy(Loss):
@@ -71,7 +78,7 @@ class CategoricalCrossentropy(Loss):
         self.from_logits = from_logits
 
     def call(self, y_true, y_pred):
-        return _core.crossentropy(_float(y_true), _float(y_pred), self.from_logits)
+        return _crossentropy("categorical_crossentropy", _float(y_true), _float(y_pred), self.from_logits)
 
 
 class MeanSquaredError(Loss):
@@ -81,7 +88,7 @@ class MeanSquaredError(Loss):
         super().__init__(name, reduction)
 
     def call(self, y_true, y_pred):
-        return _core.squared_error(_float(y_true), _float(y_pred))
+        return _core.apply("mean_squared_error", [_float(y_true), _float(y_pred)])
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):

@@ -11,43 +11,43 @@ __all__ = ["add", "subtract", "multiply", "divide", "negative", "square", "sqrt"
 
 
 def add(x, y):
-    return _core.binary("add", _float(x), _float(y))
+    return _core.apply("add", [_float(x), _float(y)])
 
 
 def subtract(x, y):
-    return _core.binary("sub", _float(x), _float(y))
+    return _core.apply("subtract", [_float(x), _float(y)])
 
 
 def multiply(x, y):
-    return _core.binary("mul", _float(x), _float(y))
+    return _core.apply("multiply", [_float(x), _float(y)])
 
 
 def divide(x, y):
-    return _core.binary("div", _float(x), _float(y))
+    return _core.apply("divide", [_float(x), _float(y)])
 
 
 def negative(x):
-    return _core.unary("neg", _float(x))
+    return _core.apply("negative", [_float(x)])
 
 
 def square(x):
-    return _core.unary("square", _float(x))
+    return _core.apply("square", [_float(x)])
 
 
 def sqrt(x):
-    return _core.unary("sqrt", _float(x))
+    return _core.apply("sqrt", [_float(x)])
 
 
 def exp(x):
-    return _core.unary("exp", _float(x))
+    return _core.apply("exp", [_float(x)])
 
 
 def log(x):
-    return _core.unary("log", _float(x))
+    return _core.apply("log", [_float(x)])
 
 
 def abs(x):  # noqa: A001 - the TensorFlow name
-    return _core.unary("abs", _float(x))
+    return _core.apply("abs", [_float(x)])
 
 
 def _axes(axis):
@@ -58,35 +58,35 @@ def _axes(axis):
 
 def reduce_sum(input_tensor, axis=None, keepdims=False):
     """Sum over `axis` (all axes when None)."""
-    return _core.reduce(_float(input_tensor), "sum", _axes(axis), keepdims)
+    return _core.apply("reduce_sum", [_float(input_tensor)], axes=_axes(axis), keepdims=bool(keepdims))
 
 
 def reduce_mean(input_tensor, axis=None, keepdims=False):
     """Mean over `axis` (all axes when None)."""
-    return _core.reduce(_float(input_tensor), "mean", _axes(axis), keepdims)
+    return _core.apply("reduce_mean", [_float(input_tensor)], axes=_axes(axis), keepdims=bool(keepdims))
 
 
 def matmul(a, b, transpose_a=False, transpose_b=False):
     """Matrix product of 2-D tensors, optionally transposing either operand."""
-    return _core.matmul(_float(a), _float(b), transpose_a, transpose_b)
+    return _core.apply("matmul", [_float(a), _float(b)], transpose_a=bool(transpose_a), transpose_b=bool(transpose_b))
 
 
 def relu(x):
-    return _core.activation(_float(x), "relu")
+    return _core.apply("relu", [_float(x)])
 
 
 def sigmoid(x):
-    return _core.activation(_float(x), "sigmoid")
+    return _core.apply("sigmoid", [_float(x)])
 
 
 def tanh(x):
-    return _core.activation(_float(x), "tanh")
+    return _core.apply("tanh", [_float(x)])
 
 
 def softmax(x, axis=-1):
     if axis not in (-1, len(convert_to_tensor(x).shape) - 1):
         raise ValueError(f"softmax: only the last axis is supported, got axis={axis}")
-    return _core.softmax(_float(x))
+    return _core.apply("softmax", [_float(x)])
 
 
 # Not differentiable (integer or boolean results): computed on numpy values.

@@ -1,14 +1,23 @@
-// Activation, bias and softmax kernels, compiled for several ISAs (see FF_MULTIVERSION).
-#include <algorithm>
+// Elementwise kernels: activations, unary math, bias add, scaled copies.
 #include <cmath>
 #include <cstring>
 
 #include "kernels/cpu/kernels.h"
 
 namespace fastfit::cpu {
+namespace {
 
-FF_MULTIVERSION void broadcast_rows(const float* row, int64_t M, int64_t N, float* out) {
-  for (int64_t i = 0; i < M; ++i) std::memcpy(out + i * N, row, sizeof(float) * N);
+// dx[i] (+)= v(i): one loop per case so each vectorises.
+template <class F>
+inline void store(float* __restrict dx, int64_t n, bool acc, F v) {
+  if (acc) for (int64_t i = 0; i < n; ++i) dx[i] += v(i);
+  else for (int64_t i = 0; i < n; ++i) dx[i] = v(i);
+}
+
+}  // namespace
+
+FF_MULTIVERSION_NOFMA void fill(float* __restrict x, int64_t n, float value) {
+  for (int64_t i = 0; i < n; ++i) x[i] = value;
 }
 
 FF_MULTIVERSION void act_forward(Act act, const float* x, int64_t n, float* y) {
@@ -49,44 +58,40 @@ FF_MULTIVERSION void act_backward(Act act, const float* y, const float* dy, int6
   }
 }
 
-FF_MULTIVERSION void column_sum(const float* x, int64_t M, int64_t N, float* out, bool acc) {
-  if (!acc) std::memset(out, 0, sizeof(float) * N);
-  for (int64_t i = 0; i < M; ++i) {
-    const float* r = x + i * N;
-    for (int64_t j = 0; j < N; ++j) out[j] += r[j];
+FF_MULTIVERSION_NOFMA void unary_forward(Unary kind, const float* __restrict x, int64_t n, float* __restrict y) {
+  switch (kind) {
+    case Unary::neg: for (int64_t i = 0; i < n; ++i) y[i] = -x[i]; break;
+    case Unary::square: for (int64_t i = 0; i < n; ++i) y[i] = x[i] * x[i]; break;
+    case Unary::sqrt: for (int64_t i = 0; i < n; ++i) y[i] = std::sqrt(x[i]); break;
+    case Unary::exp: for (int64_t i = 0; i < n; ++i) y[i] = std::exp(x[i]); break;
+    case Unary::log: for (int64_t i = 0; i < n; ++i) y[i] = std::log(x[i]); break;
+    case Unary::abs: for (int64_t i = 0; i < n; ++i) y[i] = std::fabs(x[i]); break;
   }
 }
 
-FF_MULTIVERSION float softmax_row(const float* x, int64_t N, float* p) {
-  float mx = x[0];
-  for (int64_t j = 1; j < N; ++j) mx = std::max(mx, x[j]);
-  float s = 0.f;
-  for (int64_t j = 0; j < N; ++j) s += (p[j] = std::exp(x[j] - mx));
-  const float inv = 1.f / s;
-  for (int64_t j = 0; j < N; ++j) p[j] *= inv;
-  return mx + std::log(s);
-}
-
-void softmax_rows(const float* x, int64_t M, int64_t N, float* y) {
-  for (int64_t i = 0; i < M; ++i) softmax_row(x + i * N, N, y + i * N);
-}
-
-// dx = y * (dy - sum(y * dy)) per row.
-FF_MULTIVERSION void softmax_backward(const float* y, const float* dy, int64_t M, int64_t N, float* dx, bool acc) {
-  for (int64_t i = 0; i < M; ++i) {
-    const float* yr = y + i * N;
-    const float* gr = dy + i * N;
-    float* o = dx + i * N;
-    float dot = 0.f;
-    for (int64_t j = 0; j < N; ++j) dot += yr[j] * gr[j];
-    if (acc) for (int64_t j = 0; j < N; ++j) o[j] += yr[j] * (gr[j] - dot);
-    else for (int64_t j = 0; j < N; ++j) o[j] = yr[j] * (gr[j] - dot);
+// Gradients in terms of x or of the output y, whichever is cheaper.
+FF_MULTIVERSION_NOFMA void unary_backward(Unary kind, const float* __restrict x, const float* __restrict y,
+                                          const float* __restrict dy, int64_t n, float* __restrict dx, bool acc) {
+  switch (kind) {
+    case Unary::neg: store(dx, n, acc, [&](int64_t i) { return -dy[i]; }); break;
+    case Unary::square: store(dx, n, acc, [&](int64_t i) { return 2.f * x[i] * dy[i]; }); break;
+    case Unary::sqrt: store(dx, n, acc, [&](int64_t i) { return dy[i] / (2.f * y[i]); }); break;
+    case Unary::exp: store(dx, n, acc, [&](int64_t i) { return dy[i] * y[i]; }); break;
+    case Unary::log: store(dx, n, acc, [&](int64_t i) { return dy[i] / x[i]; }); break;
+    case Unary::abs:
+      store(dx, n, acc, [&](int64_t i) { return x[i] > 0.f ? dy[i] : (x[i] < 0.f ? -dy[i] : 0.f); });
+      break;
   }
 }
 
-FF_MULTIVERSION void axpy_store(float a, const float* x, int64_t n, float* y, bool acc) {
-  if (acc) for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
-  else for (int64_t i = 0; i < n; ++i) y[i] = a * x[i];
+FF_MULTIVERSION_NOFMA void bias_add_forward(const float* __restrict x, const float* __restrict bias, int64_t M,
+                                            int64_t N, float* __restrict y) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) y[i * N + j] = x[i * N + j] + bias[j];
+}
+
+FF_MULTIVERSION void axpy_store(float a, const float* __restrict x, int64_t n, float* __restrict y, bool acc) {
+  store(y, n, acc, [&](int64_t i) { return a * x[i]; });
 }
 
 }  // namespace fastfit::cpu

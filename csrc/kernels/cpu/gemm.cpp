@@ -7,6 +7,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <stdexcept>
 #include <string>
 
@@ -18,17 +19,28 @@ namespace fastfit::cpu {
 namespace {
 
 // Below this many multiply-adds a second thread costs more than it brings (and OpenBLAS's spinning
-// workers collapse on a busy 2-core machine); at and above it every core is used.
+// workers collapse on a busy 2-core machine); at and above it every core the call may use is used.
 constexpr double kParallelMacs = 1 << 21;
-int g_max_threads = scipy_openblas_get_num_threads();  // OpenBLAS's default: the cores we may use
-int g_threads = -1;               // what we last asked OpenBLAS for (it only changes with the shape mix)
-std::atomic<bool> g_single{false};  // set while our own threads split the work
+// A call's default thread count: at first OpenBLAS's default, the cores we may use.
+std::atomic<int> g_default_threads{scipy_openblas_get_num_threads()};
 
-void use_threads(int n) {
-  if (n != g_threads) {
+// OpenBLAS's thread count is process-wide. Calls that want the current count run concurrently
+// (shared lock); a call that wants another count sets it and runs alone (exclusive lock), so no
+// call sees the count change under it.
+std::shared_mutex g_blas_lock;
+int g_blas_threads = scipy_openblas_get_num_threads();
+
+template <class F>
+void with_blas_threads(int n, F&& call) {
+  std::shared_lock<std::shared_mutex> shared(g_blas_lock);
+  if (g_blas_threads == n) return call();
+  shared.unlock();
+  std::unique_lock<std::shared_mutex> alone(g_blas_lock);
+  if (g_blas_threads != n) {
     scipy_openblas_set_num_threads(n);
-    g_threads = n;
+    g_blas_threads = n;
   }
+  call();
 }
 
 // How a product starts and ends: C (+)= A B, optionally + bias row, then relu, all in registers.
@@ -107,8 +119,8 @@ const bool g_has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports
 bool fits_skinny(bool trans_b, int64_t N, int64_t K) {
   return g_has_avx2 && !trans_b && N >= 8 && N <= 128 && K <= 4096;
 }
-bool one_thread(int64_t M, int64_t N, int64_t K) {
-  return g_single.load(std::memory_order_relaxed) || g_max_threads == 1 || double(M) * N * K < kParallelMacs;
+bool one_thread(int threads, int64_t M, int64_t N, int64_t K) {
+  return threads <= 1 || double(M) * N * K < kParallelMacs;
 }
 
 // Large skinny products split their rows with a helper thread. The lock keeps concurrent callers
@@ -137,10 +149,10 @@ void run_skinny(void* p) {
   }
 }
 
-void skinny(int64_t M, int64_t N, int64_t K, const float* A, int64_t rs, int64_t cs, const float* B, float* C,
-            const Epilogue& e) {
+void skinny(int threads, int64_t M, int64_t N, int64_t K, const float* A, int64_t rs, int64_t cs, const float* B,
+            float* C, const Epilogue& e) {
   std::unique_lock<std::mutex> lk(g_pool_busy, std::defer_lock);
-  if (one_thread(M, N, K) || M < 2 * SkinnyJob::kRows || !lk.try_lock()) {
+  if (one_thread(threads, M, N, K) || M < 2 * SkinnyJob::kRows || !lk.try_lock()) {
     skinny_avx2(M, N, K, A, rs, cs, B, C, e);
     return;
   }
@@ -151,7 +163,7 @@ void skinny(int64_t M, int64_t N, int64_t K, const float* A, int64_t rs, int64_t
 
 }  // namespace
 
-void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+void gemm(int threads, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
           const float* B, float beta, float* C) {
   if (M == 0 || N == 0) return;
   if (K == 0) {  // BLAS leaves C untouched when K == 0 only for beta == 1
@@ -161,43 +173,39 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
   // A transposed (weight gradients x^T dz) reads A down columns: fine on one thread, but on two
   // OpenBLAS's packed kernel measured faster, so large ones go there.
   if (alpha == 1.f && (beta == 0.f || beta == 1.f) && fits_skinny(trans_b, N, K) &&
-      (!trans_a || one_thread(M, N, K))) {
+      (!trans_a || one_thread(threads, M, N, K))) {
     Epilogue e;
     e.acc = beta == 1.f;
-    skinny(M, N, K, A, trans_a ? 1 : K, trans_a ? M : 1, B, C, e);
+    skinny(threads, M, N, K, A, trans_a ? 1 : K, trans_a ? M : 1, B, C, e);
     return;
   }
-  if (!g_single.load(std::memory_order_relaxed)) use_threads(one_thread(M, N, K) ? 1 : num_threads());
   const blasint lda = blasint(trans_a ? M : K), ldb = blasint(trans_b ? K : N);
-  scipy_cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-                    blasint(M), blasint(N), blasint(K), alpha, A, lda, B, ldb, beta, C, blasint(N));
+  with_blas_threads(one_thread(threads, M, N, K) ? 1 : threads, [&] {
+    scipy_cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+                      blasint(M), blasint(N), blasint(K), alpha, A, lda, B, ldb, beta, C, blasint(N));
+  });
 }
 
-void dense_forward(int64_t M, int64_t N, int64_t K, const float* x, const float* w, const float* bias, Act act,
-                   float* y) {
+void dense_forward(int threads, int64_t M, int64_t N, int64_t K, const float* x, const float* w, const float* bias,
+                   Act act, float* y) {
   if (M > 0 && K > 0 && fits_skinny(false, N, K)) {
     Epilogue e;
     e.bias = bias;
     e.relu = act == Act::relu;
-    skinny(M, N, K, x, K, 1, w, y, e);
+    skinny(threads, M, N, K, x, K, 1, w, y, e);
     if (act == Act::sigmoid || act == Act::tanh) act_forward(act, y, M * N, y);
     return;
   }
-  if (bias) broadcast_rows(bias, M, N, y);
-  gemm(false, false, M, N, K, 1.f, x, w, bias ? 1.f : 0.f, y);
+  if (bias)
+    for (int64_t i = 0; i < M; ++i) std::copy(bias, bias + N, y + i * N);
+  gemm(threads, false, false, M, N, K, 1.f, x, w, bias ? 1.f : 0.f, y);
   if (act != Act::linear) act_forward(act, y, M * N, y);
 }
 
 void set_num_threads(int n) {
   if (n < 1) throw std::invalid_argument("set_num_threads: expected a positive number of threads, got " + std::to_string(n));
-  g_max_threads = n;
-  g_threads = -1;
+  g_default_threads.store(n, std::memory_order_relaxed);
 }
-int num_threads() { return g_max_threads; }
-
-void set_blas_single_threaded(bool on) {
-  if (on) use_threads(1);  // before the other threads start calling gemm
-  g_single.store(on, std::memory_order_relaxed);
-}
+int num_threads() { return g_default_threads.load(std::memory_order_relaxed); }
 
 }  // namespace fastfit::cpu

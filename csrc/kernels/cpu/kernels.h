@@ -1,38 +1,34 @@
-// CPU kernels: plain loops over raw pointers. Ops validate shapes; kernels assume valid input.
+// CPU-side helpers beside the kernel interface (kernels/kernels.h): ISA dispatch, the thread count
+// setting, and routines the CPU kernels share.
 #pragma once
 #include <cstdint>
 
+#include "kernels/kernels.h"
+
 // Run-time ISA dispatch for the elementwise loops: GCC emits AVX-512, AVX2 and baseline clones
 // and picks one at load time, so a portable build still uses the CPU it runs on.
+// FF_MULTIVERSION_NOFMA also keeps every product rounded before it is added (no fused multiply-add in
+// the AVX-512 clone): loops that ran unversioned before keep their numbers on every CPU.
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
 #define FF_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
+#define FF_MULTIVERSION_NOFMA \
+  __attribute__((target_clones("avx512f", "avx2", "default"), optimize("fp-contract=off")))
 #else
 #define FF_MULTIVERSION
+#define FF_MULTIVERSION_NOFMA
 #endif
 
 namespace fastfit::cpu {
 
-enum class Act : int { linear = 0, relu = 1, sigmoid = 2, tanh = 3 };
-
-// C[M,N] = alpha * op(A)[M,K] op(B)[K,N] + beta * C, row-major (OpenBLAS sgemm).
-void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-          const float* B, float beta, float* C);
-// y[M,N] = act(x[M,K] w[K,N] + bias): bias and relu applied in the product's registers when our kernel runs.
-void dense_forward(int64_t M, int64_t N, int64_t K, const float* x, const float* w, const float* bias, Act act,
-                   float* y);
+// The default thread count of a call (tf.config.threading): the cores we may use.
 void set_num_threads(int n);
 int num_threads();
-// While on, matrix products run on the calling thread only: the caller already keeps every core busy.
-void set_blas_single_threaded(bool on);
 
-void broadcast_rows(const float* row, int64_t M, int64_t N, float* out);     // out[i,:] = row
-void act_forward(Act act, const float* x, int64_t n, float* y);             // y = act(x) (in place ok)
-// dx (+)= dy * act'(.) written in terms of the output y.
-void act_backward(Act act, const float* y, const float* dy, int64_t n, float* dx, bool acc);
-void column_sum(const float* x, int64_t M, int64_t N, float* out, bool acc);  // out[j] (+)= sum_i x[i,j]
 float softmax_row(const float* x, int64_t N, float* p);  // p = softmax(x) for one row; returns logsumexp(x)
-void softmax_rows(const float* x, int64_t M, int64_t N, float* y);
-void softmax_backward(const float* y, const float* dy, int64_t M, int64_t N, float* dx, bool acc);
-void axpy_store(float a, const float* x, int64_t n, float* y, bool acc);      // y (+)= a * x
+
+// One Philox4x32-10 block: out = philox(counter, key) (Random123's reference function).
+void philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]);
+// u[i] = uniform [0, 1) number first + i of stream `counter` under key `seed`.
+void random_uniform(uint32_t seed, uint32_t counter, uint64_t first, int64_t n, float* u);
 
 }  // namespace fastfit::cpu

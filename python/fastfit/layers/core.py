@@ -34,7 +34,8 @@ class Dense(Layer):
             raise ValueError(f"Input 0 of layer '{self.name}' is incompatible with the layer: expected axis -1 of input "
                              f"shape to have value {self.kernel.shape[0]}, but received input with shape {inputs.shape}")
         fused = self.activation_name if self.activation_name in activations._FUSED else "linear"
-        y = _core.dense(inputs, self.kernel, self.bias, fused)
+        weights = [self.kernel] if self.bias is None else [self.kernel, self.bias]
+        y = _core.apply("dense", [inputs] + weights, activation=fused, use_bias=self.bias is not None)
         return y if fused == self.activation_name else self.activation(y)
 
     def compute_output_shape(self, input_shape):

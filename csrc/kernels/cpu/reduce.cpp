@@ -1,0 +1,95 @@
+// Reductions: sum/mean over a set of axes (float64 accumulation) and its gradient; column sums.
+#include <cstring>
+
+#include "kernels/cpu/kernels.h"
+
+namespace fastfit::cpu {
+namespace {
+
+constexpr int R = Shape::kMaxRank;
+
+// x's axes as two row-major walks: the kept axes (one step per output element, in output order) and
+// the reduced axes (the elements folded into one output). Size-1 axes are dropped and axes that
+// continue each other in memory merged, so a full reduction is one contiguous loop.
+struct Walks {
+  int nk = 0, nr = 0;
+  int64_t ksize[R], kstride[R], rsize[R], rstride[R];
+  Walks(const Shape& s, uint32_t axes) {
+    int64_t stride[R], m = 1;
+    for (int i = s.rank - 1; i >= 0; --i) {
+      stride[i] = m;
+      m *= s.d[i];
+    }
+    for (int i = 0; i < s.rank; ++i) {
+      if (s.d[i] == 1) continue;
+      const bool reduced = axes >> i & 1;
+      int& n = reduced ? nr : nk;
+      int64_t* size = reduced ? rsize : ksize;
+      int64_t* st = reduced ? rstride : kstride;
+      if (n > 0 && st[n - 1] == s.d[i] * stride[i]) {
+        size[n - 1] *= s.d[i];
+        st[n - 1] = stride[i];
+      } else {
+        size[n] = s.d[i];
+        st[n++] = stride[i];
+      }
+    }
+  }
+};
+
+// f(offset) for each element of a row-major walk over n axes, in order.
+template <class F>
+inline void walk(int n, const int64_t* size, const int64_t* stride, F&& f) {
+  if (n == 0) return f(0);
+  for (int d = 0; d < n; ++d)
+    if (size[d] == 0) return;
+  int64_t idx[R] = {0}, off = 0;
+  const int64_t inner = size[n - 1], step = stride[n - 1];
+  for (;;) {
+    for (int64_t j = 0; j < inner; ++j) f(off + j * step);
+    int d = n - 2;
+    for (; d >= 0; --d) {
+      off += stride[d];
+      if (++idx[d] < size[d]) break;
+      off -= stride[d] * size[d];
+      idx[d] = 0;
+    }
+    if (d < 0) return;
+  }
+}
+
+}  // namespace
+
+// out = scale * sum over the reduced axes; each output sums its elements in memory order.
+FF_MULTIVERSION_NOFMA void reduce_forward(const float* __restrict x, const Shape& shape, uint32_t axes, double scale,
+                                          float* __restrict out) {
+  const Walks w(shape, axes);
+  int64_t o = 0;
+  walk(w.nk, w.ksize, w.kstride, [&](int64_t base) {
+    double s = 0;
+    walk(w.nr, w.rsize, w.rstride, [&](int64_t r) { s += x[base + r]; });
+    out[o++] = float(s * scale);
+  });
+}
+
+// dx (+)= scale * dout, dout broadcast back over the reduced axes.
+FF_MULTIVERSION_NOFMA void reduce_backward(const float* __restrict dout, const Shape& shape, uint32_t axes, float scale,
+                                           float* __restrict dx, bool acc) {
+  const Walks w(shape, axes);
+  int64_t o = 0;
+  walk(w.nk, w.ksize, w.kstride, [&](int64_t base) {
+    const float g = dout[o++] * scale;
+    if (acc) walk(w.nr, w.rsize, w.rstride, [&](int64_t r) { dx[base + r] += g; });
+    else walk(w.nr, w.rsize, w.rstride, [&](int64_t r) { dx[base + r] = g; });
+  });
+}
+
+FF_MULTIVERSION void column_sum(const float* __restrict x, int64_t M, int64_t N, float* __restrict out, bool acc) {
+  if (!acc) std::memset(out, 0, sizeof(float) * N);
+  for (int64_t i = 0; i < M; ++i) {
+    const float* r = x + i * N;
+    for (int64_t j = 0; j < N; ++j) out[j] += r[j];
+  }
+}
+
+}  // namespace fastfit::cpu

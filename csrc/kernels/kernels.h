@@ -1,0 +1,31 @@
+// The kernel interface: every kernel of kernels.def, declared for the CPU and for CUDA.
+#pragma once
+#include <cstdint>
+
+#include "core/tensor.h"
+
+namespace fastfit {
+
+enum class Act : int { linear, relu, sigmoid, tanh };
+enum class Unary : int { neg, square, sqrt, exp, log, abs };
+enum class Binary : int { add, sub, mul, div };
+
+// Class ids, stored as int32 or as float32 (labels given as floats).
+struct Labels {
+  const void* data;
+  bool is_int;
+  int32_t operator[](int64_t i) const {
+    return is_int ? static_cast<const int32_t*>(data)[i] : static_cast<int32_t>(static_cast<const float*>(data)[i]);
+  }
+};
+
+#define FF_KERNEL(ret, name, params) ret name params;
+namespace cpu {
+#include "kernels/kernels.def"
+}  // namespace cpu
+namespace cuda {
+#include "kernels/kernels.def"
+}  // namespace cuda
+#undef FF_KERNEL
+
+}  // namespace fastfit

@@ -1,0 +1,111 @@
+// The op registry (make_op by name, generic clone and key), run_op (eager calls, the device check), shared checks.
+#include "ops/op.h"
+
+#include <map>
+#include <stdexcept>
+
+#include "kernels/cpu/kernels.h"
+
+namespace fastfit {
+namespace {
+
+std::map<std::string, OpDef>& registry() {
+  static std::map<std::string, OpDef> ops;  // built during static initialisation, read-only after
+  return ops;
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string s;
+  for (auto& n : names) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
+// `given` as the type of the attribute's default; an int where a float is expected is converted.
+Attrs::Value conform(const OpDef& def, const std::string& attr, const Attrs::Value& expected,
+                     const Attrs::Value& given) {
+  if (given.index() == expected.index()) return given;
+  if (std::holds_alternative<double>(expected) && std::holds_alternative<int64_t>(given))
+    return double(std::get<int64_t>(given));
+  fail_type(std::string(def.name) + ": attribute `" + attr + "` must be " + type_name(expected) + ", got " +
+            type_name(given));
+}
+
+}  // namespace
+
+OpRegistrar::OpRegistrar(OpDef def) {
+  const std::string name = def.name;
+  if (!registry().emplace(name, std::move(def)).second) throw std::logic_error("op registered twice: " + name);
+}
+
+std::vector<std::string> op_names() {
+  std::vector<std::string> names;
+  for (auto& entry : registry()) names.push_back(entry.first);
+  return names;
+}
+
+OpPtr instantiate(const OpDef& def, Attrs attrs) {
+  OpPtr op = def.create(attrs);
+  op->def_ = &def;
+  op->attrs_ = std::move(attrs);
+  return op;
+}
+
+OpPtr make_op(const std::string& name, const Attrs& given) {
+  auto it = registry().find(name);
+  FF_CHECK(it != registry().end(), "unknown op '" + name + "'; known ops: " + joined(op_names()));
+  const OpDef& def = it->second;
+  Attrs attrs = def.defaults;
+  for (auto& [attr, value] : given.items()) {
+    const Attrs::Value* expected = def.defaults.find(attr);
+    if (!expected) {
+      std::vector<std::string> known;
+      for (auto& entry : def.defaults.items()) known.push_back(entry.first);
+      fail(name + ": unknown attribute '" + attr + "'" +
+           (known.empty() ? "; it takes none" : "; expected one of: " + joined(known)));
+    }
+    attrs.set(attr, conform(def, attr, *expected, value));
+  }
+  return instantiate(def, std::move(attrs));
+}
+
+const char* Op::name() const { return def_->display; }
+const char* Op::registry_name() const { return def_->name; }
+std::string Op::key() const { return std::string(def_->name) + "(" + attrs_.str() + ")"; }
+OpPtr Op::clone() const { return instantiate(*def_, attrs_); }
+
+ExecCtx ExecCtx::eager() { return ExecCtx{cpu::num_threads(), 0}; }
+
+TensorPtr run_op(Op& op, const std::vector<TensorPtr>& in, const ExecCtx& ctx) {
+  FF_CHECK(int(in.size()) == op.arity(), std::string(op.registry_name()) + ": expected " +
+                                             std::to_string(op.arity()) + " inputs, got " + std::to_string(in.size()));
+  const Device device = current_device();
+  if (device == Device::cuda && !cuda::is_available())
+    throw std::runtime_error(std::string(op.name()) + " has no GPU implementation");
+  std::vector<const Tensor*> raw(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (!in[i]) fail_type(std::string(op.registry_name()) + ": input " + std::to_string(i) + " is None");
+    raw[i] = in[i].get();
+  }
+  Shape s;
+  DType d;
+  op.infer(raw.data(), s, d);
+  auto out = Tensor::make(s, d, device);
+  op.forward(ctx, raw.data(), *out);
+  return out;
+}
+
+void resize_scratch(Tensor& t, Device device, const Shape& shape) {
+  if (t.device != device) t = Tensor{};  // a buffer on another device cannot be reused
+  t.device = device;
+  t.resize(shape, DType::f32);
+}
+
+void expect_dtype(const char* op, const char* arg, const Tensor& t, DType d) {
+  FF_CHECK(t.dtype == d, std::string(op) + ": `" + arg + "` must be " + dtype_name(d) + ", got " + t.desc());
+}
+void expect_rank_at_least(const char* op, const char* arg, const Tensor& t, int r) {
+  FF_CHECK(t.rank() >= r, std::string(op) + ": `" + arg + "` must have rank >= " + std::to_string(r) + ", got " +
+                              t.desc());
+}
+
+}  // namespace fastfit

@@ -1,0 +1,58 @@
+// Random ops: Dropout, drawing counter-based random numbers (kernels/cpu/random.cpp) from a state
+// [seed, counter] that is an input, as Keras 3's SeedGenerator state, so traces replay it.
+#include <cstdio>
+
+#include "ops/op.h"
+
+namespace fastfit {
+
+void advance_random_state(Tensor& state) {
+  uint32_t s[2];  // seed, counter
+  state.copy_to_host(s);
+  s[1] += 1;  // wraps around
+  state.copy_from_host(s);
+}
+
+namespace {
+
+// y = x / keep_prob where the element is kept (probability keep_prob = 1 - rate), else 0. Element c
+// of row r (rows: along axis 0) draws number (row0 + r) * row size + c of the stream, so a batch
+// split across threads draws the numbers of the whole.
+struct Dropout final : Op {
+  float keep_;
+  Tensor mask_;  // 1 / keep_prob where kept, else 0: the backward is dy * mask
+  explicit Dropout(double rate) : keep_(float(1.0 - rate)) {
+    char got[32];
+    std::snprintf(got, sizeof got, "%g", rate);
+    FF_CHECK(rate >= 0.0 && rate <= 1.0, std::string("dropout: `rate` must be between 0 and 1, got ") + got);
+  }
+  int arity() const override { return 2; }
+  bool differentiable(int i) const override { return i == 0; }
+  int random_state() const override { return 1; }
+  bool rowwise(const Tensor* const*, const bool* b) const override { return !b[1]; }
+  void infer(const Tensor* const* in, Shape& s, DType& d) const override {
+    expect_dtype("dropout", "x", *in[0], DType::f32);
+    expect_dtype("dropout", "state", *in[1], DType::i32);
+    FF_CHECK(in[1]->shape == Shape{2}, "dropout: `state` must have shape (2,) (seed, counter), got " +
+                                           in[1]->shape.str());
+    s = in[0]->shape;
+    d = DType::f32;
+  }
+  void forward(const ExecCtx& ctx, const Tensor* const* in, Tensor& out) override {
+    const Tensor& x = *in[0];
+    const int64_t row_size = x.rank() && x.shape[0] ? x.size() / x.shape[0] : 1;
+    resize_scratch(mask_, out.device, x.shape);
+    FF_DISPATCH(out.device, dropout_forward)(x.f(), x.size(), in[1]->i32(), uint64_t(ctx.row0 * row_size), keep_,
+                                             out.f(), mask_.f());
+  }
+  void backward(const ExecCtx&, const Tensor* const*, const Tensor& out, const Tensor& g, Tensor* const* din,
+                const bool* acc) override {
+    if (din[0]) FF_DISPATCH(out.device, dropout_backward)(mask_.f(), g.f(), g.size(), din[0]->f(), acc[0]);
+  }
+};
+
+const OpRegistrar kDropout({"dropout", "Dropout", {{"rate", 0.5}},
+                            [](const Attrs& a) -> OpPtr { return std::make_shared<Dropout>(a.get<double>("rate")); }});
+
+}  // namespace
+}  // namespace fastfit
