@@ -105,3 +105,75 @@ def test_tracing_leaves_no_trace_on_the_state(small_data):
     np.testing.assert_allclose(bn.moving_mean.numpy(), 0.01 * h.mean(0), rtol=1e-4, atol=1e-6)
     for a, b in zip(before[:2], model.get_weights()[:2]):
         np.testing.assert_array_equal(a, b)
+
+
+def dropout_model(seed=0, rate=0.2):
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input(shape=(784,))
+    h = layers.Dropout(rate)(layers.Dense(64, activation="relu")(inputs))
+    h = layers.Dropout(rate)(layers.Dense(64, activation="relu")(h))
+    return keras.Model(inputs, layers.Dense(10, activation="softmax")(h))
+
+
+def test_dropout_layer_in_training_and_inference():
+    x = np.ones((50, 40), "float32")
+    layer = layers.Dropout(0.3, seed=4)
+    y = layer(x, training=True).numpy()
+    assert set(np.unique(y)) == {0, np.float32(1 / np.float32(0.7))}
+    assert abs((y == 0).mean() - 0.3) < 0.05
+    assert not np.array_equal(layer(x, training=True).numpy(), y)  # fresh numbers each call
+    np.testing.assert_array_equal(layer.__class__(0.3, seed=4)(x, training=True).numpy(), y)  # same seed
+    np.testing.assert_array_equal(layer(x).numpy(), x)  # inference: identity
+    np.testing.assert_array_equal(layers.Dropout(0.0)(x, training=True).numpy(), x)
+    assert np.all(layers.Dropout(1.0)(x, training=True).numpy() == 0)
+    assert layer.weights == []
+    with pytest.raises(ValueError, match="rate"):
+        layers.Dropout(1.5)
+    with pytest.raises(NotImplementedError, match="noise_shape"):
+        layers.Dropout(0.5, noise_shape=(None, 1))
+
+
+def test_fit_with_dropout_runs_compiled_and_matches_an_eager_loop(small_data):
+    x, y = small_data
+    fit_model, loop_model = dropout_model(seed=7), dropout_model(seed=7)
+    fit_model.compile(keras.optimizers.SGD(0.05), "sparse_categorical_crossentropy")
+    fit_model.fit(x, y, batch_size=50, epochs=2, shuffle=False, verbose=0)
+    assert isinstance(next(r for (m, _), r in fit_model._programs.items() if m == "train"), CompiledRunner)
+    opt = keras.optimizers.SGD(0.05)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy()
+    for _ in range(2):
+        for i in range(0, len(x), 50):
+            with keras.GradientTape() as tape:
+                loss = loss_fn(y[i:i + 50], loop_model(x[i:i + 50], training=True))
+            grads = tape.gradient(loss, loop_model.trainable_weights)
+            opt.apply_gradients(zip(grads, loop_model.trainable_weights))
+    for a, b in zip(fit_model.get_weights(), loop_model.get_weights()):  # the same masks, step by step
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(fit_model.predict(x, verbose=0), fit_model(x).numpy(), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_dropout_training_repeats_bit_for_bit(small_data, threads):
+    from fastfit import _core
+    x, y = small_data
+    before = _core.get_num_threads()
+    runs = []
+    try:
+        for n in (threads, 3 - threads, threads):
+            _core.set_num_threads(n)
+            model = dropout_model(seed=3)
+            model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+            runs.append((model.fit(x, y, batch_size=64, epochs=3, verbose=0).history, model.get_weights()))
+    finally:
+        _core.set_num_threads(before)
+    for history, weights in runs[1:]:
+        assert history == runs[0][0]
+        for a, b in zip(weights, runs[0][1]):
+            np.testing.assert_array_equal(a, b)
+    assert runs[0][0]["loss"][0] != dropout_model_loss_without_dropout(x, y)
+
+
+def dropout_model_loss_without_dropout(x, y):
+    model = dropout_model(seed=3, rate=0.0)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    return model.fit(x, y, batch_size=64, epochs=1, verbose=0).history["loss"][0]
