@@ -100,6 +100,14 @@ def test_bad_counts(small_data, kw, match):
         compiled().fit(x, y, verbose=0, **kw)
 
 
+def test_shuffle_values(small_data):
+    x, y = small_data
+    with pytest.raises(NotImplementedError, match="shuffle='batch'"):
+        compiled().fit(x, y, shuffle="batch", verbose=0)
+    with pytest.raises(TypeError, match="shuffle"):
+        compiled().fit(x, y, shuffle=1, verbose=0)
+
+
 def test_zero_epochs_train_nothing(small_data):
     x, y = small_data
     model = compiled()

@@ -169,6 +169,10 @@ class Trainer:
         for name, value in (("steps_per_epoch", steps_per_epoch), ("validation_steps", validation_steps)):
             if value is not None:
                 _check_count(name, value, minimum=1)
+        if shuffle == "batch":
+            raise NotImplementedError("fit: shuffle='batch' is not supported yet (use True or False)")
+        if not isinstance(shuffle, (bool, np.bool_)):
+            raise TypeError(f"fit: `shuffle` must be True or False, got {shuffle!r}")
         verbose = _verbose(verbose)
         if not self._fit_lock.acquire(blocking=False):
             raise RuntimeError(f"Model '{self.name}' is already training: fit() is running on it (in another thread, "
