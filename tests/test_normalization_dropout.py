@@ -71,20 +71,27 @@ def bn_model(seed=0):
                              layers.Dense(10, activation="softmax")])
 
 
-def test_fit_updates_moving_statistics_like_an_eager_loop(small_data):
-    x, y = small_data
-    fit_model, loop_model = bn_model(), bn_model()
-    fit_model.compile(keras.optimizers.SGD(0.05), "sparse_categorical_crossentropy")
-    fit_model.fit(x, y, batch_size=40, epochs=2, shuffle=False, verbose=0)
+def fit_and_loop(make_model, x, y, batch_size, epochs=2, lr=0.05):
+    """The same training twice: compiled by fit (checked to be compiled), and as the guide's GradientTape
+    loop calling the model with training=True. Returns both models."""
+    fit_model, loop_model = make_model(), make_model()
+    fit_model.compile(keras.optimizers.SGD(lr), "sparse_categorical_crossentropy")
+    fit_model.fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=False, verbose=0)
     assert isinstance(next(r for (m, _), r in fit_model._programs.items() if m == "train"), CompiledRunner)
-    opt = keras.optimizers.SGD(0.05)
+    opt = keras.optimizers.SGD(lr)
     loss_fn = keras.losses.SparseCategoricalCrossentropy()
-    for _ in range(2):
-        for i in range(0, len(x), 40):
+    for _ in range(epochs):
+        for i in range(0, len(x), batch_size):
             with keras.GradientTape() as tape:
-                loss = loss_fn(y[i:i + 40], loop_model(x[i:i + 40], training=True))
+                loss = loss_fn(y[i:i + batch_size], loop_model(x[i:i + batch_size], training=True))
             grads = tape.gradient(loss, loop_model.trainable_weights)
             opt.apply_gradients(zip(grads, loop_model.trainable_weights))
+    return fit_model, loop_model
+
+
+def test_fit_updates_moving_statistics_like_an_eager_loop(small_data):
+    x, y = small_data
+    fit_model, loop_model = fit_and_loop(bn_model, x, y, batch_size=40)
     bn_fit, bn_loop = fit_model.layers[1], loop_model.layers[1]
     np.testing.assert_allclose(bn_fit.moving_mean.numpy(), bn_loop.moving_mean.numpy(), rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(bn_fit.moving_variance.numpy(), bn_loop.moving_variance.numpy(), rtol=1e-4, atol=1e-6)
@@ -135,18 +142,7 @@ def test_dropout_layer_in_training_and_inference():
 
 def test_fit_with_dropout_runs_compiled_and_matches_an_eager_loop(small_data):
     x, y = small_data
-    fit_model, loop_model = dropout_model(seed=7), dropout_model(seed=7)
-    fit_model.compile(keras.optimizers.SGD(0.05), "sparse_categorical_crossentropy")
-    fit_model.fit(x, y, batch_size=50, epochs=2, shuffle=False, verbose=0)
-    assert isinstance(next(r for (m, _), r in fit_model._programs.items() if m == "train"), CompiledRunner)
-    opt = keras.optimizers.SGD(0.05)
-    loss_fn = keras.losses.SparseCategoricalCrossentropy()
-    for _ in range(2):
-        for i in range(0, len(x), 50):
-            with keras.GradientTape() as tape:
-                loss = loss_fn(y[i:i + 50], loop_model(x[i:i + 50], training=True))
-            grads = tape.gradient(loss, loop_model.trainable_weights)
-            opt.apply_gradients(zip(grads, loop_model.trainable_weights))
+    fit_model, loop_model = fit_and_loop(lambda: dropout_model(seed=7), x, y, batch_size=50)
     for a, b in zip(fit_model.get_weights(), loop_model.get_weights()):  # the same masks, step by step
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(fit_model.predict(x, verbose=0), fit_model(x).numpy(), rtol=1e-5, atol=1e-7)

@@ -22,6 +22,16 @@ def float32_only(owner, dtype):
         raise NotImplementedError(f"{owner}: dtype {name!r} is not supported yet (fastfit layers compute in float32)")
 
 
+def unique(variables):
+    """The variables in order, each once (a layer shared by two parents is counted once)."""
+    out, seen = [], set()
+    for v in variables:
+        if id(v) not in seen:
+            seen.add(id(v))
+            out.append(v)
+    return out
+
+
 def check_input_shape(layer_name, index, expected, got):
     """Raises Keras' error when an input's shape does not fit what the layer was built for."""
     ok = len(expected) == len(got) and all(e is None or e == g for e, g in zip(expected, got))
@@ -162,18 +172,12 @@ class Layer:
     # -- weights ---------------------------------------------------------------------------
     @property
     def weights(self):
-        out, seen = [], set()
-        for w in self._weights + [w for layer in self._sublayers for w in layer.weights]:
-            if id(w) not in seen:
-                seen.add(id(w))
-                out.append(w)
-        return out
+        return unique(self._weights + [w for layer in self._sublayers for w in layer.weights])
 
     def _state_variables(self):
         """Every variable a call can change: weights (trainable or not) and random generator states."""
-        seeds = list(self._seed_states) + [v for layer in self._sublayers for v in layer._state_variables()
-                                           if not any(v is w for w in layer.weights)]
-        return self.weights + [v for i, v in enumerate(seeds) if all(v is not u for u in seeds[:i])]
+        return unique(self.weights + self._seed_states +
+                      [v for layer in self._sublayers for v in layer._state_variables()])
 
     @property
     def trainable_weights(self):

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import backend
-from ..layers.layer import InputLayer, KerasTensor, Layer, check_input_shape
+from ..layers.layer import InputLayer, KerasTensor, Layer, check_input_shape, unique
 from .trainer import Trainer
 
 
@@ -118,18 +118,10 @@ class Model(Trainer, Layer):
 
     @property
     def weights(self):
-        out, seen = [], set()
-        for w in self._weights + [w for l in self.layers for w in l.weights]:
-            if id(w) not in seen:
-                seen.add(id(w))
-                out.append(w)
-        return out
+        return unique(self._weights + [w for l in self.layers for w in l.weights])
 
     def _state_variables(self):
-        out = self.weights
-        for layer in self.layers:
-            out += [v for v in layer._state_variables() if all(v is not w for w in out)]
-        return out
+        return unique(self.weights + [v for layer in self.layers for v in layer._state_variables()])
 
     def summary(self, line_length=None, print_fn=None):
         """Prints a table of the layers, their output shapes and parameter counts."""
