@@ -208,3 +208,12 @@ def test_op_errors(call, match):
 def test_non_numeric_input_is_a_type_error():
     with pytest.raises(TypeError, match="numeric"):
         tf.convert_to_tensor(np.array(["a", "b"]))
+
+
+def test_denormals_are_flushed_to_zero_as_tensorflow_does():
+    """Every fastfit computation treats denormal floats as zero (TensorFlow's setting, so Keras'
+    numbers); NumPy, outside fastfit's calls, keeps them."""
+    tiny = np.float32(1e-39)  # denormal
+    assert tf.multiply(tf.constant([tiny]), 1.0).numpy()[0] == 0
+    assert tf.multiply(tf.constant([1e-20]), 1e-20).numpy()[0] == 0  # a denormal result
+    assert np.float32(1e-39) * np.float32(1.0) != 0  # NumPy's thread state is untouched

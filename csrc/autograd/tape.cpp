@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "autograd/backward_plan.h"
+#include "core/denormals.h"
 
 namespace fastfit {
 namespace {
@@ -61,6 +62,7 @@ std::vector<TensorPtr> Tape::gradient(const TensorPtr& target, const std::vector
   const int tgt = number(target);
   const BackwardPlan plan = plan_backward(steps, int(values.size()), src, tgt);
 
+  FlushDenormals flush;
   std::vector<TensorPtr> grad(values.size());
   if (plan.has_grad[tgt]) {
     if (seed) {

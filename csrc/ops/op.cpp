@@ -4,6 +4,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "core/denormals.h"
 #include "kernels/cpu/kernels.h"
 
 namespace fastfit {
@@ -90,6 +91,7 @@ TensorPtr run_op(Op& op, const std::vector<TensorPtr>& in, const ExecCtx& ctx) {
   DType d;
   op.infer(raw.data(), s, d);
   auto out = Tensor::make(s, d, device);
+  FlushDenormals flush;
   op.forward(ctx, raw.data(), *out);
   return out;
 }

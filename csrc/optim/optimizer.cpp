@@ -8,29 +8,12 @@
 
 #include <algorithm>
 #include <cmath>
-#if defined(__x86_64__)
-#include <xmmintrin.h>
-#endif
 
+#include "core/denormals.h"
 #include "kernels/cpu/kernels.h"
 
 namespace fastfit {
 namespace {
-
-// Denormal inputs and results are taken as zero while it lives, as TensorFlow runs every op (so
-// Keras' numbers). Denormals arise here, in velocities decaying towards zero and in squares of tiny
-// gradients, and each one costs the CPU a ~100-cycle assist: they made an RMSprop step 8-14x slower.
-class FlushDenormals {
- public:
-#if defined(__x86_64__)
-  FlushDenormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | kFlushToZero | kDenormalsAreZero); }
-  ~FlushDenormals() { _mm_setcsr(saved_); }
-
- private:
-  static constexpr unsigned kFlushToZero = 1u << 15, kDenormalsAreZero = 1u << 6;  // MXCSR bits
-  const unsigned saved_;
-#endif
-};
 
 // m = m*mu - g*lr; w += m (nesterov: w += m*mu - g*lr). Without momentum: w -= g*lr.
 template <bool kMomentum, bool kNesterov>

@@ -1,6 +1,8 @@
 // Executor buffers and the per-shard batch run: gather, forward, backward.
 #include "train/executor.h"
 
+#include "core/denormals.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -97,6 +99,7 @@ void Executor::gather(Shard& s, const Batch& batch, size_t num_arrays) {
 }
 
 void Executor::run_shard(Shard& s, Mode mode, const Batch& batch, const ExecCtx& ctx) {
+  FlushDenormals flush;
   gather(s, batch, graph.inputs.size() + (mode == Mode::predict ? 0 : graph.targets.size()));
   for (int c : graph.batch_constants) {
     Tensor& t = *s.value[c];

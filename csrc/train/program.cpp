@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/denormals.h"
 #include "kernels/cpu/kernels.h"
 
 namespace fastfit {
@@ -171,6 +172,7 @@ void Program::update_params(Executor& ex, int shards) {
 // in one pass when the weights are packed like the block, else parameter by parameter (skipping
 // those the loss does not reach, as Keras skips None gradients).
 void Program::update_range(Executor& ex, int shards, int64_t begin, int64_t end) {
+  FlushDenormals flush;
   float* g = ex.shard[0].param_grads->f();
   if (shards == 2) cpu::axpy_store(1.f, ex.shard[1].param_grads->f() + begin, end - begin, g + begin, true);
   if (updates_flat()) {
