@@ -175,3 +175,54 @@ def test_batch_normalization_training_matches_keras(fashion, tmp_path):
     np.testing.assert_allclose(bn.moving_mean.numpy(), ref["moving_mean"], rtol=2e-3, atol=1e-4)
     np.testing.assert_allclose(bn.moving_variance.numpy(), ref["moving_variance"], rtol=2e-3, atol=1e-4)
     np.testing.assert_allclose(model.predict(xv[:5], verbose=0), ref["predict"], rtol=2e-2, atol=1e-3)
+
+
+WEIGHTS_SCRIPT = r"""
+import json, os, sys
+os.environ["KERAS_BACKEND"] = "tensorflow"
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import numpy as np, keras
+from keras import layers
+d = np.load(sys.argv[1])
+inputs = keras.Input(shape=(784,), name="digits")
+x = layers.Dense(64, activation="relu", name="dense_1")(inputs)
+x = layers.Dense(64, activation="relu", name="dense_2")(x)
+outputs = layers.Dense(10, activation="softmax", name="predictions")(x)
+model = keras.Model(inputs=inputs, outputs=outputs)
+model.set_weights([d[f"w{i}"] for i in range(6)])
+model.compile(keras.optimizers.RMSprop(1e-3), "sparse_categorical_crossentropy",
+              metrics=["sparse_categorical_accuracy"], weighted_metrics=["sparse_categorical_accuracy"])
+class_weight = {i: 1.0 for i in range(10)}
+class_weight[5] = 2.0
+h = model.fit(d["x"], d["y"], class_weight=class_weight, batch_size=64, epochs=2, shuffle=False, verbose=0,
+              validation_data=(d["xv"], d["yv"], d["wv"]))
+ev = model.evaluate(d["xv"], d["yv"], sample_weight=d["wv"], batch_size=128, verbose=0, return_dict=True)
+print(json.dumps({"history": h.history, "evaluate": ev}))
+"""
+
+
+def test_sample_and_class_weights_match_keras(fashion, tmp_path):
+    """The guide's class_weight example, weighted metrics named as Keras names them, weighted validation."""
+    (x_train, y_train), (x_val, y_val), _ = fashion
+    x, y, xv, yv = x_train[:6000], y_train[:6000], x_val[:2000], y_val[:2000]
+    wv = np.random.default_rng(0).uniform(0, 2, len(yv)).astype("float32")
+    model = guide_model(seed=7)
+    weights = model.get_weights()
+    np.savez(tmp_path / "data.npz", x=x, y=y, xv=xv, yv=yv, wv=wv, **{f"w{i}": w for i, w in enumerate(weights)})
+    proc = subprocess.run([sys.executable, "-c", WEIGHTS_SCRIPT, str(tmp_path / "data.npz")], capture_output=True,
+                          text=True, env=dict(os.environ, CUDA_VISIBLE_DEVICES=""), timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ref = json.loads(proc.stdout.strip().splitlines()[-1])
+    model.compile(keras.optimizers.RMSprop(1e-3), "sparse_categorical_crossentropy",
+                  metrics=["sparse_categorical_accuracy"], weighted_metrics=["sparse_categorical_accuracy"])
+    class_weight = {i: 1.0 for i in range(10)}
+    class_weight[5] = 2.0
+    h = model.fit(x, y, class_weight=class_weight, batch_size=64, epochs=2, shuffle=False, verbose=0,
+                  validation_data=(xv, yv, wv)).history
+    assert list(h) == list(ref["history"])
+    for key in h:
+        np.testing.assert_allclose(h[key], ref["history"][key], rtol=1e-4, err_msg=key)
+    ev = model.evaluate(xv, yv, sample_weight=wv, batch_size=128, verbose=0, return_dict=True)
+    assert list(ev) == list(ref["evaluate"])
+    for key in ev:
+        np.testing.assert_allclose(ev[key], ref["evaluate"][key], rtol=1e-4, err_msg=key)

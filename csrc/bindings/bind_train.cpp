@@ -15,10 +15,11 @@ void init_train(py::module_& m) {
 
   m.def(
       "metric_update",
-      [](const std::string& kind, TensorPtr y, TensorPtr p, MetricState& s, float threshold) {
-        metric_named(kind)(threshold, *y, *p, s);
+      [](const std::string& kind, TensorPtr y, TensorPtr p, MetricState& s, float threshold, TensorPtr w) {
+        metric_named(kind)(threshold, *y, *p, w.get(), s);
       },
-      py::arg("kind"), py::arg("y_true"), py::arg("y_pred"), py::arg("state"), py::arg("threshold") = 0.5f);
+      py::arg("kind"), py::arg("y_true"), py::arg("y_pred"), py::arg("state"), py::arg("threshold") = 0.5f,
+      py::arg("sample_weight") = nullptr, "Folds one batch into `state` (weighted by `sample_weight`, one per sample).");
 
   py::class_<Trace, std::shared_ptr<Trace>>(m, "Trace")
       .def(py::init([](Tape& tape, std::vector<TensorPtr> inputs, std::vector<TensorPtr> targets,
@@ -51,10 +52,11 @@ void init_train(py::module_& m) {
            py::arg("trace"), py::arg("batch_constants"), py::arg("params"), py::arg("optimizer").none(true))
       .def(
           "add_metric",
-          [](Program& p, const std::string& kind, float threshold, int output, int target) {
-            p.add_metric(metric_named(kind), threshold, output, target);
+          [](Program& p, const std::string& kind, float threshold, int output, int target, int weight) {
+            p.add_metric(metric_named(kind), threshold, output, target, weight);
           },
-          py::arg("kind"), py::arg("threshold"), py::arg("output"), py::arg("target"))
+          py::arg("kind"), py::arg("threshold"), py::arg("output"), py::arg("target"), py::arg("weight") = -1,
+          "Binds metric `kind` to model output `output`, target `target` and sample weights `weight` (-1: none).")
       .def(
           "run",
           [](Program& p, const std::string& mode, BatchSource& source, int64_t max_steps,

@@ -1,5 +1,8 @@
-// The built-in metrics by name: per-sample values folded straight into (total, count).
+// The built-in metrics by name: per-sample values folded straight into (total, count), each sample
+// counted with its weight when the metric is weighted (Keras' MeanMetricWrapper with sample_weight).
 #include "train/metrics.h"
+
+#include <algorithm>
 
 namespace fastfit {
 namespace {
@@ -19,52 +22,70 @@ void same_shape(const char* name, const Tensor& a, const Tensor& b) {
                                    a.shape.str() + " and " + b.shape.str());
 }
 
-void mean(float, const Tensor&, const Tensor& p, MetricState& s) {
-  for (int64_t i = 0, n = p.size(); i < n; ++i) s.total += value_at(p, i);
-  s.count += double(p.size());
+// Folds `rows` samples, each with `per_row` values: value(i, j) for element j of sample i. A sample's
+// values count with its weight (1 unweighted).
+template <class F>
+void fold(const char* name, int64_t rows, int64_t per_row, const Tensor* w, MetricState& s, F value) {
+  if (w)
+    FF_CHECK(w->size() == rows, std::string(name) + ": expected " + std::to_string(rows) + " sample weights, got " +
+                                    w->shape.str());
+  for (int64_t i = 0; i < rows; ++i) {
+    double sum = 0;
+    for (int64_t j = 0; j < per_row; ++j) sum += value(i, j);
+    const double weight = w ? double(w->f()[i]) : 1.0;
+    s.total += weight * sum;
+    s.count += weight * double(per_row);
+  }
 }
 
-void sparse_categorical_accuracy(float, const Tensor& y, const Tensor& p, MetricState& s) {
+void mean(float, const Tensor&, const Tensor& p, const Tensor* w, MetricState& s) {
+  const int64_t rows = p.rank() ? p.shape[0] : 1;
+  const int64_t per_row = p.size() / std::max<int64_t>(rows, 1);
+  fold("mean", rows, per_row, w, s, [&](int64_t i, int64_t j) { return double(value_at(p, i * per_row + j)); });
+}
+
+void sparse_categorical_accuracy(float, const Tensor& y, const Tensor& p, const Tensor* w, MetricState& s) {
   const int64_t B = p.rows();
   FF_CHECK(p.rank() >= 1 && y.size() == B, "sparse_categorical_accuracy: expected " + std::to_string(B) +
                                                " labels for y_pred " + p.shape.str() + ", got y_true " + y.shape.str());
-  for (int64_t i = 0; i < B; ++i) s.total += double(argmax_row(p, i)) == double(value_at(y, i)) ? 1.0 : 0.0;
-  s.count += double(B);
+  fold("sparse_categorical_accuracy", B, 1, w, s, [&](int64_t i, int64_t) {
+    return double(argmax_row(p, i)) == double(value_at(y, i)) ? 1.0 : 0.0;
+  });
 }
 
-void categorical_accuracy(float, const Tensor& y, const Tensor& p, MetricState& s) {
+void categorical_accuracy(float, const Tensor& y, const Tensor& p, const Tensor* w, MetricState& s) {
   same_shape("categorical_accuracy", y, p);
-  const int64_t B = p.rows();
-  for (int64_t i = 0; i < B; ++i) s.total += argmax_row(p, i) == argmax_row(y, i) ? 1.0 : 0.0;
-  s.count += double(B);
+  fold("categorical_accuracy", p.rows(), 1, w, s,
+       [&](int64_t i, int64_t) { return argmax_row(p, i) == argmax_row(y, i) ? 1.0 : 0.0; });
 }
 
-void accuracy(float, const Tensor& y, const Tensor& p, MetricState& s) {
+void accuracy(float, const Tensor& y, const Tensor& p, const Tensor* w, MetricState& s) {
   same_shape("accuracy", y, p);
-  for (int64_t i = 0, n = p.size(); i < n; ++i) s.total += value_at(y, i) == value_at(p, i) ? 1.0 : 0.0;
-  s.count += double(p.size());
+  const int64_t rows = p.rank() ? p.shape[0] : 1, per_row = p.size() / std::max<int64_t>(rows, 1);
+  fold("accuracy", rows, per_row, w, s, [&](int64_t i, int64_t j) {
+    return value_at(y, i * per_row + j) == value_at(p, i * per_row + j) ? 1.0 : 0.0;
+  });
 }
 
 // Per sample: the mean over the last axis of f(y, p).
 template <class F>
-void row_mean(const char* name, const Tensor& y, const Tensor& p, MetricState& s, F f) {
+void row_mean(const char* name, const Tensor& y, const Tensor& p, const Tensor* w, MetricState& s, F f) {
   same_shape(name, y, p);
-  const int64_t B = p.rows(), C = p.cols();
-  for (int64_t i = 0; i < B; ++i) {
+  const int64_t C = p.cols();
+  fold(name, p.rows(), 1, w, s, [&](int64_t i, int64_t) {
     double row = 0;
     for (int64_t j = 0; j < C; ++j) row += f(value_at(y, i * C + j), value_at(p, i * C + j));
-    s.total += row / double(C);
-  }
-  s.count += double(B);
+    return row / double(C);
+  });
 }
 
-void binary_accuracy(float threshold, const Tensor& y, const Tensor& p, MetricState& s) {
-  row_mean("binary_accuracy", y, p, s,
+void binary_accuracy(float threshold, const Tensor& y, const Tensor& p, const Tensor* w, MetricState& s) {
+  row_mean("binary_accuracy", y, p, w, s,
            [&](float yt, float yp) { return (yp > threshold ? 1.f : 0.f) == yt ? 1.0 : 0.0; });
 }
 
-void mean_squared_error(float, const Tensor& y, const Tensor& p, MetricState& s) {
-  row_mean("mean_squared_error", y, p, s, [](float yt, float yp) { return double(yp - yt) * double(yp - yt); });
+void mean_squared_error(float, const Tensor& y, const Tensor& p, const Tensor* w, MetricState& s) {
+  row_mean("mean_squared_error", y, p, w, s, [](float yt, float yp) { return double(yp - yt) * double(yp - yt); });
 }
 
 const struct {

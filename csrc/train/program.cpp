@@ -59,10 +59,12 @@ Program::Program(const Trace& trace, const std::vector<TensorPtr>& batch_constan
   param_size_ = grads.size;
 }
 
-void Program::add_metric(MetricUpdate update, float threshold, int output, int target) {
+void Program::add_metric(MetricUpdate update, float threshold, int output, int target, int weight) {
   FF_CHECK(output >= 0 && output < int(graph_.outputs.size()), "metric: no model output " + std::to_string(output));
   FF_CHECK(target >= 0 && target < int(graph_.targets.size()), "metric: no target " + std::to_string(target));
-  metrics_.push_back({update, threshold, graph_.outputs[output], graph_.targets[target]});
+  FF_CHECK(weight >= -1 && weight < int(graph_.targets.size()), "metric: no sample weights " + std::to_string(weight));
+  metrics_.push_back({update, threshold, graph_.outputs[output], graph_.targets[target],
+                      weight < 0 ? -1 : graph_.targets[weight]});
 }
 
 void Program::check_batch(const Batch& batch, Mode mode) const {
@@ -132,7 +134,8 @@ void Program::accumulate(const Executor::Shard& s, int64_t rows, const std::vect
     states[0]->total += double(s.value[graph_.loss]->f()[0]) * double(s.loss_weight) * double(rows);
   for (size_t m = 0; m < metrics_.size(); ++m) {
     const MetricBinding& b = metrics_[m];
-    b.update(b.threshold, *s.value[b.target], *s.value[b.output], *states[m + 1]);
+    b.update(b.threshold, *s.value[b.target], *s.value[b.output], b.weight < 0 ? nullptr : s.value[b.weight].get(),
+             *states[m + 1]);
   }
 }
 

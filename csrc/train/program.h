@@ -22,9 +22,10 @@ class Program {
   Program(const Trace& trace, const std::vector<TensorPtr>& batch_constants, const std::vector<TensorPtr>& params,
           std::shared_ptr<Optimizer> optimizer);
 
-  // Metric `update` of model output `output` against target `target`; the state it accumulates into is
-  // given per call (run's `states`, after the loss tracker).
-  void add_metric(MetricUpdate update, float threshold, int output, int target);
+  // Metric `update` of model output `output` against target `target`, weighted by target `weight`
+  // (the sample weights; -1: unweighted); the state it accumulates into is given per call (run's
+  // `states`, after the loss tracker).
+  void add_metric(MetricUpdate update, float threshold, int output, int target, int weight = -1);
   size_t num_metrics() const { return metrics_.size(); }
 
   // Runs up to max_steps batches from the source; returns how many ran (fewer: the source ran out).
@@ -45,7 +46,7 @@ class Program {
   struct MetricBinding {
     MetricUpdate update;
     float threshold;
-    int output, target;  // slots
+    int output, target, weight;  // slots (weight -1: unweighted)
   };
   struct Lease;  // an executor borrowed from the pool for one call
   void check_batch(const Batch& batch, Mode mode) const;

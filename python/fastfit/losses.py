@@ -3,6 +3,8 @@
 Crossentropy on probabilities produced by a softmax works on the softmax's logits, as Keras does,
 so the fused softmax-crossentropy kernel is used and the result is numerically stable.
 """
+import numpy as np
+
 from . import _core, ops
 from .backend import snake_case
 from .tensor import Tensor, as_float as _float, convert_to_tensor
@@ -27,7 +29,7 @@ class Loss:
                                    if not isinstance(y_true, Tensor) else None)
         values = self.call(y_true, y_pred)
         if sample_weight is not None:
-            values = ops.multiply(values, convert_to_tensor(sample_weight, "float32"))
+            values = ops.multiply(values, _weights_like(values, sample_weight))
         if self.reduction == "none" or self.reduction is None:
             return values
         if self.reduction == "sum":
@@ -39,6 +41,20 @@ class Loss:
 
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction}
+
+
+def _weights_like(values, sample_weight):
+    """Sample weights of the rank of the per-sample losses, as Keras squeezes or expands them: (n, 1)
+    weights for (n,) losses are (n,). A tensor of the right rank is used as it is (a traced one stays
+    traced)."""
+    if isinstance(sample_weight, Tensor) and sample_weight.ndim == values.ndim:
+        return _float(sample_weight)
+    w = np.asarray(sample_weight, np.float32)
+    while w.ndim > values.ndim and w.shape[-1] == 1:
+        w = w[..., 0]
+    while w.ndim < values.ndim:
+        w = w[..., None]
+    return convert_to_tensor(np.ascontiguousarray(w))
 
 
 def _crossentropy(op, y_true, y_pred, from_logits):

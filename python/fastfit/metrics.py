@@ -26,9 +26,10 @@ class Metric:
         self._state = _core.MetricState()
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        if sample_weight is not None:
-            raise NotImplementedError(f"{type(self).__name__}: sample_weight is not supported yet")
-        _core.metric_update(self._kind, _tensor(y_true), _tensor(y_pred), self._state, self._threshold)
+        """Folds a batch in; with `sample_weight` (one weight per sample) each sample counts with its
+        weight: the result is sum(w * value) / sum(w)."""
+        _core.metric_update(self._kind, _tensor(y_true), _tensor(y_pred), self._state, self._threshold,
+                            _weights(sample_weight))
 
     def result(self):
         return convert_to_tensor(np.float32(self._state.result()))
@@ -50,16 +51,24 @@ def _tensor(x):
     return x if isinstance(x, Tensor) else convert_to_tensor(np.asarray(x))
 
 
+def _weights(sample_weight):
+    """Sample weights as a float32 tensor of one weight per sample ((n, 1) squeezed), or None."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight, np.float32)
+    if w.ndim == 2 and w.shape[1] == 1:
+        w = w[:, 0]
+    return convert_to_tensor(np.ascontiguousarray(w))
+
+
 class Mean(Metric):
     """Running mean of the values given to `update_state(values)`."""
 
     _kind = "mean"
 
     def update_state(self, values, sample_weight=None):
-        if sample_weight is not None:
-            raise NotImplementedError("Mean: sample_weight is not supported yet")
         v = _tensor(values)
-        _core.metric_update("mean", v, v, self._state, 0.5)
+        _core.metric_update("mean", v, v, self._state, 0.5, _weights(sample_weight))
 
 
 class SparseCategoricalAccuracy(Metric):

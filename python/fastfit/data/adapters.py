@@ -41,11 +41,13 @@ def as_arrays(x, what):
 
 
 class Standardizer:
-    """Converts a batch's (x, y) to the arrays the C++ core computes on: float32 inputs, int32
-    class ids for sparse losses, float32 targets otherwise ((N,) targets become (N, 1))."""
+    """Converts a batch's (x, y, sample_weight) to the arrays the C++ core computes on: float32
+    inputs, int32 class ids for sparse losses, float32 targets otherwise ((N,) targets become (N, 1)),
+    float32 sample weights of shape (N,). A `class_weight` dict becomes sample weights."""
 
-    def __init__(self, sparse_labels):
+    def __init__(self, sparse_labels, class_weight=None):
         self.sparse_labels = sparse_labels
+        self.class_weight = class_weight
 
     def inputs(self, x):
         return [np.ascontiguousarray(a, np.float32) for a in as_arrays(x, "x")]
@@ -65,14 +67,59 @@ class Standardizer:
                                  "Make sure all arrays contain the same number of samples.")
         return ys
 
-    def batch(self, x, y):
+    def weights(self, sample_weight, ys, n):
+        """One float32 weight per sample, from `sample_weight` or the class weights; None for neither."""
+        if sample_weight is not None and self.class_weight is not None:
+            raise ValueError("You cannot pass `class_weight` and `sample_weight` at the same time.")
+        if self.class_weight is not None:
+            if ys is None:
+                raise ValueError("`class_weight` needs targets `y`")
+            return class_weight_to_sample_weights(ys[0], self.class_weight)
+        if sample_weight is None:
+            return None
+        w = np.asarray(sample_weight.numpy() if isinstance(sample_weight, Tensor) else sample_weight)
+        if w.dtype.kind not in "biuf":
+            raise TypeError(f"`sample_weight` must hold numbers, got dtype {w.dtype}")
+        if w.ndim == 2 and w.shape[1] == 1:
+            w = w[:, 0]
+        if w.ndim != 1 or len(w) != n:
+            raise ValueError(f"`sample_weight` must have one weight per sample: expected shape ({n},), got {w.shape}")
+        return np.ascontiguousarray(w, np.float32)
+
+    def batch(self, x, y, sample_weight=None):
+        """(inputs, targets or None, weights or None) as the core's arrays, checked for length."""
         xs = self.inputs(x)
         n = len(xs[0])
         for a in xs[1:]:
             if len(a) != n:
                 raise ValueError(f"All input arrays (x) should have the same number of samples, "
                                  f"got {[len(b) for b in xs]}")
-        return xs, (None if y is None else self.targets(y, n))
+        ys = None if y is None else self.targets(y, n)
+        return xs, ys, self.weights(sample_weight, ys, n)
+
+
+def class_weight_to_sample_weights(y, class_weight):
+    """Keras' rule: each sample weighs its class's weight (1 for a class not in the dict); one-hot
+    targets give their class by argmax."""
+    if not isinstance(class_weight, dict):
+        raise TypeError(f"`class_weight` must be a dict from class index to weight, got {type(class_weight).__name__}")
+    labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] != 1 else y.reshape(len(y))
+    labels = np.round(labels).astype(np.int64)
+    table = np.ones(max([int(labels.max(initial=0)) + 1] + [int(k) + 1 for k in class_weight]), np.float32)
+    for k, v in class_weight.items():
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+            raise ValueError(f"`class_weight` keys must be class indices (integers >= 0), got {k!r}")
+        table[int(k)] = v
+    return table[np.clip(labels, 0, len(table) - 1)]
+
+
+def check_class_weight(class_weight, num_classes):
+    """A class_weight key the model has no class for is an error (not silently unused)."""
+    if class_weight is not None:
+        bad = sorted(k for k in class_weight if int(k) >= num_classes)
+        if bad:
+            raise ValueError(f"`class_weight` names classes {bad}, but the model has {num_classes} classes "
+                             f"(0 to {num_classes - 1})")
 
 
 def _signature(arrays):
@@ -80,18 +127,21 @@ def _signature(arrays):
 
 
 class ArrayAdapter:
-    """In-memory arrays: the whole data is known, sliced and shuffled in C++."""
+    """In-memory arrays: the whole data is known, sliced and shuffled in C++. The source's arrays
+    are the inputs, then the targets, then the sample weights (when given)."""
 
-    def __init__(self, xs, ys, batch_size):
-        self.xs, self.ys = xs, ys
+    def __init__(self, xs, ys, batch_size, weights=None):
+        self.xs, self.ys, self.weights = xs, ys, weights
         self.num_samples = len(xs[0])
         self.batch_size = batch_size
-        self.source = _core.ArraySource([Tensor.view(a) for a in xs + (ys or [])], batch_size)
+        arrays = xs + (ys or []) + ([weights] if weights is not None else [])
+        self.source = _core.ArraySource([Tensor.view(a) for a in arrays], batch_size)
         self.steps = self.source.steps
-        self.signature = _signature(xs + (ys or []))
+        self.signature = _signature(arrays)
+        self.layout = (len(xs), len(ys or []), weights is not None)
 
     def sample(self):
-        return self.xs, self.ys
+        return self.xs, self.ys, self.weights
 
     def start_pass(self, shuffle=False, seed=0):
         self.source.start_pass(bool(shuffle), seed)
@@ -112,6 +162,7 @@ class GeneratorAdapter:
     def __init__(self, iterator, steps, standardizer, with_targets):
         self._standardize = standardizer
         self._with_targets = with_targets
+        self.layout = None  # (inputs, targets, weighted), from the first batch
         self._iterator = iter(iterator)
         try:
             first = next(self._iterator)
@@ -123,27 +174,23 @@ class GeneratorAdapter:
         self.batch_size = len(self._first[0])
         self.signature = _signature(self._first)
         self.error = None
-        self.exhausted = False
-        n_inputs = len(self._first) - (self._n_targets if with_targets else 0)
-        self._n_inputs = n_inputs
         self.source = _core.QueueSource(len(self._first), _QUEUE_BATCHES, -1 if steps is None else steps)
         self._thread = threading.Thread(target=self._produce, name="fastfit-data", daemon=True)
         self._thread.start()
 
     def _convert(self, item):
-        if isinstance(item, tuple) and len(item) == 3 and item[2] is not None:
-            raise NotImplementedError("generators yielding sample weights are not supported yet")
-        if isinstance(item, tuple) and len(item) in (2, 3):
-            x, y = item[0], item[1]
-        elif isinstance(item, tuple) and len(item) == 1:
-            x, y = item[0], None
-        else:
-            x, y = item, None
+        x, y, w = unpack_x_y_sample_weight(item)
         if self._with_targets and y is None:
             raise ValueError("fit/evaluate need a generator of (x, y) batches, got batches without targets")
-        xs, ys = self._standardize.batch(x, y if self._with_targets else None)
-        self._n_targets = len(ys or [])
-        return xs + (ys or [])
+        if not self._with_targets:
+            y = w = None
+        xs, ys, w = self._standardize.batch(x, y, w)
+        layout = (len(xs), len(ys or []), w is not None)
+        if self.layout is not None and layout != self.layout:
+            raise ValueError(f"every batch must have the structure of the first: (inputs, targets, sample weights) "
+                             f"counts {self.layout}, then a batch with {layout}")
+        self.layout = layout
+        return xs + (ys or []) + ([w] if w is not None else [])
 
     def _produce(self):
         try:
@@ -157,8 +204,10 @@ class GeneratorAdapter:
             self.source.fail(f"the data generator raised {type(e).__name__}: {e}")
 
     def sample(self):
+        n_in, n_tgt, weighted = self.layout
         arrays = self._first
-        return arrays[:self._n_inputs], (arrays[self._n_inputs:] if self._with_targets else None)
+        return (arrays[:n_in], arrays[n_in:n_in + n_tgt] if self._with_targets else None,
+                arrays[n_in + n_tgt] if weighted else None)
 
     def start_pass(self, shuffle=False, seed=0):
         """Generators continue where the last pass stopped (steps per pass), as Keras iterates them."""
@@ -172,22 +221,85 @@ class GeneratorAdapter:
         self.source.stop()
 
 
-def get_adapter(x, y, batch_size, steps, standardizer, with_targets, what):
-    """The adapter for `x` (and `y`)."""
+def unpack_x_y_sample_weight(item):
+    """A batch as Keras reads it: `x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)`."""
+    if isinstance(item, tuple):
+        if len(item) == 1:
+            return item[0], None, None
+        if len(item) == 2:
+            return item[0], item[1], None
+        if len(item) == 3:
+            return item
+        raise ValueError(f"a batch must be x, (x,), (x, y) or (x, y, sample_weight); got a tuple of {len(item)}")
+    return item, None, None
+
+
+def get_adapter(x, y, batch_size, steps, standardizer, with_targets, what, sample_weight=None):
+    """The adapter for `x` (and `y`, `sample_weight`)."""
     if _is_iterator(x):
-        if y is not None:
-            raise ValueError(f"{what}: `y` must not be given when `x` is a generator (it yields (x, y) batches)")
+        for name, value in (("y", y), ("sample_weight", sample_weight)):
+            if value is not None:
+                raise ValueError(f"{what}: `{name}` must not be given when `x` is a generator (it yields "
+                                 "(x, y, sample_weight) batches)")
         if batch_size is not None:
             raise ValueError(f"{what}: `batch_size` must not be given when `x` is a generator (it yields batches)")
         return GeneratorAdapter(x, steps, standardizer, with_targets)
     if x is None:
         raise ValueError(f"{what}: `x` is required")
-    xs, ys = standardizer.batch(x, y if with_targets else None)
+    xs, ys, w = standardizer.batch(x, y if with_targets else None, sample_weight if with_targets else None)
     if with_targets and ys is None:
         raise ValueError(f"{what}: `y` is required for array inputs")
     if len(xs[0]) == 0:
         raise ValueError(f"{what}: `x` has 0 samples; at least one is needed")
-    return ArrayAdapter(xs, ys, batch_size)
+    return ArrayAdapter(xs, ys, batch_size, w)
+
+
+def batch_size_arg(b):
+    """`batch_size` for arrays: 32 by default, else a positive integer."""
+    if b is None:
+        return 32
+    if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b <= 0:
+        raise ValueError(f"`batch_size` must be a positive integer, got {b!r}")
+    return int(b)
+
+
+def fit_adapters(x, y, sample_weight, batch_size, steps_per_epoch, validation_split, validation_data,
+                 validation_steps, validation_batch_size, standardizer):
+    """fit's training and validation adapters (validation None when there is none)."""
+    if _is_iterator(x):
+        if validation_split:
+            raise ValueError("fit: `validation_split` is only supported for arrays, not generators")
+        train = get_adapter(x, y, batch_size, steps_per_epoch, standardizer, True, "fit", sample_weight)
+        val = None
+    else:
+        xs, ys, w = standardizer.batch(x, y, sample_weight)
+        if ys is None:
+            raise ValueError("fit: `y` is required for array inputs")
+        if len(xs[0]) == 0:
+            raise ValueError("fit: `x` has 0 samples; at least one is needed")
+        val = None
+        if validation_split:  # the last fraction, before shuffling, as Keras takes it
+            if not 0 < validation_split < 1:
+                raise ValueError(f"fit: `validation_split` must be in (0, 1), got {validation_split}")
+            split = int(np.floor(len(xs[0]) * (1.0 - validation_split)))
+            if split == 0 or split == len(xs[0]):
+                raise ValueError(f"fit: validation_split={validation_split} leaves no training or validation samples")
+            tail = None if w is None else w[split:]
+            val = ArrayAdapter([a[split:] for a in xs], [a[split:] for a in ys],
+                               batch_size_arg(validation_batch_size or batch_size), tail)
+            xs, ys, w = [a[:split] for a in xs], [a[:split] for a in ys], None if w is None else w[:split]
+        train = ArrayAdapter(xs, ys, batch_size_arg(batch_size), w)
+    if validation_data is not None:
+        val_standardizer = Standardizer(standardizer.sparse_labels)  # class weights weigh training only
+        if _is_iterator(validation_data):
+            val = get_adapter(validation_data, None, None, validation_steps, val_standardizer, True, "fit (validation)")
+        else:
+            if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
+                raise ValueError("fit: `validation_data` must be a tuple (x_val, y_val[, sample_weight]) or a generator")
+            vx, vy, vw = unpack_x_y_sample_weight(tuple(validation_data))
+            val = get_adapter(vx, vy, batch_size_arg(validation_batch_size or batch_size), None, val_standardizer,
+                              True, "fit (validation)", vw)
+    return train, val
 
 
 def _is_iterator(x):

@@ -28,12 +28,13 @@ class CompileConfig:
         self.loss_weight = _loss_weight(loss_weights, model)
         if metrics is not None and not isinstance(metrics, (list, tuple)):
             raise TypeError(f"compile: `metrics` must be a list, got {type(metrics).__name__}")
+        if weighted_metrics is not None and not isinstance(weighted_metrics, (list, tuple)):
+            raise TypeError(f"compile: `weighted_metrics` must be a list, got {type(weighted_metrics).__name__}")
         self.metric_specs = list(metrics or [])
-        for m in self.metric_specs:  # fail early on unknown names; 'accuracy' is resolved at the first fit
+        self.weighted_specs = list(weighted_metrics or [])
+        for m in self.metric_specs + self.weighted_specs:  # fail early; 'accuracy' is resolved at the first fit
             if not (isinstance(m, str) and m in metrics_module._ACCURACY):
                 metrics_module.get(m)
-        if weighted_metrics:
-            raise NotImplementedError("compile: `weighted_metrics` is not supported yet (it needs sample weights)")
         if not isinstance(run_eagerly, bool):
             raise TypeError(f"compile: `run_eagerly` must be True or False, got {run_eagerly!r}")
         self.run_eagerly = run_eagerly
@@ -49,23 +50,42 @@ class CompileConfig:
         self.loss_tracker = metrics_module.Mean(name="loss")
 
     def resolve_metrics(self, y_shape, out_shape):
-        """The compiled metrics ('accuracy' picks its kind from the shapes, as Keras does)."""
+        """The compiled metrics, then the weighted ones ('accuracy' picks its kind from the shapes, as
+        Keras does). Names follow Keras 3: a repeated name gets `_1`, `_2`, ...; a weighted metric whose
+        name is taken is called `weighted_<name>`. Each metric has `weighted` set."""
         if self.metrics is None:
-            self.metrics = [metrics_module.get(m, y_shape, out_shape, self.loss) for m in self.metric_specs]
-            for m in self.metrics:
-                if m._kind is None:
-                    raise NotImplementedError(f"metric {m.name}: only built-in metrics run in fit/evaluate so far")
+            resolved, names = [], set()
+            for specs, weighted in ((self.metric_specs, False), (self.weighted_specs, True)):
+                for spec in specs:
+                    m = metrics_module.get(spec, y_shape, out_shape, self.loss)
+                    if m._kind is None:
+                        raise NotImplementedError(f"metric {m.name}: only built-in metrics run in fit/evaluate so far")
+                    m.weighted = weighted
+                    m.name = _unique_name(m.name, names, weighted)
+                    resolved.append(m)
+            self.metrics = resolved
         return self.metrics
 
     def all_metrics(self):
         return [self.loss_tracker] + list(self.metrics or [])
 
-    def compute_loss(self, ys, outs):
-        """The scalar training loss for targets `ys` and outputs `outs` (lists)."""
+    def compute_loss(self, ys, outs, sample_weight=None):
+        """The scalar training loss for targets `ys` and outputs `outs` (lists), each sample's loss
+        weighted by `sample_weight` (Keras 3: sum(w * loss) / batch size)."""
         if len(outs) != 1:
             raise NotImplementedError("fit/evaluate: models with several outputs are not supported yet")
-        value = self.loss(ys[0], outs[0])
+        value = self.loss(ys[0], outs[0], sample_weight=sample_weight)
         return value if self.loss_weight == 1.0 else value * self.loss_weight
+
+
+def _unique_name(name, taken, weighted):
+    if name in taken and weighted:
+        name = f"weighted_{name}"
+    base, k = name, 1
+    while name in taken:
+        name, k = f"{base}_{k}", k + 1
+    taken.add(name)
+    return name
 
 
 def _loss_weight(loss_weights, model):

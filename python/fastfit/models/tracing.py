@@ -41,10 +41,10 @@ def runner_for(model, mode, adapter):
     with model._programs_lock:
         runner = model._programs.get(key)
         if runner is None:
-            xs, ys = adapter.sample()
+            xs, ys, ws = adapter.sample()
             if len(xs[0]) < MIN_TRACE_ROWS:
                 return EagerRunner(model, mode, adapter)  # nothing to check on: not cached
-            runner, reason = _compile(model, mode, xs, ys)
+            runner, reason = _compile(model, mode, xs, ys, ws)
             if reason is not None and reason not in model._fallback_reasons:
                 model._fallback_reasons.add(reason)
                 warnings.warn(f"Model '{model.name}': {_WHAT[mode]} runs op by op from Python, much slower than the "
@@ -55,17 +55,21 @@ def runner_for(model, mode, adapter):
     return runner
 
 
-def _compile(model, mode, xs, ys):
+def _rows(xs, ys, ws, rows):
+    return ([x[rows] for x in xs], None if ys is None else [y[rows] for y in ys],
+            None if ws is None else ws[rows])
+
+
+def _compile(model, mode, xs, ys, ws):
     """(CompiledRunner, None), or (None, why the call cannot be compiled)."""
     n = len(xs[0])
     a = min(8, n // 3)
     b, v = a - 1, min(16, n - 2 * a + 1)
     with _StateGuard(model):
-        trace_a, why = _record(model, mode, [x[:a] for x in xs], None if ys is None else [y[:a] for y in ys])
+        trace_a, why = _record(model, mode, *_rows(xs, ys, ws, slice(0, a)))
     if why is None:
         with _StateGuard(model):
-            trace_b, why = _record(model, mode, [x[a:a + b] for x in xs],
-                                   None if ys is None else [y[a:a + b] for y in ys])
+            trace_b, why = _record(model, mode, *_rows(xs, ys, ws, slice(a, a + b)))
     if why is not None:
         return None, why
     why, batch_constants = _core.compare_traces(trace_a.trace, trace_b.trace)
@@ -79,10 +83,10 @@ def _compile(model, mode, xs, ys):
                             config.optimizer._core if train else None)
     if mode != "predict":
         for m in config.resolve_metrics(ys[0].shape, trace_a.outputs[0].shape):
-            program.add_metric(m._kind, m._threshold, 0, 0)
+            weight = len(ys) if m.weighted and ws is not None else -1  # the weights follow the targets
+            program.add_metric(m._kind, m._threshold, 0, 0, weight)
     runner = CompiledRunner(program, [tuple(o.shape[1:]) for o in trace_a.outputs])
-    rows = slice(n - v, n)
-    why = _verify(model, mode, runner, [x[rows] for x in xs], None if ys is None else [y[rows] for y in ys])
+    why = _verify(model, mode, runner, *_rows(xs, ys, ws, slice(n - v, n)))
     return (runner, None) if why is None else (None, why)
 
 
@@ -91,34 +95,38 @@ class _Recorded:
         self.trace, self.outputs = trace, outputs
 
 
-def _record(model, mode, xs, ys):
-    """Runs the model (and loss) on these rows while recording: (_Recorded, None) or (None, why)."""
+def _record(model, mode, xs, ys, ws):
+    """Runs the model (and loss) on these rows while recording: (_Recorded, None) or (None, why).
+    Sample weights are one more target of the trace."""
     tape = _core.Tape(record_all=True)
     inputs = [Tensor(np.ascontiguousarray(a)) for a in xs]
     targets = [Tensor(np.ascontiguousarray(a)) for a in ys] if ys is not None else []
-    for t in inputs + targets:
+    weights = Tensor(np.ascontiguousarray(ws)) if ws is not None else None
+    for t in inputs + targets + ([weights] if weights is not None else []):
         tape.mark_live(t)
     with _tracing.recording(tape) as state:
         outs = _as_list(model(inputs[0] if len(inputs) == 1 else inputs, training=_TRAINING[mode]))
-        loss = model._compile_config.compute_loss(targets, outs) if ys is not None else None
+        loss = model._compile_config.compute_loss(targets, outs, weights) if ys is not None else None
     if state.data_dependent:
         return None, state.data_dependent
-    return _Recorded(_core.Trace(tape, inputs, targets, outs, loss), outs), None
+    trace = _core.Trace(tape, inputs, targets + ([weights] if weights is not None else []), outs, loss)
+    return _Recorded(trace, outs), None
 
 
-def _verify(model, mode, runner, xs, ys):
+def _verify(model, mode, runner, xs, ys, ws):
     """None when the program reproduces the eager model on these rows, else why not."""
     config = model._compile_config
+    weights = Tensor(np.ascontiguousarray(ws)) if ws is not None else None
     with _StateGuard(model):
         eager = [o.numpy() for o in _as_list(model(xs[0] if len(xs) == 1 else xs, training=_TRAINING[mode]))]
         if ys is not None:
             targets = [Tensor(y) for y in ys]
             outs = [Tensor(o) for o in eager]
-            eager_loss = float(config.compute_loss(targets, outs))
+            eager_loss = float(config.compute_loss(targets, outs, weights))
             eager_metrics = []
             for m in config.metrics:
                 state = _core.MetricState()
-                _core.metric_update(m._kind, targets[0], outs[0], state, m._threshold)
+                _core.metric_update(m._kind, targets[0], outs[0], state, m._threshold, weights if m.weighted else None)
                 eager_metrics.append(state.result())
     results = PredictResults(runner.output_rows, len(xs[0]))
     runner.program.run("predict", _core.ArraySource([Tensor.view(x) for x in xs], len(xs[0])), 1, [],
@@ -131,7 +139,8 @@ def _verify(model, mode, runner, xs, ys):
     if ys is None:
         return None
     states = [_core.MetricState() for _ in range(1 + len(config.metrics))]
-    runner.program.run("test", _core.ArraySource([Tensor.view(a) for a in xs + ys], len(xs[0])), 1, states, [], False)
+    arrays = xs + ys + ([ws] if ws is not None else [])
+    runner.program.run("test", _core.ArraySource([Tensor.view(a) for a in arrays], len(xs[0])), 1, states, [], False)
     if not np.isclose(states[0].result(), eager_loss, rtol=1e-3, atol=1e-6):
         return (f"on rows the trace never saw, the compiled loss {states[0].result():.6g} differs from the eager "
                 f"model's {eager_loss:.6g}: the loss computes something a trace cannot replay")
@@ -219,8 +228,8 @@ class EagerRunner:
 
     def __init__(self, model, mode, adapter):
         self.model = model
-        xs, ys = adapter.sample()
-        self.n_inputs = len(xs)
+        xs, ys, _ = adapter.sample()
+        self.n_inputs, self.n_targets, self.weighted = adapter.layout
         with _StateGuard(model):
             outs = _as_list(model(_one([x[:1] for x in xs]), training=False))
         self.output_rows = [tuple(o.shape[1:]) for o in outs]
@@ -234,17 +243,19 @@ class EagerRunner:
             arrays = source.next_batch()
             if arrays is None:
                 break
-            xs, ys = arrays[:self.n_inputs], arrays[self.n_inputs:]
+            n_in, n_tgt = self.n_inputs, self.n_targets
+            xs, ys = arrays[:n_in], arrays[n_in:n_in + n_tgt]
+            w = Tensor(arrays[n_in + n_tgt]) if self.weighted and mode != "predict" else None
             x = _one(xs)
             if mode == "train":
                 with GradientTape() as tape:
                     outs = _as_list(model(x, training=True))
-                    loss = config.compute_loss(ys, outs)
+                    loss = config.compute_loss(ys, outs, w)
                 grads = tape.gradient(loss, model.trainable_weights)
                 config.optimizer.apply_gradients(zip(grads, model.trainable_weights))
             else:
                 outs = _as_list(model(x, training=False))
-                loss = config.compute_loss(ys, outs) if mode == "test" else None
+                loss = config.compute_loss(ys, outs, w) if mode == "test" else None
             n = len(xs[0])
             if mode == "predict":
                 results.write([o.numpy() for o in outs], source.position - n)
@@ -253,7 +264,7 @@ class EagerRunner:
                 states[0].count += n
                 targets = Tensor(ys[0])
                 for m, state in zip(config.metrics, states[1:]):
-                    _core.metric_update(m._kind, targets, outs[0], state, m._threshold)
+                    _core.metric_update(m._kind, targets, outs[0], state, m._threshold, w if m.weighted else None)
             done += 1
         return done
 

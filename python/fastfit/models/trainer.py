@@ -6,7 +6,6 @@ Programs, and this module runs the loops. Between returns to Python a Program ru
 as fit in about 0.1 s (for the progress bar), or `steps_per_execution` batches when a callback
 overrides a batch hook, so Keras' callback semantics hold.
 """
-import math
 import numbers
 import threading
 import time
@@ -77,18 +76,24 @@ class Trainer:
             m.reset_state()
 
     def _logs(self, states):
-        """{metric name: value} for states in the order of `self.metrics` (loss first)."""
-        return {m.name: float(s.result()) for m, s in zip(self.metrics, states)}
+        """{metric name: value} for states in the order of `self.metrics`; the keys sorted, as Keras 3
+        sorts its logs (and so history and the progress bar)."""
+        return dict(sorted((m.name, float(s.result())) for m, s in zip(self.metrics, states)))
 
     # -- data ------------------------------------------------------------------------------
-    def _standardizer(self):
-        return adapters.Standardizer(getattr(self.loss, "sparse_labels", False))
+    def _standardizer(self, class_weight=None):
+        return adapters.Standardizer(getattr(self.loss, "sparse_labels", False), class_weight)
 
-    def _adapter(self, x, y, batch_size, steps, with_targets, what):
+    def _adapter(self, x, y, batch_size, steps, with_targets, what, sample_weight=None):
         adapter = adapters.get_adapter(x, y, batch_size if adapters._is_iterator(x) else _batch_size(batch_size),
-                                       steps, self._standardizer(), with_targets, what)
+                                       steps, self._standardizer(), with_targets, what, sample_weight)
         self._check_inputs(adapter.sample()[0])
         return adapter
+
+    def _num_classes(self, adapter, runner):
+        """Classes of the (single) output: its width, or 2 for one sigmoid unit."""
+        width = runner.output_rows[0][-1] if runner.output_rows[0] else 1
+        return max(width, 2)
 
     def _check_inputs(self, xs):
         inputs = getattr(self, "inputs", None)
@@ -161,8 +166,6 @@ class Trainer:
         (`validation_steps` batches per validation).
         """
         config = self._config_for("fit")
-        if class_weight is not None or sample_weight is not None:
-            raise NotImplementedError("fit: `class_weight` and `sample_weight` are not supported yet")
         _check_count("epochs", epochs, minimum=0)
         _check_count("initial_epoch", initial_epoch, minimum=0)
         _check_count("validation_freq", validation_freq, minimum=1)
@@ -179,51 +182,24 @@ class Trainer:
                                "or in a callback of the running fit). Wait for it to return, or train a copy.")
         try:
             return self._fit(config, x, y, batch_size, epochs, verbose, callbacks, validation_split,
-                             validation_data, shuffle, initial_epoch, steps_per_epoch, validation_steps,
-                             validation_batch_size, validation_freq)
+                             validation_data, shuffle, class_weight, sample_weight, initial_epoch, steps_per_epoch,
+                             validation_steps, validation_batch_size, validation_freq)
         finally:
             self._fit_lock.release()
 
     def _fit(self, config, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
-             initial_epoch, steps_per_epoch, validation_steps, validation_batch_size, validation_freq):
-        if adapters._is_iterator(x):
-            if validation_split:
-                raise ValueError("fit: `validation_split` is only supported for arrays, not generators")
-            train = self._adapter(x, y, batch_size, steps_per_epoch, True, "fit")
-            val = None
-        else:
-            xs, ys = self._standardizer().batch(x, y)
-            if ys is None:
-                raise ValueError("fit: `y` is required for array inputs")
-            if len(xs[0]) == 0:
-                raise ValueError("fit: `x` has 0 samples; at least one is needed")
-            val = None
-            if validation_split:
-                if not 0 < validation_split < 1:
-                    raise ValueError(f"fit: `validation_split` must be in (0, 1), got {validation_split}")
-                split = int(math.floor(len(xs[0]) * (1.0 - validation_split)))
-                if split == 0 or split == len(xs[0]):
-                    raise ValueError(f"fit: validation_split={validation_split} leaves no training or validation samples")
-                val = ([a[split:] for a in xs], [a[split:] for a in ys])
-                xs, ys = [a[:split] for a in xs], [a[:split] for a in ys]
-            self._check_inputs(xs)
-            train = adapters.ArrayAdapter(xs, ys, _batch_size(batch_size))
-        val_batch = validation_batch_size or batch_size
-        if validation_data is not None:
-            if adapters._is_iterator(validation_data):
-                val = self._adapter(validation_data, None, None, validation_steps, True, "fit (validation)")
-            else:
-                if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
-                    raise ValueError("fit: `validation_data` must be a tuple (x_val, y_val) or a generator")
-                if len(validation_data) == 3 and validation_data[2] is not None:
-                    raise NotImplementedError("fit: validation sample weights are not supported yet")
-                val = self._adapter(validation_data[0], validation_data[1], val_batch, None, True, "fit (validation)")
-        elif val is not None:
-            val = adapters.ArrayAdapter(val[0], val[1], _batch_size(val_batch))
-
+             class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps, validation_batch_size,
+             validation_freq):
+        train, val = adapters.fit_adapters(x, y, sample_weight, batch_size, steps_per_epoch, validation_split,
+                                           validation_data, validation_steps, validation_batch_size,
+                                           self._standardizer(class_weight))
+        self._check_inputs(train.sample()[0])
+        if val is not None:
+            self._check_inputs(val.sample()[0])
         try:
             runner = tracing.runner_for(self, "train", train)
             self._check_labels(train, runner)
+            adapters.check_class_weight(class_weight, self._num_classes(train, runner))
             val_runner = tracing.runner_for(self, "test", val) if val is not None else None
             steps = steps_per_epoch or train.steps
             cbs = callbacks_module.CallbackList(callbacks, model=self, add_history=True, verbose=verbose,
@@ -247,7 +223,7 @@ class Trainer:
                 if val is not None and (epoch + 1) % validation_freq == 0:
                     val_steps = validation_steps or val.steps
                     val_logs = self._test_loop(val_runner, val, cbs, val_steps)
-                    logs.update({"val_" + k: v for k, v in val_logs.items()})
+                    logs = dict(sorted({**logs, **{"val_" + k: v for k, v in val_logs.items()}}.items()))
                 cbs.on_epoch_end(epoch, logs)
                 if self.stop_training:
                     break
@@ -279,12 +255,10 @@ class Trainer:
         """Returns the loss and metrics on (x, y) or a generator of (x, y) batches: a list
         [loss, *metrics] (a scalar with no metrics), or a dict with return_dict=True. `steps`: how
         many batches to evaluate (default: all)."""
-        self._config_for("evaluate")
-        if sample_weight is not None:
-            raise NotImplementedError("evaluate: `sample_weight` is not supported yet")
+        config = self._config_for("evaluate")
         if steps is not None:
             _check_count("steps", steps, minimum=1)
-        adapter = self._adapter(x, y, batch_size, steps, True, "evaluate")
+        adapter = self._adapter(x, y, batch_size, steps, True, "evaluate", sample_weight)
         try:
             runner = tracing.runner_for(self, "test", adapter)
             self._check_labels(adapter, runner)
@@ -293,7 +267,7 @@ class Trainer:
             logs = self._test_loop(runner, adapter, cbs, total)
         finally:
             adapter.close()
-        return logs if return_dict else _flatten(logs)
+        return logs if return_dict else _flatten(logs, config)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Returns the model's outputs on x (arrays, or a generator of batches) as numpy, computed batch
@@ -334,27 +308,24 @@ class Trainer:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on one batch; returns that batch's loss and metrics (as TF 2's default
         reset_metrics=True)."""
-        if sample_weight is not None or class_weight is not None:
-            raise NotImplementedError("train_on_batch: `sample_weight` and `class_weight` are not supported yet")
-        return self._one_batch("train_on_batch", "train", x, y, return_dict)
+        return self._one_batch("train_on_batch", "train", x, y, sample_weight, class_weight, return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss and metrics on one batch, without updating the weights."""
-        if sample_weight is not None:
-            raise NotImplementedError("test_on_batch: `sample_weight` is not supported yet")
-        return self._one_batch("test_on_batch", "test", x, y, return_dict)
+        return self._one_batch("test_on_batch", "test", x, y, sample_weight, None, return_dict)
 
-    def _one_batch(self, method, mode, x, y, return_dict):
+    def _one_batch(self, method, mode, x, y, sample_weight, class_weight, return_dict):
         config = self._config_for(method)
-        xs, ys = self._standardizer().batch(x, y)
+        xs, ys, w = self._standardizer(class_weight).batch(x, y, sample_weight)
         if ys is None:
             raise ValueError(f"{method}: `y` is required")
         if len(xs[0]) == 0:
             raise ValueError(f"{method}: `x` has 0 samples; at least one is needed")
         self._check_inputs(xs)
-        adapter = adapters.ArrayAdapter(xs, ys, len(xs[0]))
+        adapter = adapters.ArrayAdapter(xs, ys, len(xs[0]), w)
         runner = tracing.runner_for(self, mode, adapter)
         self._check_labels(adapter, runner)
+        adapters.check_class_weight(class_weight, self._num_classes(adapter, runner))
         self.reset_metrics()
         states = [m._state for m in config.all_metrics()]
         if mode == "train" and not self._fit_lock.acquire(blocking=False):
@@ -365,18 +336,13 @@ class Trainer:
             if mode == "train":
                 self._fit_lock.release()
         logs = self._logs(states)
-        return logs if return_dict else _flatten(logs)
+        return logs if return_dict else _flatten(logs, config)
 
     def predict_on_batch(self, x):
         return self.predict(x, batch_size=max(len(adapters.as_arrays(x, "x")[0]), 1), verbose=0)
 
 
-def _batch_size(b):
-    if b is None:
-        return 32
-    if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b <= 0:
-        raise ValueError(f"`batch_size` must be a positive integer, got {b!r}")
-    return int(b)
+_batch_size = adapters.batch_size_arg
 
 
 def _check_count(name, value, minimum):
@@ -392,6 +358,7 @@ def _verbose(v):
     return v
 
 
-def _flatten(logs):
-    values = list(logs.values())
+def _flatten(logs, config):
+    """evaluate's list: the loss, then the metrics in compile order (a scalar with no metrics)."""
+    values = [logs[m.name] for m in config.all_metrics()]
     return values[0] if len(values) == 1 else values
