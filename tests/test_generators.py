@@ -111,7 +111,7 @@ def test_generator_arguments_are_checked(small_data):
         model.fit(batches(x, y), batch_size=32, verbose=0)
     with pytest.raises(ValueError, match="yielded no batches"):
         model.fit(iter([]), verbose=0)
-    with pytest.raises(ValueError, match="need a generator of \\(x, y\\) batches"):
+    with pytest.raises(ValueError, match=r"need batches of \(x, y\)"):
         model.fit(batches(x), steps_per_epoch=2, verbose=0)
     with pytest.raises(ValueError, match="validation_split"):
         model.fit(batches(x, y), validation_split=0.2, verbose=0)

@@ -9,16 +9,13 @@
 Every adapter offers `sample()`: real rows to trace the model on, and `signature`: the per-sample
 shapes and dtypes that key the compiled programs.
 """
-import itertools
-import threading
 import warnings
 
 import numpy as np
 
 from .. import _core
 from ..tensor import Tensor
-
-_QUEUE_BATCHES = 8  # batches a generator may run ahead of training
+from . import queue_adapter
 
 
 def as_arrays(x, what):
@@ -122,7 +119,8 @@ def check_class_weight(class_weight, num_classes):
                              f"(0 to {num_classes - 1})")
 
 
-def _signature(arrays):
+def signature(arrays):
+    """What keys a compiled program: each array's per-sample shape and dtype."""
     return tuple((a.shape[1:], a.dtype.str) for a in arrays)
 
 
@@ -137,7 +135,7 @@ class ArrayAdapter:
         arrays = xs + (ys or []) + ([weights] if weights is not None else [])
         self.source = _core.ArraySource([Tensor.view(a) for a in arrays], batch_size)
         self.steps = self.source.steps
-        self.signature = _signature(arrays)
+        self.signature = signature(arrays)
         self.layout = (len(xs), len(ys or []), weights is not None)
 
     def sample(self):
@@ -148,77 +146,6 @@ class ArrayAdapter:
 
     def close(self):
         pass
-
-
-class GeneratorAdapter:
-    """A Python generator (or iterator) of batches: `x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)`.
-
-    A daemon thread iterates it and pushes each converted batch into a bounded C++ queue. The first
-    batch is read here, to trace the model on. `steps`: batches per epoch (None: until it ends).
-    The thread reads up to 8 batches ahead of training; those still unread when the call returns are
-    dropped, so a generator shared by two calls continues a few batches further on in the second.
-    """
-
-    def __init__(self, iterator, steps, standardizer, with_targets):
-        self._standardize = standardizer
-        self._with_targets = with_targets
-        self.layout = None  # (inputs, targets, weighted), from the first batch
-        self._iterator = iter(iterator)
-        try:
-            first = next(self._iterator)
-        except StopIteration:
-            raise ValueError("the generator yielded no batches") from None
-        self._first = self._convert(first)
-        self.steps = steps
-        self.num_samples = None
-        self.batch_size = len(self._first[0])
-        self.signature = _signature(self._first)
-        self.error = None
-        self.source = _core.QueueSource(len(self._first), _QUEUE_BATCHES, -1 if steps is None else steps)
-        self._thread = threading.Thread(target=self._produce, name="fastfit-data", daemon=True)
-        self._thread.start()
-
-    def _convert(self, item):
-        x, y, w = unpack_x_y_sample_weight(item)
-        if self._with_targets and y is None:
-            raise ValueError("fit/evaluate need a generator of (x, y) batches, got batches without targets")
-        if not self._with_targets:
-            y = w = None
-        xs, ys, w = self._standardize.batch(x, y, w)
-        layout = (len(xs), len(ys or []), w is not None)
-        if self.layout is not None and layout != self.layout:
-            raise ValueError(f"every batch must have the structure of the first: (inputs, targets, sample weights) "
-                             f"counts {self.layout}, then a batch with {layout}")
-        self.layout = layout
-        return xs + (ys or []) + ([w] if w is not None else [])
-
-    def _produce(self):
-        try:
-            for item in itertools.chain([None], self._iterator):
-                arrays = self._first if item is None else self._convert(item)
-                if not self.source.push([Tensor.view(a) for a in arrays]):
-                    return  # the consumer stopped
-            self.source.close()
-        except BaseException as e:  # noqa: BLE001 - re-raised on the consumer's side
-            self.error = e
-            self.source.fail(f"the data generator raised {type(e).__name__}: {e}")
-
-    def sample(self):
-        n_in, n_tgt, weighted = self.layout
-        arrays = self._first
-        return (arrays[:n_in], arrays[n_in:n_in + n_tgt] if self._with_targets else None,
-                arrays[n_in + n_tgt] if weighted else None)
-
-    def start_pass(self, shuffle=False, seed=0):
-        """Generators continue where the last pass stopped (steps per pass), as Keras iterates them."""
-
-    def raise_error(self):
-        """Re-raises the generator's own exception, if it raised."""
-        if self.error is not None:
-            raise self.error
-
-    def close(self):
-        self.source.stop()
 
 
 def unpack_x_y_sample_weight(item):
@@ -236,14 +163,15 @@ def unpack_x_y_sample_weight(item):
 
 def get_adapter(x, y, batch_size, steps, standardizer, with_targets, what, sample_weight=None):
     """The adapter for `x` (and `y`, `sample_weight`)."""
-    if _is_iterator(x):
+    if is_batch_stream(x):
+        kind = type(x).__name__
         for name, value in (("y", y), ("sample_weight", sample_weight)):
             if value is not None:
-                raise ValueError(f"{what}: `{name}` must not be given when `x` is a generator (it yields "
+                raise ValueError(f"{what}: `{name}` must not be given when `x` is a {kind} (it yields "
                                  "(x, y, sample_weight) batches)")
         if batch_size is not None:
-            raise ValueError(f"{what}: `batch_size` must not be given when `x` is a generator (it yields batches)")
-        return GeneratorAdapter(x, steps, standardizer, with_targets)
+            raise ValueError(f"{what}: `batch_size` must not be given when `x` is a {kind} (it yields batches)")
+        return queue_adapter.for_stream(x, steps, standardizer, with_targets)
     if x is None:
         raise ValueError(f"{what}: `x` is required")
     xs, ys, w = standardizer.batch(x, y if with_targets else None, sample_weight if with_targets else None)
@@ -266,7 +194,7 @@ def batch_size_arg(b):
 def fit_adapters(x, y, sample_weight, batch_size, steps_per_epoch, validation_split, validation_data,
                  validation_steps, validation_batch_size, standardizer):
     """fit's training and validation adapters (validation None when there is none)."""
-    if _is_iterator(x):
+    if is_batch_stream(x):
         if validation_split:
             raise ValueError("fit: `validation_split` is only supported for arrays, not generators")
         train = get_adapter(x, y, batch_size, steps_per_epoch, standardizer, True, "fit", sample_weight)
@@ -291,7 +219,7 @@ def fit_adapters(x, y, sample_weight, batch_size, steps_per_epoch, validation_sp
         train = ArrayAdapter(xs, ys, batch_size_arg(batch_size), w)
     if validation_data is not None:
         val_standardizer = Standardizer(standardizer.sparse_labels)  # class weights weigh training only
-        if _is_iterator(validation_data):
+        if is_batch_stream(validation_data):
             val = get_adapter(validation_data, None, None, validation_steps, val_standardizer, True, "fit (validation)")
         else:
             if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
@@ -302,9 +230,13 @@ def fit_adapters(x, y, sample_weight, batch_size, steps_per_epoch, validation_sp
     return train, val
 
 
-def _is_iterator(x):
-    return hasattr(x, "__next__") or (hasattr(x, "__iter__") and not isinstance(x, (np.ndarray, list, tuple, dict, Tensor))
-                                      and not hasattr(x, "to_numpy"))
+def is_batch_stream(x):
+    """Whether `x` yields batches (a generator, an iterator, a PyDataset, a Dataset) rather than being
+    the data itself (arrays, lists, pandas objects, Tensors)."""
+    from ..utils.py_dataset import PyDataset
+    return isinstance(x, PyDataset) or hasattr(x, "__next__") or (
+        hasattr(x, "__iter__") and not isinstance(x, (np.ndarray, list, tuple, dict, Tensor, str))
+        and not hasattr(x, "to_numpy"))
 
 
 def warn_ran_out(steps_done, what):

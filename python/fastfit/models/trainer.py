@@ -85,7 +85,7 @@ class Trainer:
         return adapters.Standardizer(getattr(self.loss, "sparse_labels", False), class_weight)
 
     def _adapter(self, x, y, batch_size, steps, with_targets, what, sample_weight=None):
-        adapter = adapters.get_adapter(x, y, batch_size if adapters._is_iterator(x) else _batch_size(batch_size),
+        adapter = adapters.get_adapter(x, y, batch_size if adapters.is_batch_stream(x) else _batch_size(batch_size),
                                        steps, self._standardizer(), with_targets, what, sample_weight)
         self._check_inputs(adapter.sample()[0])
         return adapter

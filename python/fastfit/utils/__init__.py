@@ -1,5 +1,6 @@
-"""keras.utils: seeding, the progress bar."""
+"""keras.utils: seeding, the progress bar, PyDataset (Sequence)."""
 from ..backend import set_random_seed
 from .progbar import Progbar
+from .py_dataset import PyDataset, Sequence
 
-__all__ = ["Progbar", "set_random_seed"]
+__all__ = ["Progbar", "PyDataset", "Sequence", "set_random_seed"]
