@@ -1,4 +1,4 @@
-"""Real data sets from the standard files: `mnist`, `fashion_mnist`."""
-from . import fashion_mnist, mnist
+"""Real data sets from their standard files: `mnist`, `fashion_mnist`, `cifar10`, `imdb`."""
+from . import cifar10, fashion_mnist, imdb, mnist
 
-__all__ = ["fashion_mnist", "mnist"]
+__all__ = ["cifar10", "fashion_mnist", "imdb", "mnist"]

@@ -1,43 +1,30 @@
 """MNIST handwritten digits: 60,000 training and 10,000 test 28x28 grayscale images."""
 import os
 
-import numpy as np
-
 from . import _files
 
-_SHA256 = {"mnist.npz": "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"}
-_BASE_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
-_IDX = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
-        "t10k-labels-idx1-ubyte.gz"]
-_SYSTEM_DIRS = ["/usr/share/datasets/mnist", "/usr/local/share/datasets/mnist"]
+_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
+_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+_IDX = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz")
 
 
 def load_data(path="mnist.npz"):
-    """Returns `(x_train, y_train), (x_test, y_test)` as uint8 arrays.
+    """Returns `(x_train, y_train), (x_test, y_test)`: uint8 images (N, 28, 28) and uint8 labels (N,).
 
-    `path`: an `mnist.npz` file (absolute, or a name looked up in the standard folders), or a folder
-    holding the four IDX files.
+    `path`: as in Keras, the name of the `mnist.npz` file in the data folders (see
+    `fastfit.datasets._files`), or a path to it; fastfit also takes a folder holding `mnist.npz`
+    or the four IDX `*-ubyte.gz` files.
+
+    Example::
+
+        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+        assert x_train.shape == (60000, 28, 28) and y_test.shape == (10000,)
     """
-    if os.path.isdir(path):
-        return _from_idx(path)
-    if os.path.isfile(path):
-        return _from_npz(path)
-    name = os.path.basename(path)
-    dirs = _files.search_dirs("mnist", _SYSTEM_DIRS)
-    for d in dirs:
-        if os.path.isfile(os.path.join(d, name)):
-            return _from_npz(os.path.join(d, name))
-        if all(os.path.isfile(os.path.join(d, f)) for f in _IDX):
-            return _from_idx(d)
-    d = _files.locate("mnist", [name], [], _BASE_URL, {name: _SHA256.get(name, "")})
-    return _from_npz(os.path.join(d, name))
-
-
-def _from_npz(path):
-    with np.load(path, allow_pickle=False) as f:
-        return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
-
-
-def _from_idx(d):
-    x_train, y_train, x_test, y_test = (_files.read_idx(os.path.join(d, f)) for f in _IDX)
-    return (x_train, y_train), (x_test, y_test)
+    folder, name = (path, "mnist.npz") if os.path.isdir(path) else os.path.split(path)
+    folder, files = _files.find("mnist", [(name,), _IDX], [(_URL, _SHA256)], folder)
+    if files == _IDX:
+        x_train, y_train, x_test, y_test = (_files.read_idx(os.path.join(folder, f)) for f in _IDX)
+        return (x_train, y_train), (x_test, y_test)
+    f = _files.read_npz(os.path.join(folder, name))
+    return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
