@@ -22,7 +22,7 @@ class QueueAdapter:
     """Feeds batches from `make_pass()` (a fresh iterator of batches per call) through the queue.
 
     The first batch is read here, to trace the model on. `steps`: batches per pass (None: until the
-    iterator ends). The producer reads up to `capacity` batches ahead; those still unread when a pass
+    iterator ends). `restarts`: each pass starts over from the first batch (else passes continue). The producer reads up to `capacity` batches ahead; those still unread when a pass
     or the call ends are dropped, so a generator shared by two calls continues a few batches on.
     """
 
@@ -30,7 +30,7 @@ class QueueAdapter:
         self._make_pass = make_pass
         self._standardize = standardizer
         self._with_targets = with_targets
-        self._restarts = restarts and steps is None
+        self._restarts = restarts
         self._capacity = capacity
         self.layout = None  # (inputs, targets, weighted), from the first batch
         self.steps = steps
@@ -115,7 +115,7 @@ def for_stream(x, steps, standardizer, with_targets):
         if steps is None and cardinality == -1:
             raise ValueError("an infinite Dataset needs `steps_per_epoch` (fit) or `steps` (evaluate, predict)")
         return QueueAdapter(lambda shuffle=False, seed=0: x._numpy_iter(), steps or (cardinality if cardinality >= 0
-                            else None), standardizer, with_targets, restarts=True)
+                            else None), standardizer, with_targets, restarts=steps is None)
     iterator = iter(x)
     return QueueAdapter(lambda shuffle=False, seed=0: iterator, steps, standardizer, with_targets, restarts=False)
 
@@ -137,7 +137,7 @@ def _py_dataset_adapter(ds, steps, standardizer, with_targets):
         yield from _fetch(ds, order, ds.workers)
         ds.on_epoch_end()
 
-    return QueueAdapter(make_pass, steps or n, standardizer, with_targets, restarts=True,
+    return QueueAdapter(make_pass, steps or n, standardizer, with_targets, restarts=steps is None,
                         capacity=max(ds.max_queue_size, 1))
 
 
