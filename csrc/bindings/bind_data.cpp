@@ -41,9 +41,12 @@ void init_data(py::module_& m) {
       .def_property_readonly("position", &BatchSource::position, "Samples handed out so far (this pass).");
 
   py::class_<ArraySource, BatchSource, std::shared_ptr<ArraySource>>(m, "ArraySource")
-      .def(py::init<std::vector<TensorPtr>, int64_t>(), py::arg("arrays"), py::arg("batch_size"))
-      .def("start_pass", &ArraySource::start_pass, py::arg("shuffle"), py::arg("seed") = 0,
-           "Back to the first batch; reshuffled with `seed` when `shuffle`.")
+      .def(py::init<std::vector<TensorPtr>, int64_t, bool>(), py::arg("arrays"), py::arg("batch_size"),
+           py::arg("drop_remainder") = false)
+      .def("start_pass", &ArraySource::start_pass, py::arg("shuffle"), py::arg("seed") = 0, py::arg("buffer_size") = 0,
+           "Back to the first batch; reshuffled with `seed` when `shuffle` (buffer_size > 0: tf.data's "
+           "buffered shuffle, a local one for small buffers).")
+      .def("order", [](const ArraySource& s) { return s.order(); }, "This pass's sample order.")
       .def_property_readonly("num_samples", &ArraySource::num_samples)
       .def_property_readonly("batch_size", &ArraySource::batch_size);
 

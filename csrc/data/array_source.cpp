@@ -5,8 +5,8 @@
 
 namespace fastfit {
 
-ArraySource::ArraySource(std::vector<TensorPtr> arrays, int64_t batch_size)
-    : arrays_(std::move(arrays)), batch_size_(batch_size) {
+ArraySource::ArraySource(std::vector<TensorPtr> arrays, int64_t batch_size, bool drop_remainder)
+    : arrays_(std::move(arrays)), batch_size_(batch_size), drop_(drop_remainder) {
   FF_CHECK(!arrays_.empty(), "no arrays to cut into batches");
   FF_CHECK(batch_size > 0, "batch_size must be a positive integer, got " + std::to_string(batch_size));
   n_ = arrays_[0]->rank() ? arrays_[0]->shape[0] : 0;
@@ -16,21 +16,38 @@ ArraySource::ArraySource(std::vector<TensorPtr> arrays, int64_t batch_size)
   start_pass(false, 0);
 }
 
-void ArraySource::start_pass(bool shuffle, uint64_t seed) {
+void ArraySource::start_pass(bool shuffle, uint64_t seed, int64_t buffer_size) {
   pos_ = 0;
   order_.resize(n_);
   for (int64_t i = 0; i < n_; ++i) order_[i] = i;
-  if (shuffle) {
-    std::mt19937_64 rng(seed);
-    for (int64_t i = n_ - 1; i > 0; --i) std::swap(order_[i], order_[std::uniform_int_distribution<int64_t>(0, i)(rng)]);
+  if (!shuffle) return;
+  std::mt19937_64 rng(seed);
+  auto below = [&](int64_t k) { return std::uniform_int_distribution<int64_t>(0, k - 1)(rng); };
+  if (buffer_size <= 0 || buffer_size >= n_) {  // Fisher-Yates: every permutation equally likely
+    for (int64_t i = n_ - 1; i > 0; --i) std::swap(order_[i], order_[below(i + 1)]);
+    return;
+  }
+  // tf.data's buffer: hold the next `buffer_size` samples, hand out a random one and refill its slot
+  // from the stream; drain the buffer at random when the stream ends.
+  std::vector<int64_t> buffer(order_.begin(), order_.begin() + buffer_size);
+  int64_t out = 0;
+  for (int64_t next = buffer_size; next < n_; ++next) {
+    const int64_t j = below(buffer_size);
+    order_[out++] = buffer[j];
+    buffer[j] = next;
+  }
+  for (int64_t left = buffer_size; left > 0; --left) {
+    const int64_t j = below(left);
+    order_[out++] = buffer[j];
+    buffer[j] = buffer[left - 1];
   }
 }
 
 bool ArraySource::next(Batch& b) {
-  if (pos_ >= n_) return false;
+  if (end() - pos_ <= 0) return false;
   b.arrays = arrays_;
   b.rows = order_.data() + pos_;
-  b.count = std::min(batch_size_, n_ - pos_);
+  b.count = std::min(batch_size_, end() - pos_);
   b.first = pos_;
   pos_ += b.count;
   return true;

@@ -36,22 +36,29 @@ class BatchSource {
 };
 
 // Arrays whose first axis is the sample axis, cut into batches of `batch_size` in order or reshuffled
-// each pass.
+// each pass. drop_remainder: a last batch smaller than batch_size is not handed out.
 class ArraySource final : public BatchSource {
  public:
-  ArraySource(std::vector<TensorPtr> arrays, int64_t batch_size);
-  void start_pass(bool shuffle, uint64_t seed);
+  ArraySource(std::vector<TensorPtr> arrays, int64_t batch_size, bool drop_remainder = false);
+  // Back to the first batch. shuffle: a new order drawn from `seed`, uniform over all permutations
+  // (buffer_size 0 or >= the sample count), or tf.data's buffered shuffle with a buffer of
+  // `buffer_size` samples (a small buffer gives a local shuffle).
+  void start_pass(bool shuffle, uint64_t seed, int64_t buffer_size = 0);
   bool next(Batch& batch) override;
-  bool more() override { return pos_ < n_; }
-  int64_t steps() const override { return (n_ + batch_size_ - 1) / batch_size_; }
+  bool more() override { return end() - pos_ > 0; }
+  int64_t steps() const override { return drop_ ? n_ / batch_size_ : (n_ + batch_size_ - 1) / batch_size_; }
   int num_arrays() const override { return int(arrays_.size()); }
   int64_t num_samples() const { return n_; }
+  const std::vector<int64_t>& order() const { return order_; }
   int64_t batch_size() const { return batch_size_; }
   int64_t position() const override { return pos_; }
 
  private:
+  int64_t end() const { return drop_ ? n_ / batch_size_ * batch_size_ : n_; }  // samples a pass hands out
+
   std::vector<TensorPtr> arrays_;
   int64_t n_ = 0, batch_size_ = 0, pos_ = 0;
+  bool drop_ = false;
   std::vector<int64_t> order_;
 };
 
