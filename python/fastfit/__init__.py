@@ -27,10 +27,11 @@ finally:
     if _timeout is None:
         del _os.environ["OPENBLAS_THREAD_TIMEOUT"]
 
-from . import (activations, backend, callbacks, config, cuda, datasets, initializers, layers, losses, metrics,
+from . import (activations, backend, callbacks, config, cuda, data, datasets, initializers, layers, losses, metrics,
                optimizers, utils)
 from .config import device
 from .autodiff import GradientTape
+from .data import TensorSpec
 from .layers import Input
 from .models import Model, Sequential
 from .ops import (abs, add, argmax, cast, divide, equal, exp, greater, greater_equal, less, less_equal, log, matmul,
