@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import _core, backend
 from ..tensor import Tensor
+from .arrays import signature, unpack_x_y_sample_weight
 
 QUEUE_BATCHES = 8  # batches the producer may run ahead of the step
 
@@ -42,14 +43,12 @@ class QueueAdapter:
         except StopIteration:
             raise ValueError("the data yielded no batches") from None
         self.batch_size = len(self._first[0])
-        from .adapters import signature
         self.signature = signature(self._first)
         self._pending_first = True
         self.source = None
         self._start_producer()
 
     def _convert(self, item):
-        from .adapters import unpack_x_y_sample_weight
         x, y, w = unpack_x_y_sample_weight(item)
         if self._with_targets and y is None:
             raise ValueError("fit/evaluate need batches of (x, y) or (x, y, sample_weight), got batches without targets")
