@@ -46,3 +46,8 @@ def finite_difference(np_fn, inputs, i, r, eps=1e-6):
 
 def rand(rng, *shape, low=-1.0, high=1.0):
     return rng.uniform(low, high, size=shape).astype(np.float32)
+
+
+def runner_of(model, mode):
+    """The runner fit ('train'), evaluate ('test') or predict ('predict') compiled or chose for `model`."""
+    return next(r for key, r in model._programs.items() if key[0] == mode)

@@ -11,6 +11,8 @@ import fastfit as tf
 import fastfit as keras
 from fastfit.data.dataset_adapter import DatasetArrayAdapter
 from fastfit.data.queue_adapter import QueueAdapter
+from fastfit.models.tracing import CompiledRunner
+from helpers import runner_of
 from conftest import guide_model
 
 
@@ -170,3 +172,44 @@ def test_dataset_errors(small_data):
         compiled().evaluate(ds.repeat(), verbose=0)
     with pytest.raises(ValueError, match="lengths"):
         tf.data.Dataset.from_tensor_slices((x, y[:10]))
+
+
+def test_a_map_of_fastfit_ops_after_batch_is_compiled_into_the_program(small_data):
+    x, y = small_data
+    from fastfit.data import adapters
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(64, seed=1).batch(40).map(lambda a, b: (a * 2.0, b))
+    adapter = adapters.get_adapter(ds, None, None, None, adapters.Standardizer(True), True, "fit")
+    assert isinstance(adapter, DatasetArrayAdapter) and adapter.preprocess is not None  # no Python per batch
+    plain = tf.data.Dataset.from_tensor_slices((x, y)).batch(40)
+    mapped = compiled().fit(plain.map(lambda a, b: (a * 2.0, b)), epochs=2, verbose=0).history
+    assert mapped == compiled().fit(x * 2.0, y, batch_size=40, epochs=2, shuffle=False, verbose=0).history
+    model = compiled()
+    np.testing.assert_allclose(model.predict(plain.map(lambda a, b: (a * 2.0, b)), verbose=0),
+                               model.predict(x * 2.0, verbose=0), rtol=1e-6)
+
+
+def test_metrics_see_the_targets_the_map_made():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 4)).astype("float32")
+    y = (x @ np.ones((4, 1), "float32")).astype("float32")
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse", metrics=["mse"])
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(30).map(lambda a, b: (a, b * 10.0))
+    h = model.fit(ds, epochs=2, verbose=0).history
+    np.testing.assert_allclose(h["loss"], h["mse"], rtol=1e-5)  # both against y * 10
+    assert isinstance(runner_of(model, "train"), CompiledRunner)
+
+
+def test_a_map_outside_fastfit_ops_runs_in_python_and_the_model_stays_compiled(small_data):
+    x, y = small_data
+    from fastfit.data import adapters
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(40).map(lambda a, b: (np.tanh(a.numpy()), b))
+    adapter = adapters.get_adapter(ds, None, None, None, adapters.Standardizer(True), True, "fit")
+    assert isinstance(adapter, QueueAdapter)
+    model = compiled()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no fallback warning: only the map runs in Python
+        h = model.fit(ds, epochs=2, verbose=0).history
+    assert isinstance(runner_of(model, "train"), CompiledRunner)
+    assert h == compiled().fit(np.tanh(x), y, batch_size=40, epochs=2, shuffle=False, verbose=0).history

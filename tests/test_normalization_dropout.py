@@ -6,6 +6,7 @@ import pytest
 import fastfit as keras
 from fastfit import layers
 from fastfit.models.tracing import CompiledRunner
+from helpers import runner_of
 
 
 def bn_reference(x, gamma, beta, mean, var, eps=1e-3):
@@ -77,7 +78,7 @@ def fit_and_loop(make_model, x, y, batch_size, epochs=2, lr=0.05):
     fit_model, loop_model = make_model(), make_model()
     fit_model.compile(keras.optimizers.SGD(lr), "sparse_categorical_crossentropy")
     fit_model.fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=False, verbose=0)
-    assert isinstance(next(r for (m, _), r in fit_model._programs.items() if m == "train"), CompiledRunner)
+    assert isinstance(runner_of(fit_model, "train"), CompiledRunner)
     opt = keras.optimizers.SGD(lr)
     loss_fn = keras.losses.SparseCategoricalCrossentropy()
     for _ in range(epochs):

@@ -9,6 +9,7 @@ import pytest
 import fastfit as keras
 from fastfit import layers
 from fastfit.optimizers import flatten_variables
+from helpers import runner_of
 from conftest import guide_model
 
 
@@ -18,7 +19,7 @@ def fit_twice(model, x, y, optimizer):
 
 
 def program_of(model):
-    return next(r.program for (mode, _), r in model._programs.items() if mode == "train")
+    return runner_of(model, "train").program
 
 
 def test_adopting_moves_memory_not_objects():

@@ -4,6 +4,7 @@ import pytest
 
 import fastfit as keras
 from fastfit import _core, layers
+from helpers import runner_of
 from conftest import guide_model
 
 
@@ -23,7 +24,7 @@ def fit_history(x, y, n_threads):
 
 
 def program(model, mode):
-    return next(r.program for (m, _), r in model._programs.items() if m == mode)
+    return runner_of(model, mode).program
 
 
 def test_two_threads_match_one_bit_for_bit(small_data, threads):

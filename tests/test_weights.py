@@ -5,6 +5,7 @@ import pytest
 
 import fastfit as keras
 from fastfit.models.tracing import CompiledRunner
+from helpers import runner_of
 from conftest import guide_model
 
 
@@ -36,7 +37,7 @@ def test_evaluate_with_sample_weights_matches_the_formula(small_data):
     hit = model.predict(x, verbose=0).argmax(1) == y
     assert res["accuracy"] == pytest.approx(hit.mean(), rel=1e-6)
     assert res["weighted_accuracy"] == pytest.approx(np.sum(w * hit) / np.sum(w), rel=1e-5)
-    assert isinstance(next(r for (m, _), r in model._programs.items() if m == "test"), CompiledRunner)
+    assert isinstance(runner_of(model, "test"), CompiledRunner)
     # as a list: the loss, then the metrics in compile order
     assert model.evaluate(x, y, sample_weight=w, batch_size=64, verbose=0) == pytest.approx(
         [res["loss"], res["accuracy"], res["weighted_accuracy"]])

@@ -23,7 +23,7 @@ void init_train(py::module_& m) {
 
   py::class_<Trace, std::shared_ptr<Trace>>(m, "Trace")
       .def(py::init([](Tape& tape, std::vector<TensorPtr> inputs, std::vector<TensorPtr> targets,
-                       std::vector<TensorPtr> outputs, TensorPtr loss) {
+                       std::vector<TensorPtr> outputs, TensorPtr loss, std::vector<TensorPtr> labels) {
              auto t = std::make_shared<Trace>();
              t->records = tape.records;
              t->assigns = tape.assigns;
@@ -31,10 +31,13 @@ void init_train(py::module_& m) {
              t->targets = std::move(targets);
              t->outputs = std::move(outputs);
              t->loss = std::move(loss);
+             t->labels = std::move(labels);
              return t;
            }),
            py::arg("tape"), py::arg("inputs"), py::arg("targets"), py::arg("outputs"), py::arg("loss").none(true),
-           "The ops a tracing tape recorded, with the call's inputs, targets, outputs and loss.")
+           py::arg("labels") = std::vector<TensorPtr>{},
+           "The ops a tracing tape recorded, with the call's inputs, targets, outputs and loss; `labels`: what "
+           "metrics compare outputs with when it is not the targets themselves.")
       .def_property_readonly("num_ops", [](const Trace& t) { return t.records.size(); });
 
   m.def(

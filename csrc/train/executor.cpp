@@ -100,7 +100,7 @@ void Executor::gather(Shard& s, const Batch& batch, size_t num_arrays) {
 
 void Executor::run_shard(Shard& s, Mode mode, const Batch& batch, const ExecCtx& ctx) {
   FlushDenormals flush;
-  gather(s, batch, graph.inputs.size() + (mode == Mode::predict ? 0 : graph.targets.size()));
+  gather(s, batch, graph.inputs.size() + graph.targets.size());
   for (int c : graph.batch_constants) {
     Tensor& t = *s.value[c];
     if (t.dtype == DType::f32) t.f()[0] = float(s.count);

@@ -43,6 +43,8 @@ Graph::Graph(const Trace& trace, const std::vector<TensorPtr>& batch_consts, con
     return s;
   };
   for (auto& t : trace.outputs) outputs.push_back(lookup(t, "model output"));
+  if (trace.labels.empty()) labels = targets;
+  for (auto& t : trace.labels) labels.push_back(lookup(t, "metric target"));
   if (trace.loss) {
     loss = lookup(trace.loss, "loss");
     FF_CHECK(trace.loss->rank() == 0, "Program: the loss must be a scalar, got " + trace.loss->desc());
@@ -56,6 +58,7 @@ Graph::Graph(const Trace& trace, const std::vector<TensorPtr>& batch_consts, con
   std::vector<int> roots = outputs;
   if (loss >= 0) roots.push_back(loss);
   for (auto& a : assigns) roots.push_back(a.second);
+  roots.insert(roots.end(), labels.begin(), labels.end());
   test_steps = ancestors(roots);
   plan_splitting(trace);
   has_grad.assign(external.size(), 0);

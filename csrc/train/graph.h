@@ -25,6 +25,7 @@ struct Graph {
   std::vector<Shape> shape;         // per slot, as traced
   std::vector<DType> dtype;
   std::vector<int> inputs, targets, outputs;
+  std::vector<int> labels;  // what metrics compare outputs with (trace.labels, or the targets)
   int loss = -1;
   int loss_reduction = 0;  // the loss op's reduces_all(): 1 sum, 2 mean over the batch
   std::vector<int> batch_constants;          // slots that hold the batch size

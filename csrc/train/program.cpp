@@ -61,16 +61,18 @@ Program::Program(const Trace& trace, const std::vector<TensorPtr>& batch_constan
 
 void Program::add_metric(MetricUpdate update, float threshold, int output, int target, int weight) {
   FF_CHECK(output >= 0 && output < int(graph_.outputs.size()), "metric: no model output " + std::to_string(output));
-  FF_CHECK(target >= 0 && target < int(graph_.targets.size()), "metric: no target " + std::to_string(target));
-  FF_CHECK(weight >= -1 && weight < int(graph_.targets.size()), "metric: no sample weights " + std::to_string(weight));
-  metrics_.push_back({update, threshold, graph_.outputs[output], graph_.targets[target],
-                      weight < 0 ? -1 : graph_.targets[weight]});
+  FF_CHECK(target >= 0 && target < int(graph_.labels.size()), "metric: no target " + std::to_string(target));
+  FF_CHECK(weight >= -1 && weight < int(graph_.labels.size()), "metric: no sample weights " + std::to_string(weight));
+  metrics_.push_back({update, threshold, graph_.outputs[output], graph_.labels[target],
+                      weight < 0 ? -1 : graph_.labels[weight]});
 }
 
-void Program::check_batch(const Batch& batch, Mode mode) const {
-  const size_t want = graph_.inputs.size() + (mode == Mode::predict ? 0 : graph_.targets.size());
+void Program::check_batch(const Batch& batch) const {
+  // A predict program traced without targets reads the inputs only; one whose Dataset map reads the
+  // targets (and every other program) needs them too.
+  const size_t want = graph_.inputs.size() + graph_.targets.size();
   FF_CHECK(batch.arrays.size() >= want, "expected batches of " + std::to_string(want) + " arrays (inputs" +
-                                            (mode == Mode::predict ? ")" : " and targets)") + ", got " +
+                                            (graph_.targets.empty() ? ")" : " and targets)") + ", got " +
                                             std::to_string(batch.arrays.size()));
   for (size_t j = 0; j < want; ++j) {
     const bool input = j < graph_.inputs.size();
@@ -101,7 +103,7 @@ int64_t Program::run(Mode mode, BatchSource& source, int64_t max_steps,
   int64_t done = 0;
   while (done < max_steps && source.next(batch)) {
     if (batch.count == 0) continue;
-    check_batch(batch, mode);
+    check_batch(batch);
     run_batch(*lease.ex, mode, batch, states, results, update_state);
     ++done;
   }

@@ -49,7 +49,7 @@ class Program {
     int output, target, weight;  // slots (weight -1: unweighted)
   };
   struct Lease;  // an executor borrowed from the pool for one call
-  void check_batch(const Batch& batch, Mode mode) const;
+  void check_batch(const Batch& batch) const;
   void run_batch(Executor& ex, Mode mode, const Batch& batch, const std::vector<std::shared_ptr<MetricState>>& states,
                  const std::vector<TensorPtr>& results, bool update_state);
   void accumulate(const Executor::Shard& s, int64_t rows, const std::vector<std::shared_ptr<MetricState>>& states) const;

@@ -13,6 +13,9 @@ struct Trace {
   std::vector<Record> records;
   std::vector<Assign> assigns;
   std::vector<TensorPtr> inputs, targets, outputs;
+  // What metrics compare the outputs with: the targets (and sample weights) themselves, or values
+  // computed from them by a Dataset's `map` traced into the call. Empty: the targets.
+  std::vector<TensorPtr> labels;
   TensorPtr loss;  // null for predict
   int64_t rows() const { return inputs.empty() || !inputs[0]->rank() ? 0 : inputs[0]->shape[0]; }
 };

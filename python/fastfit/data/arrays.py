@@ -125,6 +125,7 @@ class ArrayAdapter:
         self.steps = self.source.steps
         self.signature = signature(arrays)
         self.layout = (len(xs), len(ys or []), weights is not None)
+        self.preprocess = None  # a Dataset's `map` after its batch, traced ahead of the model
 
     def sample(self):
         return self.xs, self.ys, self.weights

@@ -34,6 +34,7 @@ class QueueAdapter:
         self._restarts = restarts
         self._capacity = capacity
         self.layout = None  # (inputs, targets, weighted), from the first batch
+        self.preprocess = None
         self.steps = steps
         self.num_samples = None
         self.error = None

@@ -37,14 +37,16 @@ def runner_for(model, mode, adapter):
     config = model._compile_config
     if config is not None and config.run_eagerly:
         return EagerRunner(model, mode, adapter)
-    key = (mode, adapter.signature)
+    key = (mode, adapter.signature, adapter.preprocess)
     with model._programs_lock:
         runner = model._programs.get(key)
         if runner is None:
             xs, ys, ws = adapter.sample()
             if len(xs[0]) < MIN_TRACE_ROWS:
                 return EagerRunner(model, mode, adapter)  # nothing to check on: not cached
-            runner, reason = _compile(model, mode, xs, ys, ws)
+            if mode == "predict" and adapter.preprocess is None:
+                ys = ws = None  # predict reads the inputs only
+            runner, reason = _compile(model, mode, Batch(xs, ys, ws, adapter.preprocess))
             if reason is not None and reason not in model._fallback_reasons:
                 model._fallback_reasons.add(reason)
                 warnings.warn(f"Model '{model.name}': {_WHAT[mode]} runs op by op from Python, much slower than the "
@@ -55,21 +57,41 @@ def runner_for(model, mode, adapter):
     return runner
 
 
-def _rows(xs, ys, ws, rows):
-    return ([x[rows] for x in xs], None if ys is None else [y[rows] for y in ys],
-            None if ws is None else ws[rows])
+class Batch:
+    """A batch as the source hands it out (inputs, targets or None, sample weights or None), and the
+    Dataset `map` that turns it into what the model and loss see (None: nothing to turn)."""
+
+    def __init__(self, xs, ys, ws, preprocess=None):
+        self.xs, self.ys, self.ws, self.preprocess = xs, ys, ws, preprocess
+
+    def rows(self, rows):
+        return Batch([x[rows] for x in self.xs], None if self.ys is None else [y[rows] for y in self.ys],
+                     None if self.ws is None else self.ws[rows], self.preprocess)
+
+    def arrays(self):
+        return self.xs + (self.ys or []) + ([self.ws] if self.ws is not None else [])
+
+    def tensors(self):
+        """(inputs, targets, weights) as fresh tensors."""
+        return ([Tensor(np.ascontiguousarray(a)) for a in self.xs],
+                [Tensor(np.ascontiguousarray(a)) for a in self.ys or []],
+                Tensor(np.ascontiguousarray(self.ws)) if self.ws is not None else None)
+
+    def prepared(self, tensors):
+        """(inputs, targets, weights) the model and the loss take: after the map, if there is one."""
+        return self.preprocess(*tensors) if self.preprocess is not None else tensors
 
 
-def _compile(model, mode, xs, ys, ws):
+def _compile(model, mode, batch):
     """(CompiledRunner, None), or (None, why the call cannot be compiled)."""
-    n = len(xs[0])
+    n = len(batch.xs[0])
     a = min(8, n // 3)
     b, v = a - 1, min(16, n - 2 * a + 1)
     with _StateGuard(model):
-        trace_a, why = _record(model, mode, *_rows(xs, ys, ws, slice(0, a)))
+        trace_a, why = _record(model, mode, batch.rows(slice(0, a)))
     if why is None:
         with _StateGuard(model):
-            trace_b, why = _record(model, mode, *_rows(xs, ys, ws, slice(a, a + b)))
+            trace_b, why = _record(model, mode, batch.rows(slice(a, a + b)))
     if why is not None:
         return None, why
     why, batch_constants = _core.compare_traces(trace_a.trace, trace_b.trace)
@@ -82,45 +104,48 @@ def _compile(model, mode, xs, ys, ws):
     program = _core.Program(trace_a.trace, batch_constants, model.trainable_weights if train else [],
                             config.optimizer._core if train else None)
     if mode != "predict":
+        ys, ws = trace_a.labels
         for m in config.resolve_metrics(ys[0].shape, trace_a.outputs[0].shape):
             weight = len(ys) if m.weighted and ws is not None else -1  # the weights follow the targets
             program.add_metric(m._kind, m._threshold, 0, 0, weight)
     runner = CompiledRunner(program, [tuple(o.shape[1:]) for o in trace_a.outputs])
-    why = _verify(model, mode, runner, *_rows(xs, ys, ws, slice(n - v, n)))
+    why = _verify(model, mode, runner, batch.rows(slice(n - v, n)))
     return (runner, None) if why is None else (None, why)
 
 
 class _Recorded:
-    def __init__(self, trace, outputs):
+    def __init__(self, trace, outputs, labels):
         self.trace, self.outputs = trace, outputs
+        self.labels = labels  # (targets, weights) the loss and metrics saw
 
 
-def _record(model, mode, xs, ys, ws):
+def _record(model, mode, batch):
     """Runs the model (and loss) on these rows while recording: (_Recorded, None) or (None, why).
-    Sample weights are one more target of the trace."""
+    Sample weights are one more target of the trace; a Dataset's map runs first, recorded too."""
     tape = _core.Tape(record_all=True)
-    inputs = [Tensor(np.ascontiguousarray(a)) for a in xs]
-    targets = [Tensor(np.ascontiguousarray(a)) for a in ys] if ys is not None else []
-    weights = Tensor(np.ascontiguousarray(ws)) if ws is not None else None
-    for t in inputs + targets + ([weights] if weights is not None else []):
+    inputs, targets, weights = batch.tensors()
+    raw = inputs + targets + ([weights] if weights is not None else [])
+    for t in raw:
         tape.mark_live(t)
     with _tracing.recording(tape) as state:
-        outs = _as_list(model(inputs[0] if len(inputs) == 1 else inputs, training=_TRAINING[mode]))
-        loss = model._compile_config.compute_loss(targets, outs, weights) if ys is not None else None
+        xs, ys, ws = batch.prepared((inputs, targets, weights))
+        outs = _as_list(model(_one(xs), training=_TRAINING[mode]))
+        loss = model._compile_config.compute_loss(ys, outs, ws) if mode != "predict" else None
     if state.data_dependent:
         return None, state.data_dependent
-    trace = _core.Trace(tape, inputs, targets + ([weights] if weights is not None else []), outs, loss)
-    return _Recorded(trace, outs), None
+    labels = ys + ([ws] if ws is not None else []) if batch.preprocess is not None and mode != "predict" else []
+    trace = _core.Trace(tape, inputs, raw[len(inputs):], outs, loss, labels)
+    return _Recorded(trace, outs, ([y.numpy() for y in ys], ws)), None
 
 
-def _verify(model, mode, runner, xs, ys, ws):
+def _verify(model, mode, runner, batch):
     """None when the program reproduces the eager model on these rows, else why not."""
     config = model._compile_config
-    weights = Tensor(np.ascontiguousarray(ws)) if ws is not None else None
+    n = len(batch.xs[0])
     with _StateGuard(model):
-        eager = [o.numpy() for o in _as_list(model(xs[0] if len(xs) == 1 else xs, training=_TRAINING[mode]))]
-        if ys is not None:
-            targets = [Tensor(y) for y in ys]
+        xs, targets, weights = batch.prepared(batch.tensors())
+        eager = [o.numpy() for o in _as_list(model(_one(xs), training=_TRAINING[mode]))]
+        if mode != "predict":
             outs = [Tensor(o) for o in eager]
             eager_loss = float(config.compute_loss(targets, outs, weights))
             eager_metrics = []
@@ -128,19 +153,18 @@ def _verify(model, mode, runner, xs, ys, ws):
                 state = _core.MetricState()
                 _core.metric_update(m._kind, targets[0], outs[0], state, m._threshold, weights if m.weighted else None)
                 eager_metrics.append(state.result())
-    results = PredictResults(runner.output_rows, len(xs[0]))
-    runner.program.run("predict", _core.ArraySource([Tensor.view(x) for x in xs], len(xs[0])), 1, [],
-                       results.tensors, False)
+    results = PredictResults(runner.output_rows, n)
+    source = _core.ArraySource([Tensor.view(a) for a in batch.arrays()], n)
+    runner.program.run("predict", source, 1, [], results.tensors, False)
     for k, (got, want) in enumerate(zip(results.arrays, eager)):
         if got.shape != want.shape or not np.allclose(got, want, rtol=1e-3, atol=1e-5):
             diff = np.max(np.abs(got - want)) if got.shape == want.shape else f"shape {got.shape} vs {want.shape}"
             return (f"on rows the trace never saw, the compiled output {k} differs from the eager model's (max "
                     f"difference {diff}): the call computes something a trace cannot replay")
-    if ys is None:
+    if mode == "predict":
         return None
     states = [_core.MetricState() for _ in range(1 + len(config.metrics))]
-    arrays = xs + ys + ([ws] if ws is not None else [])
-    runner.program.run("test", _core.ArraySource([Tensor.view(a) for a in arrays], len(xs[0])), 1, states, [], False)
+    runner.program.run("test", _core.ArraySource([Tensor.view(a) for a in batch.arrays()], n), 1, states, [], False)
     if not np.isclose(states[0].result(), eager_loss, rtol=1e-3, atol=1e-6):
         return (f"on rows the trace never saw, the compiled loss {states[0].result():.6g} differs from the eager "
                 f"model's {eager_loss:.6g}: the loss computes something a trace cannot replay")
@@ -228,10 +252,12 @@ class EagerRunner:
 
     def __init__(self, model, mode, adapter):
         self.model = model
-        xs, ys, _ = adapter.sample()
         self.n_inputs, self.n_targets, self.weighted = adapter.layout
+        self.preprocess = adapter.preprocess
+        first = Batch(*adapter.sample(), self.preprocess).rows(slice(0, 1))
         with _StateGuard(model):
-            outs = _as_list(model(_one([x[:1] for x in xs]), training=False))
+            xs, ys, _ = first.prepared(first.tensors())
+            outs = _as_list(model(_one(xs), training=False))
         self.output_rows = [tuple(o.shape[1:]) for o in outs]
         if mode != "predict":
             model._compile_config.resolve_metrics(ys[0].shape, (None,) + self.output_rows[0])
@@ -244,8 +270,10 @@ class EagerRunner:
             if arrays is None:
                 break
             n_in, n_tgt = self.n_inputs, self.n_targets
-            xs, ys = arrays[:n_in], arrays[n_in:n_in + n_tgt]
-            w = Tensor(arrays[n_in + n_tgt]) if self.weighted and mode != "predict" else None
+            n = len(arrays[0])
+            batch = Batch(arrays[:n_in], arrays[n_in:n_in + n_tgt], arrays[n_in + n_tgt] if self.weighted else None,
+                          self.preprocess)
+            xs, ys, w = batch.prepared(batch.tensors())
             x = _one(xs)
             if mode == "train":
                 with GradientTape() as tape:
@@ -256,15 +284,13 @@ class EagerRunner:
             else:
                 outs = _as_list(model(x, training=False))
                 loss = config.compute_loss(ys, outs, w) if mode == "test" else None
-            n = len(xs[0])
             if mode == "predict":
                 results.write([o.numpy() for o in outs], source.position - n)
             else:
                 states[0].total += float(loss) * n
                 states[0].count += n
-                targets = Tensor(ys[0])
                 for m, state in zip(config.metrics, states[1:]):
-                    _core.metric_update(m._kind, targets, outs[0], state, m._threshold, w if m.weighted else None)
+                    _core.metric_update(m._kind, ys[0], outs[0], state, m._threshold, w if m.weighted else None)
             done += 1
         return done
 

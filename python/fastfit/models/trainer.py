@@ -286,11 +286,11 @@ class Trainer:
                 # Where every row is computed on its own, big batches give the same results: without
                 # per-batch hooks, run those.
                 run_size = user_batch
-                if runner.rows_independent and not cbs.has_batch_hooks("predict"):
+                if runner.rows_independent and not cbs.has_batch_hooks("predict") and adapter.preprocess is None:
                     run_size = user_batch * max(1, _PREDICT_ROWS // user_batch)
-                if run_size != user_batch or n < adapter.num_samples:
-                    adapter = adapters.ArrayAdapter([a[:n] for a in adapter.xs], None, run_size)
-                steps = adapter.steps
+                    if run_size != user_batch or n < adapter.num_samples:
+                        adapter = adapters.ArrayAdapter([a[:n] for a in adapter.xs], None, run_size)
+                steps = -(-n // run_size)
                 results = tracing.PredictResults(runner.output_rows, n)
             else:
                 total = steps
