@@ -130,6 +130,9 @@ class ArrayAdapter:
     def sample(self):
         return self.xs, self.ys, self.weights
 
+    def end_pass(self):
+        pass
+
     def start_pass(self, shuffle=False, seed=0):
         self.source.start_pass(bool(shuffle), seed)
 

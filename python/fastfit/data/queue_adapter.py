@@ -27,8 +27,10 @@ class QueueAdapter:
     or the call ends are dropped, so a generator shared by two calls continues a few batches on.
     """
 
-    def __init__(self, make_pass, steps, standardizer, with_targets, restarts, capacity=QUEUE_BATCHES):
+    def __init__(self, make_pass, steps, standardizer, with_targets, restarts, capacity=QUEUE_BATCHES,
+                 on_pass_end=None):
         self._make_pass = make_pass
+        self._on_pass_end = on_pass_end
         self._standardize = standardizer
         self._with_targets = with_targets
         self._restarts = restarts
@@ -96,6 +98,11 @@ class QueueAdapter:
             self._iterator = self._make_pass(shuffle, seed)
             self._start_producer()
 
+    def end_pass(self):
+        """The caller has run this pass's batches (a PyDataset's on_epoch_end runs now, as in Keras)."""
+        if self._on_pass_end is not None:
+            self._on_pass_end()
+
     def raise_error(self):
         """Re-raises the producer's own exception (the generator's, the PyDataset's), if it raised."""
         if self.error is not None:
@@ -121,8 +128,8 @@ def for_stream(x, steps, standardizer, with_targets):
 
 
 def _py_dataset_adapter(ds, steps, standardizer, with_targets):
-    """Batch i is ds[i]; a pass runs the batches in order (shuffled when fit shuffles), then calls
-    on_epoch_end, as Keras does. `workers` threads fetch batches ahead, in order."""
+    """Batch i is ds[i]; a pass runs the batches in order (shuffled when fit shuffles) between
+    on_epoch_begin and on_epoch_end, as Keras does. `workers` threads fetch batches ahead, in order."""
     if ds.use_multiprocessing:
         raise NotImplementedError("PyDataset: use_multiprocessing=True is not supported yet (use workers=N threads)")
     n = ds.num_batches
@@ -135,10 +142,9 @@ def _py_dataset_adapter(ds, steps, standardizer, with_targets):
             order = np.random.default_rng(seed).permutation(n)
         ds.on_epoch_begin()
         yield from _fetch(ds, order, ds.workers)
-        ds.on_epoch_end()
 
     return QueueAdapter(make_pass, steps or n, standardizer, with_targets, restarts=steps is None,
-                        capacity=max(ds.max_queue_size, 1))
+                        capacity=max(ds.max_queue_size, 1), on_pass_end=ds.on_epoch_end)
 
 
 def _fetch(ds, order, workers):

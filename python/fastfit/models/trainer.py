@@ -214,6 +214,7 @@ class Trainer:
                 cbs.on_epoch_begin(epoch)
                 train.start_pass(shuffle, int(backend.rng().integers(2 ** 63)))
                 ran = self._run_batches(runner, "train", train, steps, cbs, states)
+                train.end_pass()
                 if ran == 0 or (steps_per_epoch is not None and ran < steps_per_epoch):
                     adapters.warn_ran_out(ran, "training")
                     self.stop_training = True
@@ -244,6 +245,7 @@ class Trainer:
         adapter.start_pass()
         cbs.on_test_begin()
         self._run_batches(runner, "test", adapter, steps, cbs, states)
+        adapter.end_pass()
         for metric, state in zip(config.all_metrics(), states):
             metric._state.total, metric._state.count = state.total, state.count
         logs = self._logs(states)
@@ -299,6 +301,7 @@ class Trainer:
                 cb.set_params(dict(cb.params, steps=total))
             cbs.on_predict_begin()
             self._run_batches(runner, "predict", adapter, steps, cbs, None, results, user_batch)
+            adapter.end_pass()
             cbs.on_predict_end()
             outs = results.finish(adapter.source.position)
         finally:
