@@ -213,3 +213,14 @@ def test_a_map_outside_fastfit_ops_runs_in_python_and_the_model_stays_compiled(s
         h = model.fit(ds, epochs=2, verbose=0).history
     assert isinstance(runner_of(model, "train"), CompiledRunner)
     assert h == compiled().fit(np.tanh(x), y, batch_size=40, epochs=2, shuffle=False, verbose=0).history
+
+
+def test_inputs_and_targets_keyed_by_name(small_data):
+    x, y = small_data
+    a = compiled().fit({"digits": x}, {"predictions": y}, batch_size=40, epochs=2, shuffle=False, verbose=0).history
+    b = compiled().fit(x, y, batch_size=40, epochs=2, shuffle=False, verbose=0).history
+    assert a == b
+    ds = tf.data.Dataset.from_tensor_slices(({"digits": x}, y)).batch(40)
+    assert compiled().fit(ds, epochs=2, verbose=0).history == b
+    with pytest.raises(ValueError, match=r"keys \['image'\], but the model's inputs are named \['digits'\]"):
+        compiled().fit({"image": x}, y, verbose=0)

@@ -74,7 +74,7 @@ def fit_adapters(x, y, sample_weight, batch_size, steps_per_epoch, validation_sp
             xs, ys, w = [a[:split] for a in xs], [a[:split] for a in ys], None if w is None else w[:split]
         train = ArrayAdapter(xs, ys, batch_size_arg(batch_size), w)
     if validation_data is not None:
-        val_standardizer = Standardizer(standardizer.sparse_labels)  # class weights weigh training only
+        val_standardizer = standardizer.for_validation()
         if is_batch_stream(validation_data):
             val = get_adapter(validation_data, None, None, validation_steps, val_standardizer, True, "fit (validation)")
         else:

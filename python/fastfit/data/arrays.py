@@ -25,20 +25,40 @@ def as_arrays(x, what):
     return out
 
 
+def by_name(data, names, what):
+    """A dict keyed by input (or output) name, as the model's list in its order."""
+    if not names:
+        raise ValueError(f"`{what}` is a dict, but the model's {'inputs' if what == 'x' else 'outputs'} have no "
+                         "names to match its keys (build it from keras.Input(name=...))")
+    missing, unknown = [n for n in names if n not in data], [k for k in data if k not in names]
+    if missing or unknown:
+        raise ValueError(f"`{what}` is a dict with keys {sorted(data)}, but the model's "
+                         f"{'inputs' if what == 'x' else 'outputs'} are named {names}")
+    return [data[n] for n in names]
+
+
 class Standardizer:
     """Converts a batch's (x, y, sample_weight) to the arrays the C++ core computes on: float32
     inputs, int32 class ids for sparse losses, float32 targets otherwise ((N,) targets become (N, 1)),
-    float32 sample weights of shape (N,). A `class_weight` dict becomes sample weights."""
+    float32 sample weights of shape (N,). A `class_weight` dict becomes sample weights. Dicts of
+    inputs or targets are keyed by the model's input and output names."""
 
-    def __init__(self, sparse_labels, class_weight=None):
+    def __init__(self, sparse_labels, class_weight=None, input_names=(), output_names=()):
         self.sparse_labels = sparse_labels
         self.class_weight = class_weight
+        self.input_names, self.output_names = list(input_names), list(output_names)
+
+    def for_validation(self):
+        """The same conversions without class weights: they weigh training only."""
+        return Standardizer(self.sparse_labels, None, self.input_names, self.output_names)
 
     def inputs(self, x):
+        if isinstance(x, dict):
+            x = by_name(x, self.input_names, "x")
         return [np.ascontiguousarray(a, np.float32) for a in as_arrays(x, "x")]
 
     def targets(self, y, n):
-        raw = as_arrays(y, "y")
+        raw = as_arrays(by_name(y, self.output_names, "y") if isinstance(y, dict) else y, "y")
         if self.sparse_labels:
             for r in raw:
                 if r.dtype.kind == "f" and np.any(r != np.floor(r)):

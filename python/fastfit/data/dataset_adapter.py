@@ -110,7 +110,7 @@ def split_for_validation(ds, fraction, steps, standardizer):
     cut = int(np.floor(batches * (1.0 - fraction)))
     if cut == 0 or cut == batches:
         raise ValueError(f"fit: validation_split={fraction} of {batches} batches leaves no training or validation batch")
-    val_standardizer = type(standardizer)(standardizer.sparse_labels)
+    val_standardizer = standardizer.for_validation()
     return (queue_adapter.for_stream(ds.take(cut), steps, standardizer, True),
             queue_adapter.for_stream(ds.skip(cut), None, val_standardizer, True))
 
@@ -159,8 +159,10 @@ def _in_memory_plan(ds):
         return None
     tensors = node._args["tensors"]
     flat = list(tensors) if isinstance(tensors, tuple) else [tensors]
-    if not 1 <= len(flat) <= 3 or not all(isinstance(a, np.ndarray) and a.dtype.kind in "biuf" for a in flat):
-        return None  # dicts, nesting, strings: the general path
+    arrays = lambda part: list(part.values()) if isinstance(part, dict) and not maps else [part]  # noqa: E731
+    if not 1 <= len(flat) <= 3 or not all(isinstance(a, np.ndarray) and a.dtype.kind in "biuf"
+                                          for part in flat for a in arrays(part)):
+        return None  # nesting, strings, dicts under a map: the general path
     return (tuple(flat) if isinstance(tensors, tuple) else tensors), batch_size, drop, shuffle, maps
 
 

@@ -82,7 +82,9 @@ class Trainer:
 
     # -- data ------------------------------------------------------------------------------
     def _standardizer(self, class_weight=None):
-        return adapters.Standardizer(getattr(self.loss, "sparse_labels", False), class_weight)
+        names = lambda tensors: [t.name for t in tensors or []]  # noqa: E731
+        return adapters.Standardizer(getattr(self.loss, "sparse_labels", False), class_weight,
+                                     names(getattr(self, "inputs", None)), names(getattr(self, "outputs", None)))
 
     def _adapter(self, x, y, batch_size, steps, with_targets, what, sample_weight=None):
         adapter = adapters.get_adapter(x, y, batch_size if adapters.is_batch_stream(x) else _batch_size(batch_size),
