@@ -16,7 +16,8 @@ from conftest import guide_model
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("tensorflow") is None, reason="tensorflow is not installed")
 
-KERAS_SCRIPT = r"""
+# The guide's model in Keras 3 on TensorFlow, with the weights saved in the .npz named by argv[1].
+KERAS_GUIDE_MODEL = r"""
 import json, os, sys
 os.environ["KERAS_BACKEND"] = "tensorflow"
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
@@ -29,6 +30,9 @@ x = layers.Dense(64, activation="relu", name="dense_2")(x)
 outputs = layers.Dense(10, activation="softmax", name="predictions")(x)
 model = keras.Model(inputs=inputs, outputs=outputs)
 model.set_weights([d[f"w{i}"] for i in range(6)])
+"""
+
+KERAS_SCRIPT = KERAS_GUIDE_MODEL + r"""
 opt = {"rmsprop": keras.optimizers.RMSprop(1e-3), "adam": keras.optimizers.Adam(1e-3),
        "sgd": keras.optimizers.SGD(0.01, momentum=0.9)}[sys.argv[2]]
 model.compile(optimizer=opt, loss=keras.losses.SparseCategoricalCrossentropy(),
@@ -177,19 +181,7 @@ def test_batch_normalization_training_matches_keras(fashion, tmp_path):
     np.testing.assert_allclose(model.predict(xv[:5], verbose=0), ref["predict"], rtol=2e-2, atol=1e-3)
 
 
-WEIGHTS_SCRIPT = r"""
-import json, os, sys
-os.environ["KERAS_BACKEND"] = "tensorflow"
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-import numpy as np, keras
-from keras import layers
-d = np.load(sys.argv[1])
-inputs = keras.Input(shape=(784,), name="digits")
-x = layers.Dense(64, activation="relu", name="dense_1")(inputs)
-x = layers.Dense(64, activation="relu", name="dense_2")(x)
-outputs = layers.Dense(10, activation="softmax", name="predictions")(x)
-model = keras.Model(inputs=inputs, outputs=outputs)
-model.set_weights([d[f"w{i}"] for i in range(6)])
+WEIGHTS_SCRIPT = KERAS_GUIDE_MODEL + r"""
 model.compile(keras.optimizers.RMSprop(1e-3), "sparse_categorical_crossentropy",
               metrics=["sparse_categorical_accuracy"], weighted_metrics=["sparse_categorical_accuracy"])
 class_weight = {i: 1.0 for i in range(10)}
