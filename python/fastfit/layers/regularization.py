@@ -20,8 +20,8 @@ class Dropout(Layer):
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
-            raise ValueError(f"Dropout: `rate` must be a number in [0, 1], got {rate!r}")
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+            raise ValueError(f"Dropout: `rate` must be a number in [0, 1), got {rate!r} (1 would drop everything)")
         if noise_shape is not None:
             raise NotImplementedError("Dropout: `noise_shape` is not supported yet")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
