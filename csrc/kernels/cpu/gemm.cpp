@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -44,32 +45,41 @@ void with_blas_threads(int n, F&& call) {
   call();
 }
 
-// Our kernel for this CPU (gemm_skinny.h): AVX-512 where there is one, else AVX2/FMA, else none
-// (OpenBLAS takes every product). FASTFIT_GEMM_ISA=avx2 or =none caps the choice, to run the other
-// paths on one machine; it is read on the first product, and an unknown value raises there.
+// Our kernel for this CPU (gemm_skinny.h) and the products it takes: those where it measured faster
+// than OpenBLAS (bench/gemm.py), whose own kernels are AVX-512 ones on an AVX-512 CPU.
 struct Skinny {
   const char* isa;
   SkinnyKernel kernel;
-  int64_t rows;  // rows of C per register block
+  int64_t min_n, max_n, max_k;
+  int64_t max_kn;  // B's elements: it stays in cache while every block of rows streams it
+  int64_t deal;    // rows dealt to a thread at a time (a few register blocks)
 };
+constexpr int64_t kAny = INT64_MAX;
+// AVX2 measured on an AMD EPYC. AVX-512: OpenBLAS has a fast path for N = 8, where half of each of our
+// vectors would be idle; above 1 MB, B falls out of the 2 MB L2 while a block of rows streams it.
+constexpr Skinny kAvx2{"avx2", &skinny_avx2, 8, 128, 4096, kAny, 24};
+constexpr Skinny kAvx512{"avx512", &skinny_avx512, 9, kAny, kAny, 1 << 18, 28};
+constexpr Skinny kNone{"none", nullptr, 0, 0, 0, 0, 0};  // OpenBLAS takes every product
+
+// AVX-512 where the CPU has it, else AVX2/FMA, else none. FASTFIT_GEMM_ISA=avx2 or =none caps the
+// choice, to run the other paths on one machine; it is read on the first product, and an unknown
+// value raises there.
 const Skinny& skinny_kernel() {
-  static const Skinny chosen = [] {
+  static const Skinny& chosen = []() -> const Skinny& {
     const char* env = std::getenv("FASTFIT_GEMM_ISA");
     const std::string cap = env && *env ? env : "avx512";
     if (cap != "avx512" && cap != "avx2" && cap != "none")
       throw std::invalid_argument("FASTFIT_GEMM_ISA: expected avx512, avx2 or none, got '" + cap + "'");
-    if (cap == "avx512" && __builtin_cpu_supports("avx512f")) return Skinny{"avx512", &skinny_avx512, kRowsAvx512};
-    if (cap != "none" && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-      return Skinny{"avx2", &skinny_avx2, kRowsAvx2};
-    return Skinny{"none", nullptr, 0};
+    if (cap == "avx512" && __builtin_cpu_supports("avx512f")) return kAvx512;
+    if (cap != "none" && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return kAvx2;
+    return kNone;
   }();
   return chosen;
 }
 
-// Our kernel takes the products that fit its register blocking and whose B panel stays in cache:
-// there it is faster than OpenBLAS (bench/gemm.py); OpenBLAS's packing wins for wide N.
 bool fits_skinny(bool trans_b, int64_t N, int64_t K) {
-  return skinny_kernel().kernel && !trans_b && N >= 8 && N <= 128 && K <= 4096;
+  const Skinny& s = skinny_kernel();
+  return s.kernel && !trans_b && N >= s.min_n && N <= s.max_n && K <= s.max_k && K * N <= s.max_kn;
 }
 bool one_thread(int threads, int64_t M, int64_t N, int64_t K) {
   return threads <= 1 || double(M) * N * K < kParallelMacs;
@@ -82,7 +92,6 @@ std::unique_ptr<Worker> g_pool;
 
 // Rows are dealt out in blocks from a shared counter, so a helper that gets descheduled holds up
 // at most one block (each block's result is the same whichever thread computes it).
-constexpr int64_t kBlocksPerDeal = 4;  // register blocks of rows per deal
 struct SkinnyJob {
   SkinnyKernel kernel;
   int64_t rows;  // per block dealt out
@@ -106,13 +115,12 @@ void run_skinny(void* p) {
 void skinny(int threads, int64_t M, int64_t N, int64_t K, const float* A, int64_t rs, int64_t cs, const float* B,
             float* C, const Epilogue& e) {
   const Skinny& s = skinny_kernel();
-  const int64_t rows = kBlocksPerDeal * s.rows;
   std::unique_lock<std::mutex> lk(g_pool_busy, std::defer_lock);
-  if (one_thread(threads, M, N, K) || M < 2 * rows || !lk.try_lock()) {
+  if (one_thread(threads, M, N, K) || M < 2 * s.deal || !lk.try_lock()) {
     s.kernel(M, N, K, A, rs, cs, B, C, e);
     return;
   }
-  SkinnyJob job{s.kernel, rows, M, N, K, A, rs, cs, B, C, e};
+  SkinnyJob job{s.kernel, s.deal, M, N, K, A, rs, cs, B, C, e};
   Worker::ensure(g_pool).run_alongside(&run_skinny, &job, [&] { run_skinny(&job); });
 }
 

@@ -58,7 +58,7 @@ __attribute__((target("avx2,fma"))) void block_avx2(int64_t N, int64_t K, const 
 __attribute__((target("avx2,fma"))) void skinny_avx2(int64_t M, int64_t N, int64_t K, const float* A, int64_t rs,
                                                      int64_t cs, const float* B, float* C, const Epilogue& e) {
   int64_t i = 0;
-  for (; i + kRowsAvx2 <= M; i += kRowsAvx2) block_avx2<kRowsAvx2>(N, K, A + i * rs, rs, cs, B, C + i * N, e);
+  for (; i + 6 <= M; i += 6) block_avx2<6>(N, K, A + i * rs, rs, cs, B, C + i * N, e);
   const float* a = A + i * rs;
   float* c = C + i * N;
   switch (M - i) {

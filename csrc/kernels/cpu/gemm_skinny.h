@@ -15,8 +15,6 @@ struct Epilogue {
 // Every element is its start value plus the products over k = 0, 1, ..., K-1, each added with one
 // fused multiply-add in that order, whatever the kernel, the ISA or the rows a call is given: the
 // kernels give identical results, and splitting rows between threads changes no row's arithmetic.
-// Rows of C per register block of each kernel.
-constexpr int64_t kRowsAvx2 = 6, kRowsAvx512 = 14;
 using SkinnyKernel = void (*)(int64_t M, int64_t N, int64_t K, const float* A, int64_t rs, int64_t cs,
                               const float* B, float* C, const Epilogue& e);
 void skinny_avx2(int64_t M, int64_t N, int64_t K, const float* A, int64_t rs, int64_t cs, const float* B, float* C,
