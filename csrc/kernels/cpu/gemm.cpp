@@ -23,6 +23,9 @@ namespace {
 // Below this many multiply-adds a second thread costs more than it brings (and OpenBLAS's spinning
 // workers collapse on a busy 2-core machine); at and above it every core the call may use is used.
 constexpr double kParallelMacs = 1 << 21;
+// Our kernel hands rows to its helper from here: on an idle 2-core machine that measured 1.2-1.4x at
+// 2^19 multiply-adds (AVX-512) and break-even near 2^17.
+constexpr double kSplitMacs = 1 << 19;
 // A call's default thread count: at first OpenBLAS's default, the cores we may use.
 std::atomic<int> g_default_threads{scipy_openblas_get_num_threads()};
 
@@ -116,7 +119,7 @@ void skinny(int threads, int64_t M, int64_t N, int64_t K, const float* A, int64_
             float* C, const Epilogue& e) {
   const Skinny& s = skinny_kernel();
   std::unique_lock<std::mutex> lk(g_pool_busy, std::defer_lock);
-  if (one_thread(threads, M, N, K) || M < 2 * s.deal || !lk.try_lock()) {
+  if (threads <= 1 || double(M) * N * K < kSplitMacs || M < 2 * s.deal || !lk.try_lock()) {
     s.kernel(M, N, K, A, rs, cs, B, C, e);
     return;
   }
