@@ -48,8 +48,8 @@ void with_blas_threads(int n, F&& call) {
   call();
 }
 
-// Our kernel for this CPU (gemm_skinny.h) and the products it takes: those where it measured faster
-// than OpenBLAS (bench/gemm.py), whose own kernels are AVX-512 ones on an AVX-512 CPU.
+// Our kernel for this CPU (gemm_skinny.h) and the products it takes: the shapes where it measured
+// faster than OpenBLAS on one thread (OpenBLAS picks AVX-512 kernels of its own on an AVX-512 CPU).
 struct Skinny {
   const char* isa;
   SkinnyKernel kernel;
