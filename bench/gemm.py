@@ -45,6 +45,7 @@ def compare(numpy_fn, fastfit_fn, number, rounds=5):
 
 def main():
     rng = np.random.default_rng(0)
+    print(f"fastfit's kernel: {_core.gemm_isa()} (FASTFIT_GEMM_ISA=avx2 or none to compare)")
     print(f"{'shape (MxKxN, op)':<28}{'numpy us':>10}{'fastfit us':>12}{'numpy/fastfit':>15}")
     for m, k, n, ta, tb in SHAPES:
         a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float32)

@@ -18,4 +18,5 @@ PYBIND11_MODULE(_core, m) {
   fastfit::bind::init_train(m);
   m.def("set_num_threads", &fastfit::cpu::set_num_threads, "Threads used by matrix products.");
   m.def("get_num_threads", &fastfit::cpu::num_threads);
+  m.def("gemm_isa", &fastfit::cpu::gemm_isa, "Our matrix-product kernel in use: avx512, avx2 or none.");
 }

@@ -1,10 +1,11 @@
 // Matrix products: OpenBLAS (scipy-openblas32: prefixed symbols, its own run-time CPU dispatch), and
-// our own AVX2 kernel for the skinny single-threaded products that dominate small-model training.
+// our own kernels (AVX-512 or AVX2, gemm_skinny.h) for the skinny products that dominate small models.
 #include <cblas.h>
-#include <immintrin.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -13,6 +14,7 @@
 
 #include "core/worker.h"
 
+#include "kernels/cpu/gemm_skinny.h"
 #include "kernels/cpu/kernels.h"
 
 namespace fastfit::cpu {
@@ -21,6 +23,9 @@ namespace {
 // Below this many multiply-adds a second thread costs more than it brings (and OpenBLAS's spinning
 // workers collapse on a busy 2-core machine); at and above it every core the call may use is used.
 constexpr double kParallelMacs = 1 << 21;
+// Our kernel hands rows to its helper from here: on an idle 2-core machine that measured 1.2-1.4x at
+// 2^19 multiply-adds (AVX-512) and break-even near 2^17.
+constexpr double kSplitMacs = 1 << 19;
 // A call's default thread count: at first OpenBLAS's default, the cores we may use.
 std::atomic<int> g_default_threads{scipy_openblas_get_num_threads()};
 
@@ -43,81 +48,41 @@ void with_blas_threads(int n, F&& call) {
   call();
 }
 
-// How a product starts and ends: C (+)= A B, optionally + bias row, then relu, all in registers.
-struct Epilogue {
-  bool acc = false;             // start from C
-  const float* bias = nullptr;  // start from the bias row
-  bool relu = false;
+// Our kernel for this CPU (gemm_skinny.h) and the products it takes: the shapes where it measured
+// faster than OpenBLAS on one thread (OpenBLAS picks AVX-512 kernels of its own on an AVX-512 CPU).
+struct Skinny {
+  const char* isa;
+  SkinnyKernel kernel;
+  int64_t min_n, max_n, max_k;
+  int64_t max_kn;  // B's elements: it stays in cache while every block of rows streams it
+  int64_t deal;    // rows dealt to a thread at a time (a few register blocks)
 };
+constexpr int64_t kAny = INT64_MAX;
+// AVX2 measured on an AMD EPYC. AVX-512: OpenBLAS has a fast path for N = 8, where half of each of our
+// vectors would be idle; above 1 MB, B falls out of the 2 MB L2 while a block of rows streams it.
+constexpr Skinny kAvx2{"avx2", &skinny_avx2, 8, 128, 4096, kAny, 24};
+constexpr Skinny kAvx512{"avx512", &skinny_avx512, 9, kAny, kAny, 1 << 18, 28};
+constexpr Skinny kNone{"none", nullptr, 0, 0, 0, 0, 0};  // OpenBLAS takes every product
 
-// Lanes j + [0, 8) that lie inside a row of N columns.
-__attribute__((target("avx2"))) inline __m256i lanes_below(int64_t j, int64_t N) {
-  const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(int(std::min<int64_t>(N - j, 8))), idx);
+// AVX-512 where the CPU has it, else AVX2/FMA, else none. FASTFIT_GEMM_ISA=avx2 or =none caps the
+// choice, to run the other paths on one machine; it is read on the first product, and an unknown
+// value raises there.
+const Skinny& skinny_kernel() {
+  static const Skinny& chosen = []() -> const Skinny& {
+    const char* env = std::getenv("FASTFIT_GEMM_ISA");
+    const std::string cap = env && *env ? env : "avx512";
+    if (cap != "avx512" && cap != "avx2" && cap != "none")
+      throw std::invalid_argument("FASTFIT_GEMM_ISA: expected avx512, avx2 or none, got '" + cap + "'");
+    if (cap == "avx512" && __builtin_cpu_supports("avx512f")) return kAvx512;
+    if (cap != "none" && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return kAvx2;
+    return kNone;
+  }();
+  return chosen;
 }
 
-// C[R rows, N] = epilogue(A[R rows, K] B[K, N]): R x 16 accumulators in registers, B read straight
-// from memory (no packing: for N <= 128 its panel stays in cache), the last columns masked.
-// A(r, k) = A[r*rs + k*cs].
-template <int R>
-__attribute__((target("avx2,fma"))) void block_avx2(int64_t N, int64_t K, const float* A, int64_t rs, int64_t cs,
-                                                    const float* B, float* C, const Epilogue& e) {
-  const __m256i all = _mm256_set1_epi32(-1);
-  for (int64_t j = 0; j < N; j += 16) {
-    const bool full = j + 16 <= N;
-    const __m256i m0 = full ? all : lanes_below(j, N), m1 = full ? all : lanes_below(j + 8, N);
-    __m256 c[R][2];
-    const __m256 init0 = e.bias ? _mm256_maskload_ps(e.bias + j, m0) : _mm256_setzero_ps();
-    const __m256 init1 = e.bias ? _mm256_maskload_ps(e.bias + j + 8, m1) : _mm256_setzero_ps();
-    for (int r = 0; r < R; ++r) {
-      c[r][0] = e.acc ? _mm256_maskload_ps(C + r * N + j, m0) : init0;
-      c[r][1] = e.acc ? _mm256_maskload_ps(C + r * N + j + 8, m1) : init1;
-    }
-    const float* b = B + j;
-    const float* a = A;
-    for (int64_t k = 0; k < K; ++k, b += N, a += cs) {
-      const __m256 b0 = full ? _mm256_loadu_ps(b) : _mm256_maskload_ps(b, m0);
-      const __m256 b1 = full ? _mm256_loadu_ps(b + 8) : _mm256_maskload_ps(b + 8, m1);
-      for (int r = 0; r < R; ++r) {
-        const __m256 x = _mm256_broadcast_ss(a + r * rs);
-        c[r][0] = _mm256_fmadd_ps(x, b0, c[r][0]);
-        c[r][1] = _mm256_fmadd_ps(x, b1, c[r][1]);
-      }
-    }
-    const __m256 zero = _mm256_setzero_ps();
-    for (int r = 0; r < R; ++r) {
-      if (e.relu) {
-        c[r][0] = _mm256_max_ps(c[r][0], zero);
-        c[r][1] = _mm256_max_ps(c[r][1], zero);
-      }
-      _mm256_maskstore_ps(C + r * N + j, m0, c[r][0]);
-      _mm256_maskstore_ps(C + r * N + j + 8, m1, c[r][1]);
-    }
-  }
-}
-
-__attribute__((target("avx2,fma"))) void skinny_avx2(int64_t M, int64_t N, int64_t K, const float* A, int64_t rs,
-                                                     int64_t cs, const float* B, float* C, const Epilogue& acc) {
-  int64_t i = 0;
-  for (; i + 6 <= M; i += 6) block_avx2<6>(N, K, A + i * rs, rs, cs, B, C + i * N, acc);
-  const float* a = A + i * rs;
-  float* c = C + i * N;
-  switch (M - i) {
-    case 5: block_avx2<5>(N, K, a, rs, cs, B, c, acc); break;
-    case 4: block_avx2<4>(N, K, a, rs, cs, B, c, acc); break;
-    case 3: block_avx2<3>(N, K, a, rs, cs, B, c, acc); break;
-    case 2: block_avx2<2>(N, K, a, rs, cs, B, c, acc); break;
-    case 1: block_avx2<1>(N, K, a, rs, cs, B, c, acc); break;
-    default: break;
-  }
-}
-
-const bool g_has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-
-// Our kernel takes the products that fit its register blocking and whose B panel stays in cache:
-// there it is 1.3-1.4x OpenBLAS (bench/gemm.py); OpenBLAS's packing wins for wide N.
 bool fits_skinny(bool trans_b, int64_t N, int64_t K) {
-  return g_has_avx2 && !trans_b && N >= 8 && N <= 128 && K <= 4096;
+  const Skinny& s = skinny_kernel();
+  return s.kernel && !trans_b && N >= s.min_n && N <= s.max_n && K <= s.max_k && K * N <= s.max_kn;
 }
 bool one_thread(int threads, int64_t M, int64_t N, int64_t K) {
   return threads <= 1 || double(M) * N * K < kParallelMacs;
@@ -131,6 +96,8 @@ std::unique_ptr<Worker> g_pool;
 // Rows are dealt out in blocks from a shared counter, so a helper that gets descheduled holds up
 // at most one block (each block's result is the same whichever thread computes it).
 struct SkinnyJob {
+  SkinnyKernel kernel;
+  int64_t rows;  // per block dealt out
   int64_t M, N, K;
   const float* A;
   int64_t rs, cs;
@@ -138,26 +105,25 @@ struct SkinnyJob {
   float* C;
   Epilogue e;
   std::atomic<int64_t> next{0};
-  static constexpr int64_t kRows = 24;
 };
 
 void run_skinny(void* p) {
   SkinnyJob& j = *static_cast<SkinnyJob*>(p);
-  for (int64_t b; (b = j.next.fetch_add(1)) * SkinnyJob::kRows < j.M;) {
-    const int64_t r0 = b * SkinnyJob::kRows, rows = std::min(SkinnyJob::kRows, j.M - r0);
-    skinny_avx2(rows, j.N, j.K, j.A + r0 * j.rs, j.rs, j.cs, j.B, j.C + r0 * j.N, j.e);
+  for (int64_t b; (b = j.next.fetch_add(1)) * j.rows < j.M;) {
+    const int64_t r0 = b * j.rows;
+    j.kernel(std::min(j.rows, j.M - r0), j.N, j.K, j.A + r0 * j.rs, j.rs, j.cs, j.B, j.C + r0 * j.N, j.e);
   }
 }
 
 void skinny(int threads, int64_t M, int64_t N, int64_t K, const float* A, int64_t rs, int64_t cs, const float* B,
             float* C, const Epilogue& e) {
+  const Skinny& s = skinny_kernel();
   std::unique_lock<std::mutex> lk(g_pool_busy, std::defer_lock);
-  if (one_thread(threads, M, N, K) || M < 2 * SkinnyJob::kRows || !lk.try_lock()) {
-    skinny_avx2(M, N, K, A, rs, cs, B, C, e);
+  if (threads <= 1 || double(M) * N * K < kSplitMacs || M < 2 * s.deal || !lk.try_lock()) {
+    s.kernel(M, N, K, A, rs, cs, B, C, e);
     return;
   }
-  SkinnyJob job;
-  job.M = M, job.N = N, job.K = K, job.A = A, job.rs = rs, job.cs = cs, job.B = B, job.C = C, job.e = e;
+  SkinnyJob job{s.kernel, s.deal, M, N, K, A, rs, cs, B, C, e};
   Worker::ensure(g_pool).run_alongside(&run_skinny, &job, [&] { run_skinny(&job); });
 }
 
@@ -201,6 +167,8 @@ void dense_forward(int threads, int64_t M, int64_t N, int64_t K, const float* x,
   gemm(threads, false, false, M, N, K, 1.f, x, w, bias ? 1.f : 0.f, y);
   if (act != Act::linear) act_forward(act, y, M * N, y);
 }
+
+const char* gemm_isa() { return skinny_kernel().isa; }
 
 void set_num_threads(int n) {
   if (n < 1) throw std::invalid_argument("set_num_threads: expected a positive number of threads, got " + std::to_string(n));

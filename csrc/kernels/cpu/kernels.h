@@ -24,6 +24,9 @@ namespace fastfit::cpu {
 void set_num_threads(int n);
 int num_threads();
 
+// Our matrix-product kernel in use: "avx512", "avx2" or "none" (OpenBLAS only); see gemm.cpp.
+const char* gemm_isa();
+
 float softmax_row(const float* x, int64_t N, float* p);  // p = softmax(x) for one row; returns logsumexp(x)
 
 // One Philox4x32-10 block: out = philox(counter, key) (Random123's reference function).
