@@ -42,9 +42,9 @@ def test_evaluate_and_predict_with_steps(small_data):
     want = model.evaluate(x[:96], y[:96], batch_size=32, verbose=0)
     assert got == pytest.approx(want, rel=1e-6)
     preds = model.predict(batches(x, batch_size=32, repeat=True), steps=4, verbose=0)
-    np.testing.assert_allclose(preds, model.predict(x[:128], verbose=0), rtol=1e-6)
+    np.testing.assert_allclose(preds, model.predict(x[:128], verbose=0), rtol=1e-5, atol=1e-7)
     all_preds = model.predict(batches(x, y, batch_size=48), verbose=0)  # (x, y) batches: y ignored
-    np.testing.assert_allclose(all_preds, model.predict(x, verbose=0), rtol=1e-6)
+    np.testing.assert_allclose(all_preds, model.predict(x, verbose=0), rtol=1e-5, atol=1e-7)
     assert model.evaluate(x, y, steps=2, batch_size=50, verbose=0) == pytest.approx(
         model.evaluate(x[:100], y[:100], batch_size=50, verbose=0), rel=1e-6)
     np.testing.assert_allclose(model.predict(x, steps=2, batch_size=50, verbose=0), model.predict(x[:100], verbose=0))
