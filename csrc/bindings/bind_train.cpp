@@ -23,7 +23,8 @@ void init_train(py::module_& m) {
 
   py::class_<Trace, std::shared_ptr<Trace>>(m, "Trace")
       .def(py::init([](Tape& tape, std::vector<TensorPtr> inputs, std::vector<TensorPtr> targets,
-                       std::vector<TensorPtr> outputs, TensorPtr loss, std::vector<TensorPtr> labels) {
+                       std::vector<TensorPtr> outputs, TensorPtr loss, std::vector<TensorPtr> labels,
+                       std::vector<TensorPtr> loss_terms) {
              auto t = std::make_shared<Trace>();
              t->records = tape.records;
              t->assigns = tape.assigns;
@@ -32,12 +33,14 @@ void init_train(py::module_& m) {
              t->outputs = std::move(outputs);
              t->loss = std::move(loss);
              t->labels = std::move(labels);
+             t->loss_terms = std::move(loss_terms);
              return t;
            }),
            py::arg("tape"), py::arg("inputs"), py::arg("targets"), py::arg("outputs"), py::arg("loss").none(true),
-           py::arg("labels") = std::vector<TensorPtr>{},
+           py::arg("labels") = std::vector<TensorPtr>{}, py::arg("loss_terms") = std::vector<TensorPtr>{},
            "The ops a tracing tape recorded, with the call's inputs, targets, outputs and loss; `labels`: what "
-           "metrics compare outputs with when it is not the targets themselves.")
+           "metrics compare outputs with when it is not the targets themselves; `loss_terms`: scalars tracked beside "
+           "the loss (per-output losses).")
       .def_property_readonly("num_ops", [](const Trace& t) { return t.records.size(); });
 
   m.def(

@@ -43,6 +43,7 @@ Graph::Graph(const Trace& trace, const std::vector<TensorPtr>& batch_consts, con
     return s;
   };
   for (auto& t : trace.outputs) outputs.push_back(lookup(t, "model output"));
+  for (auto& t : trace.loss_terms) loss_terms.push_back(lookup(t, "loss term"));
   if (trace.labels.empty()) labels = targets;
   for (auto& t : trace.labels) labels.push_back(lookup(t, "metric target"));
   if (trace.loss) {
@@ -59,6 +60,7 @@ Graph::Graph(const Trace& trace, const std::vector<TensorPtr>& batch_consts, con
   if (loss >= 0) roots.push_back(loss);
   for (auto& a : assigns) roots.push_back(a.second);
   roots.insert(roots.end(), labels.begin(), labels.end());
+  roots.insert(roots.end(), loss_terms.begin(), loss_terms.end());
   test_steps = ancestors(roots);
   plan_splitting(trace);
   has_grad.assign(external.size(), 0);
@@ -80,37 +82,70 @@ std::vector<int> Graph::ancestors(const std::vector<int>& roots) const {
   return list;
 }
 
-// Rows can be split when every step that sees the batch is row-wise, except the loss's own reduction
-// over all elements (the shards' loss weights account for it). Batch-size constants and variable
-// updates are whole-batch quantities: such a graph runs unsplit.
+// Rows can be split between shards when every step that sees the batch is row-wise, except the
+// loss's reductions over the batch: the loss (and each tracked term) must be a linear combination of
+// means over the batch (then the batch's value is the shards' values weighted by their share of the
+// rows; constants may be added) or of sums over it (then the shards' values add up). The shards'
+// loss weights account for that. Batch-size constants and variable updates are whole-batch
+// quantities: such a graph runs unsplit.
 void Graph::plan_splitting(const Trace& trace) {
-  std::vector<char> batched(external.size(), 0);
-  for (int i : inputs) batched[i] = 1;
-  for (int i : targets) batched[i] = 1;
-  for (int i : batch_constants) batched[i] = 1;
-  int loss_step = -1;
+  enum Kind : char { kConstant, kRows, kSum, kMean, kMixed };  // how a value depends on the batch
+  std::vector<char> kind(external.size(), kConstant);
+  for (int i : inputs) kind[i] = kRows;
+  for (int i : targets) kind[i] = kRows;
+  for (int i : batch_constants) kind[i] = kMixed;
   std::vector<char> rowwise(steps.size(), 1);
   for (size_t i = 0; i < steps.size(); ++i) {
     const Step& s = steps[i];
+    const std::string op = s.op->registry_name();
     std::unique_ptr<bool[]> flags(new bool[s.in.size()]);
-    bool any = false;
-    for (size_t k = 0; k < s.in.size(); ++k) any |= (flags[k] = batched[s.in[k]]);
-    if (s.out == loss) loss_step = int(i);
+    char k[2] = {kConstant, kConstant};
+    bool any = false, scalars = false;
+    for (size_t j = 0; j < s.in.size(); ++j) {
+      const char kj = kind[s.in[j]];
+      any |= (flags[j] = kj != kConstant);
+      scalars |= kj == kSum || kj == kMean || kj == kMixed;
+      if (j < 2) k[j] = kj;
+    }
     if (!any) continue;
-    batched[s.out] = 1;
-    std::vector<const Tensor*> traced;
-    for (auto& t : trace.records[i].in) traced.push_back(t.get());
-    rowwise[i] = s.op->rowwise(traced.data(), flags.get());
+    char out = kMixed;
+    if (!scalars) {  // batched tensors in: the op's own row rule
+      std::vector<const Tensor*> traced;
+      for (auto& t : trace.records[i].in) traced.push_back(t.get());
+      rowwise[i] = s.op->rowwise(traced.data(), flags.get());
+      const int r = s.op->reduces_all();
+      out = rowwise[i] ? kRows : r == 2 ? kMean : r == 1 ? kSum : kMixed;
+      if (r) rowwise[i] = 1;  // a reduction over the batch: the loss weights account for it
+    } else if (op == "add" || op == "subtract") {  // of two batch statistics, or one and a constant
+      const char a = k[0], b = k[1];
+      if (a == b && (a == kSum || a == kMean)) out = a;
+      else if ((a == kMean && b == kConstant) || (a == kConstant && b == kMean)) out = kMean;
+    } else if ((op == "multiply" && (k[0] == kConstant || k[1] == kConstant)) ||
+               (op == "divide" && k[1] == kConstant)) {  // scaled by a constant
+      out = k[0] == kConstant ? k[1] : k[0];
+    }
+    kind[s.out] = out;
+    if (out == kMixed) rowwise[i] = 0;
   }
-  if (loss_step >= 0) loss_reduction = steps[loss_step].op->reduces_all();
-  auto splittable = [&](const std::vector<int>& list) {
-    if (!batch_constants.empty() || !assigns.empty()) return false;
-    for (int i : list)
-      if (!rowwise[i] && !(i == loss_step && loss_reduction)) return false;
+  auto reduction = [&](int slot) { return kind[slot] == kMean ? 2 : kind[slot] == kSum ? 1 : 0; };
+  if (loss >= 0) loss_reduction = reduction(loss);
+  for (int t : loss_terms) term_reduction.push_back(reduction(t));
+  // Outputs and labels are written or compared per shard: they must stay rows.
+  auto rows = [&](const std::vector<int>& slots) {
+    for (int v : slots)
+      if (kind[v] != kRows && kind[v] != kConstant) return false;
     return true;
   };
+  auto splittable = [&](const std::vector<int>& list) {
+    if (!batch_constants.empty() || !assigns.empty() || !rows(outputs)) return false;
+    for (int i : list)
+      if (!rowwise[i]) return false;
+    return true;
+  };
+  bool scalars_linear = (loss < 0 || loss_reduction) && rows(labels);
+  for (int r : term_reduction) scalars_linear &= r != 0;
   split[int(Mode::predict)] = splittable(predict_steps);
-  split[int(Mode::test)] = splittable(test_steps) && (loss < 0 || (loss_step >= 0 && loss_reduction));
+  split[int(Mode::test)] = splittable(test_steps) && scalars_linear;
   split[int(Mode::train)] = split[int(Mode::test)];
 }
 

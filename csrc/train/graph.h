@@ -27,7 +27,9 @@ struct Graph {
   std::vector<int> inputs, targets, outputs;
   std::vector<int> labels;  // what metrics compare outputs with (trace.labels, or the targets)
   int loss = -1;
-  int loss_reduction = 0;  // the loss op's reduces_all(): 1 sum, 2 mean over the batch
+  int loss_reduction = 0;            // the loss is a linear combination of: 1 sums, 2 means over the batch
+  std::vector<int> loss_terms;       // scalars tracked beside the loss (each output's loss)
+  std::vector<int> term_reduction;   // per term, as loss_reduction
   std::vector<int> batch_constants;          // slots that hold the batch size
   std::vector<std::pair<int, int>> assigns;  // (variable slot, value slot), run after each step
   std::vector<int> random_states;            // generator states a step draws from: advanced per step

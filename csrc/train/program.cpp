@@ -93,8 +93,9 @@ int64_t Program::run(Mode mode, BatchSource& source, int64_t max_steps,
   if (mode == Mode::train) FF_CHECK(graph_.loss >= 0 && opt_, "this program has no loss or optimizer to train with");
   if (mode == Mode::test) FF_CHECK(graph_.loss >= 0, "this program has no loss to evaluate");
   if (mode != Mode::predict)
-    FF_CHECK(states.size() == metrics_.size() + 1, "expected " + std::to_string(metrics_.size() + 1) +
-                                                       " metric states (the loss first), got " + std::to_string(states.size()));
+    FF_CHECK(states.size() == 1 + graph_.loss_terms.size() + metrics_.size(),
+             "expected " + std::to_string(1 + graph_.loss_terms.size() + metrics_.size()) +
+                 " metric states (the loss, its terms, the metrics), got " + std::to_string(states.size()));
   else
     FF_CHECK(results.size() == graph_.outputs.size(), "predict: expected " + std::to_string(graph_.outputs.size()) +
                                                           " result tensors, got " + std::to_string(results.size()));
@@ -126,18 +127,27 @@ void Program::run_batch(Executor& ex, Mode mode, const Batch& batch,
     if (mode == Mode::predict) write_results(ex.shard[i], batch, results);
     else accumulate(ex.shard[i], batch.count, states);
   }
-  if (mode != Mode::predict && graph_.loss >= 0) states[0]->count += double(batch.count);
+  if (mode != Mode::predict && graph_.loss >= 0)
+    for (size_t k = 0; k <= graph_.loss_terms.size(); ++k) states[k]->count += double(batch.count);
   if (mode == Mode::train) update_params(ex, shards);
   if (update_state) this->update_state(ex);
 }
 
+// The batch's loss and loss terms weighted by the batch size, as Keras' loss trackers take them: a
+// shard's mean over its rows counts with its share of the batch; a sum counts whole.
 void Program::accumulate(const Executor::Shard& s, int64_t rows, const std::vector<std::shared_ptr<MetricState>>& states) const {
-  if (graph_.loss >= 0)  // the batch loss weighted by the batch size, as Keras' loss tracker
-    states[0]->total += double(s.value[graph_.loss]->f()[0]) * double(s.loss_weight) * double(rows);
+  auto add = [&](MetricState& state, int slot, int reduction) {
+    const double share = reduction == 2 ? double(s.count) / double(rows) : 1.0;
+    state.total += double(s.value[slot]->f()[0]) * share * double(rows);
+  };
+  if (graph_.loss >= 0) add(*states[0], graph_.loss, graph_.loss_reduction);
+  for (size_t k = 0; k < graph_.loss_terms.size(); ++k)
+    add(*states[1 + k], graph_.loss_terms[k], graph_.term_reduction[k]);
+  const size_t first = 1 + graph_.loss_terms.size();
   for (size_t m = 0; m < metrics_.size(); ++m) {
     const MetricBinding& b = metrics_[m];
     b.update(b.threshold, *s.value[b.target], *s.value[b.output], b.weight < 0 ? nullptr : s.value[b.weight].get(),
-             *states[m + 1]);
+             *states[first + m]);
   }
 }
 

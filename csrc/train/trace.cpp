@@ -83,6 +83,9 @@ std::string compare_traces(const Trace& a, const Trace& b, std::vector<TensorPtr
   for (size_t k = 0; k < a.outputs.size(); ++k)
     if (!same_origin(a.outputs[k], b.outputs[k])) return "model output " + std::to_string(k) + " differs between batch sizes";
   if (!same_origin(a.loss, b.loss)) return "the loss is computed differently between batch sizes";
+  if (a.loss_terms.size() != b.loss_terms.size()) return "the loss terms differ between batch sizes";
+  for (size_t k = 0; k < a.loss_terms.size(); ++k)
+    if (!same_origin(a.loss_terms[k], b.loss_terms[k])) return "loss term " + std::to_string(k) + " differs";
   if (a.labels.size() != b.labels.size()) return "the metrics' targets differ between batch sizes";
   for (size_t k = 0; k < a.labels.size(); ++k)
     if (!same_origin(a.labels[k], b.labels[k])) return "target " + std::to_string(k) + " differs between batch sizes";

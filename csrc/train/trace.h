@@ -17,6 +17,7 @@ struct Trace {
   // computed from them by a Dataset's `map` traced into the call. Empty: the targets.
   std::vector<TensorPtr> labels;
   TensorPtr loss;  // null for predict
+  std::vector<TensorPtr> loss_terms;  // scalars reported beside the loss (a model's per-output losses)
   int64_t rows() const { return inputs.empty() || !inputs[0]->rank() ? 0 : inputs[0]->shape[0]; }
 };
 
