@@ -59,13 +59,17 @@ class Standardizer:
 
     def targets(self, y, n):
         raw = as_arrays(by_name(y, self.output_names, "y") if isinstance(y, dict) else y, "y")
-        if self.sparse_labels:
-            for r in raw:
-                if r.dtype.kind == "f" and np.any(r != np.floor(r)):
+        sparse = self.sparse_labels if isinstance(self.sparse_labels, (list, tuple)) else [self.sparse_labels]
+        if len(sparse) > 1 and len(raw) != len(sparse):
+            raise ValueError(f"expected {len(sparse)} target arrays (one per output {self.output_names}), got {len(raw)}")
+        ys = []
+        for k, a in enumerate(raw):
+            if sparse[min(k, len(sparse) - 1)]:  # class ids for a sparse loss
+                if a.dtype.kind == "f" and np.any(a != np.floor(a)):
                     raise ValueError("sparse labels must be integer class ids, got non-integer values in `y`")
-            ys = [np.ascontiguousarray(a, np.int32) for a in raw]
-        else:
-            ys = [np.ascontiguousarray(a[:, None] if a.ndim == 1 else a, np.float32) for a in raw]
+                ys.append(np.ascontiguousarray(a, np.int32))
+            else:
+                ys.append(np.ascontiguousarray(a[:, None] if a.ndim == 1 else a, np.float32))
         for a in ys:
             if len(a) != n:
                 raise ValueError(f"Data cardinality is ambiguous: x sizes: {n}, y sizes: {len(a)}. "

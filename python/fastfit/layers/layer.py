@@ -131,7 +131,10 @@ class Layer:
         if isinstance(inputs, KerasTensor) or (isinstance(inputs, (list, tuple)) and inputs and
                                                all(isinstance(t, KerasTensor) for t in inputs)):
             return self._call_symbolic(inputs)
-        if isinstance(inputs, (list, tuple)):
+        if isinstance(inputs, dict):  # a model's inputs by name
+            inputs = {k: as_float(t) for k, t in inputs.items()}
+            shape = {k: t.shape for k, t in inputs.items()}
+        elif isinstance(inputs, (list, tuple)):
             inputs = [as_float(t) for t in inputs]  # layers compute in float32, as Keras casts
             shape = [t.shape for t in inputs]
         else:

@@ -31,9 +31,12 @@ class Model(Trainer, Layer):
 
     # -- functional graph -------------------------------------------------------------------
     def _init_graph(self, inputs, outputs):
-        self._input_list = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-        self._output_list = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+        # Inputs and outputs: one tensor, a list, or a dict (its keys then name them).
+        self._input_list = _flat(inputs)
+        self._output_list = _flat(outputs)
         self._nested_inputs, self._nested_outputs = inputs, outputs
+        self.input_names = list(inputs) if isinstance(inputs, dict) else [t.name for t in self._input_list]
+        self.output_names = list(outputs) if isinstance(outputs, dict) else [t.name for t in self._output_list]
         for t in self._input_list + self._output_list:
             if not isinstance(t, KerasTensor):
                 raise TypeError(f"Model: inputs and outputs must be symbolic tensors from keras.Input, got {type(t).__name__}")
@@ -81,9 +84,13 @@ class Model(Trainer, Layer):
     def call(self, inputs):
         if self._graph is None:
             raise NotImplementedError(f"{type(self).__name__}: subclassed models must implement `call`")
+        if isinstance(inputs, dict):
+            from ..data.arrays import by_name
+            inputs = by_name(inputs, self.input_names, "inputs")
         flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         if len(flat) != len(self._input_list):
-            raise ValueError(f"Model '{self.name}' expects {len(self._input_list)} input(s), got {len(flat)}")
+            raise ValueError(f"Model '{self.name}' expects {len(self._input_list)} input(s) {self.input_names}, "
+                             f"got {len(flat)}")
         values = {}
         for i, (kt, x) in enumerate(zip(self._input_list, flat)):
             check_input_shape(self.name, i, kt.shape, x.shape)
@@ -92,6 +99,8 @@ class Model(Trainer, Layer):
             args = [values[id(i)] for i in t._inputs]
             values[id(t)] = t._layer(args[0] if len(args) == 1 else args)
         outs = [values[id(t)] for t in self._output_list]
+        if isinstance(self._nested_outputs, dict):
+            return dict(zip(self.output_names, outs))
         return outs[0] if not isinstance(self._nested_outputs, (list, tuple)) else outs
 
     def compute_output_shape(self, input_shape):
@@ -151,6 +160,11 @@ class Model(Trainer, Layer):
         print_fn(f"Trainable params: {trainable:,} ({_bytes(trainable)})")
         print_fn(f"Non-trainable params: {total - trainable:,} ({_bytes(total - trainable)})")
         print_fn("_" * width)
+
+
+def _flat(structure):
+    return list(structure.values()) if isinstance(structure, dict) else (
+        list(structure) if isinstance(structure, (list, tuple)) else [structure])
 
 
 def _bytes(n):

@@ -105,9 +105,9 @@ def _compile(model, mode, batch):
                             config.optimizer._core if train else None)
     if mode != "predict":
         ys, ws = trace_a.labels
-        for m in config.resolve_metrics(ys[0].shape, trace_a.outputs[0].shape):
+        for m in config.resolve_metrics([y.shape for y in ys], [o.shape for o in trace_a.outputs]):
             weight = len(ys) if m.weighted and ws is not None else -1  # the weights follow the targets
-            program.add_metric(m._kind, m._threshold, 0, 0, weight)
+            program.add_metric(m._kind, m._threshold, m.output, m.output, weight)
     runner = CompiledRunner(program, [tuple(o.shape[1:]) for o in trace_a.outputs])
     why = _verify(model, mode, runner, batch.rows(slice(n - v, n)))
     return (runner, None) if why is None else (None, why)
@@ -129,12 +129,12 @@ def _record(model, mode, batch):
         tape.mark_live(t)
     with _tracing.recording(tape) as state:
         xs, ys, ws = batch.prepared((inputs, targets, weights))
-        outs = _as_list(model(_one(xs), training=_TRAINING[mode]))
-        loss = model._compile_config.compute_loss(ys, outs, ws) if mode != "predict" else None
+        outs = _as_list(model(_one(xs), training=_TRAINING[mode]), model)
+        loss, terms = model._compile_config.compute_loss(ys, outs, ws) if mode != "predict" else (None, [])
     if state.data_dependent:
         return None, state.data_dependent
     labels = ys + ([ws] if ws is not None else []) if batch.preprocess is not None and mode != "predict" else []
-    trace = _core.Trace(tape, inputs, raw[len(inputs):], outs, loss, labels)
+    trace = _core.Trace(tape, inputs, raw[len(inputs):], outs, loss, labels, terms)
     return _Recorded(trace, outs, ([y.numpy() for y in ys], ws)), None
 
 
@@ -144,14 +144,16 @@ def _verify(model, mode, runner, batch):
     n = len(batch.xs[0])
     with _StateGuard(model):
         xs, targets, weights = batch.prepared(batch.tensors())
-        eager = [o.numpy() for o in _as_list(model(_one(xs), training=_TRAINING[mode]))]
+        eager = [o.numpy() for o in _as_list(model(_one(xs), training=_TRAINING[mode]), model)]
         if mode != "predict":
             outs = [Tensor(o) for o in eager]
-            eager_loss = float(config.compute_loss(targets, outs, weights))
+            loss, terms = config.compute_loss(targets, outs, weights)
+            eager_losses = [float(loss)] + [float(t) for t in terms]
             eager_metrics = []
             for m in config.metrics:
                 state = _core.MetricState()
-                _core.metric_update(m._kind, targets[0], outs[0], state, m._threshold, weights if m.weighted else None)
+                _core.metric_update(m._kind, targets[m.output], outs[m.output], state, m._threshold,
+                                    weights if m.weighted else None)
                 eager_metrics.append(state.result())
     results = PredictResults(runner.output_rows, n)
     source = _core.ArraySource([Tensor.view(a) for a in batch.arrays()], n)
@@ -163,12 +165,14 @@ def _verify(model, mode, runner, batch):
                     f"difference {diff}): the call computes something a trace cannot replay")
     if mode == "predict":
         return None
-    states = [_core.MetricState() for _ in range(1 + len(config.metrics))]
+    states = [_core.MetricState() for _ in config.all_metrics()]
     runner.program.run("test", _core.ArraySource([Tensor.view(a) for a in batch.arrays()], n), 1, states, [], False)
-    if not np.isclose(states[0].result(), eager_loss, rtol=1e-3, atol=1e-6):
-        return (f"on rows the trace never saw, the compiled loss {states[0].result():.6g} differs from the eager "
-                f"model's {eager_loss:.6g}: the loss computes something a trace cannot replay")
-    for m, state, want in zip(config.metrics, states[1:], eager_metrics):
+    trackers = len(config.loss_trackers)
+    for tracker, state, want in zip(config.loss_trackers, states, eager_losses):
+        if not np.isclose(state.result(), want, rtol=1e-3, atol=1e-6):
+            return (f"on rows the trace never saw, the compiled {tracker.name} {state.result():.6g} differs from the "
+                    f"eager model's {want:.6g}: the loss computes something a trace cannot replay")
+    for m, state, want in zip(config.metrics, states[trackers:], eager_metrics):
         if not np.isclose(state.result(), want, rtol=1e-3, atol=1e-6):
             return f"the compiled metric '{m.name}' gives {state.result():.6g} where the eager model gives {want:.6g}"
     return None
@@ -196,7 +200,11 @@ def _raw(v):
     return _raw_numpy(v)
 
 
-def _as_list(out):
+def _as_list(out, model=None):
+    """A model's outputs as a list (a dict in the order of the model's output names)."""
+    if isinstance(out, dict):
+        names = getattr(model, "output_names", None) or list(out)
+        return [out[n] for n in names]
     return list(out) if isinstance(out, (list, tuple)) else [out]
 
 
@@ -257,10 +265,10 @@ class EagerRunner:
         first = Batch(*adapter.sample(), self.preprocess).rows(slice(0, 1))
         with _StateGuard(model):
             xs, ys, _ = first.prepared(first.tensors())
-            outs = _as_list(model(_one(xs), training=False))
+            outs = _as_list(model(_one(xs), training=False), model)
         self.output_rows = [tuple(o.shape[1:]) for o in outs]
         if mode != "predict":
-            model._compile_config.resolve_metrics(ys[0].shape, (None,) + self.output_rows[0])
+            model._compile_config.resolve_metrics([y.shape for y in ys], [(None,) + r for r in self.output_rows])
 
     def run(self, mode, source, max_steps, states, results):
         model, config = self.model, self.model._compile_config
@@ -277,20 +285,22 @@ class EagerRunner:
             x = _one(xs)
             if mode == "train":
                 with GradientTape() as tape:
-                    outs = _as_list(model(x, training=True))
-                    loss = config.compute_loss(ys, outs, w)
+                    outs = _as_list(model(x, training=True), model)
+                    loss, terms = config.compute_loss(ys, outs, w)
                 grads = tape.gradient(loss, model.trainable_weights)
                 config.optimizer.apply_gradients(zip(grads, model.trainable_weights))
             else:
-                outs = _as_list(model(x, training=False))
-                loss = config.compute_loss(ys, outs, w) if mode == "test" else None
+                outs = _as_list(model(x, training=False), model)
+                loss, terms = config.compute_loss(ys, outs, w) if mode == "test" else (None, [])
             if mode == "predict":
                 results.write([o.numpy() for o in outs], source.position - n)
             else:
-                states[0].total += float(loss) * n
-                states[0].count += n
-                for m, state in zip(config.metrics, states[1:]):
-                    _core.metric_update(m._kind, ys[0], outs[0], state, m._threshold, w if m.weighted else None)
+                for state, value in zip(states, [loss] + terms):
+                    state.total += float(value) * n
+                    state.count += n
+                for m, state in zip(config.metrics, states[len(config.loss_trackers):]):
+                    _core.metric_update(m._kind, ys[m.output], outs[m.output], state, m._threshold,
+                                        w if m.weighted else None)
             done += 1
         return done
 

@@ -76,15 +76,17 @@ class Trainer:
             m.reset_state()
 
     def _logs(self, states):
-        """{metric name: value} for states in the order of `self.metrics`; the keys sorted, as Keras 3
+        """{log name: value} for states in the order of `self.metrics`; the keys sorted, as Keras 3
         sorts its logs (and so history and the progress bar)."""
-        return dict(sorted((m.name, float(s.result())) for m, s in zip(self.metrics, states)))
+        return dict(sorted((getattr(m, "log_name", m.name), float(s.result())) for m, s in zip(self.metrics, states)))
 
     # -- data ------------------------------------------------------------------------------
     def _standardizer(self, class_weight=None):
-        names = lambda tensors: [t.name for t in tensors or []]  # noqa: E731
-        return adapters.Standardizer(getattr(self.loss, "sparse_labels", False), class_weight,
-                                     names(getattr(self, "inputs", None)), names(getattr(self, "outputs", None)))
+        sparse = self._compile_config.sparse_labels() if self._compile_config else [False]
+        if class_weight is not None and len(sparse) > 1:
+            raise NotImplementedError("`class_weight` for a model with several outputs is not supported yet")
+        return adapters.Standardizer(sparse, class_weight,
+                                     getattr(self, "input_names", None) or [], getattr(self, "output_names", None) or [])
 
     def _adapter(self, x, y, batch_size, steps, with_targets, what, sample_weight=None):
         adapter = adapters.get_adapter(x, y, batch_size if adapters.is_batch_stream(x) else _batch_size(batch_size),
@@ -109,14 +111,15 @@ class Trainer:
             check_input_shape(self.name, i, e, a.shape)
 
     def _check_labels(self, adapter, runner):
-        if not getattr(self.loss, "sparse_labels", False) or not isinstance(adapter, adapters.ArrayAdapter):
+        if not isinstance(adapter, adapters.ArrayAdapter) or adapter.preprocess is not None:
             return
-        y, classes = adapter.ys[0], runner.output_rows[0][-1]
-        if len(y):
-            lo, hi = int(y.min()), int(y.max())
-            if lo < 0 or hi >= classes:
-                raise ValueError(f"Labels must be in [0, {classes}) for a model with {classes} outputs, "
-                                 f"got labels in [{lo}, {hi}]")
+        for sparse, y, rows in zip(self._compile_config.sparse_labels(), adapter.ys or [], runner.output_rows):
+            classes = rows[-1] if rows else 1
+            if sparse and len(y):
+                lo, hi = int(y.min()), int(y.max())
+                if lo < 0 or hi >= classes:
+                    raise ValueError(f"Labels must be in [0, {classes}) for a model with {classes} outputs, "
+                                     f"got labels in [{lo}, {hi}]")
 
     # -- the loop ----------------------------------------------------------------------------
     def _run_batches(self, runner, mode, adapter, steps, cbs, states, results=None, batch_size=None):
@@ -308,7 +311,14 @@ class Trainer:
             outs = results.finish(adapter.source.position)
         finally:
             adapter.close()
-        return outs[0] if len(outs) == 1 else outs
+        return self._structure(outs)
+
+    def _structure(self, outs):
+        """Outputs in the structure the model returns: one array, a list, or a dict by output name."""
+        nested = getattr(self, "_nested_outputs", None)
+        if isinstance(nested, dict):
+            return dict(zip(self.output_names, outs))
+        return outs[0] if len(outs) == 1 and not isinstance(nested, (list, tuple)) else outs
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on one batch; returns that batch's loss and metrics (as TF 2's default
@@ -364,6 +374,7 @@ def _verbose(v):
 
 
 def _flatten(logs, config):
-    """evaluate's list: the loss, then the metrics in compile order (a scalar with no metrics)."""
-    values = [logs[m.name] for m in config.all_metrics()]
+    """evaluate's list, in Keras 3's order (a scalar with no metrics): see CompileConfig.log_order."""
+    first = list(dict.fromkeys(k for k in config.log_order() if k in logs))
+    values = [logs[k] for k in first] + [logs[k] for k in sorted(logs) if k not in first]
     return values[0] if len(values) == 1 else values
