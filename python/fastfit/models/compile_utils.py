@@ -82,6 +82,8 @@ class CompileConfig:
             per_output = [spec] * len(names)  # one loss for every output, as Keras applies it
         self.losses = [losses.get(l) if l is not None else None for l in per_output]
         self.loss_weights = _loss_weights(self.loss_weights_spec, names)
+        for specs, weighted in ((self.metric_specs, False), (self.weighted_specs, True)):
+            _per_output(specs, names, len(names), weighted)  # fail now on keys and lengths
         self.output_names = names
         trained = [n for n, l in zip(names, self.losses) if l is not None]
         self.loss_trackers = [metrics_module.Mean(name="loss")] + (
