@@ -124,3 +124,27 @@ def test_a_small_first_batch_runs_eagerly_then_a_larger_one_compiles(small_data)
     assert not model._programs
     model.fit(batches(x, y, 32), steps_per_epoch=5, epochs=1, verbose=0)
     assert ("train", (((784,), "<f4"), ((), "<i4")), None) in model._programs
+
+
+EXIT_SCRIPT = r"""
+import numpy as np, fastfit as keras
+from fastfit import layers
+x = np.random.rand(4096, 32).astype("float32"); y = np.random.randint(0, 3, 4096)
+m = keras.Sequential([keras.Input(shape=(32,)), layers.Dense(3, activation="softmax")])
+m.compile("sgd", "sparse_categorical_crossentropy")
+def gen():
+    while True:
+        for i in range(0, 4096, 64):
+            yield x[i:i + 64], y[i:i + 64]
+m.fit(gen(), steps_per_epoch=20, epochs=2, verbose=0)
+"""
+
+
+def test_exiting_right_after_fit_on_a_generator_is_clean():
+    """The producer thread is stopped and joined before fit returns: none is left blocked in C++ when
+    the interpreter exits (it would be killed there: 'terminate called without an active exception')."""
+    import subprocess
+    import sys
+    for _ in range(4):
+        proc = subprocess.run([sys.executable, "-c", EXIT_SCRIPT], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0 and "terminate" not in proc.stderr, proc.stderr[-2000:]

@@ -17,6 +17,7 @@ from ..tensor import Tensor
 from .arrays import signature, unpack_x_y_sample_weight
 
 QUEUE_BATCHES = 8  # batches the producer may run ahead of the step
+_JOIN_SECONDS = 5.0  # how long close() waits for the producer to notice it was stopped
 
 
 class QueueAdapter:
@@ -48,7 +49,7 @@ class QueueAdapter:
         self.batch_size = len(self._first[0])
         self.signature = signature(self._first)
         self._pending_first = True
-        self.source = None
+        self.source = self._thread = None
         self._start_producer()
 
     def _convert(self, item):
@@ -66,13 +67,21 @@ class QueueAdapter:
         return xs + (ys or []) + ([w] if w is not None else [])
 
     def _start_producer(self):
-        if self.source is not None:
-            self.source.stop()
+        self._stop_producer()
         self.source = _core.QueueSource(len(self._first), self._capacity, -1 if self.steps is None else self.steps)
         first = [self._first] if self._pending_first else []
         self._pending_first = False
-        source, iterator = self.source, self._iterator
-        threading.Thread(target=self._produce, args=(source, first, iterator), name="fastfit-data", daemon=True).start()
+        self._thread = threading.Thread(target=self._produce, args=(self.source, first, self._iterator),
+                                        name="fastfit-data", daemon=True)
+        self._thread.start()
+
+    def _stop_producer(self):
+        """Stops the producer and waits for it: a thread still blocked in the queue when Python exits
+        would be killed inside C++ code. A generator stuck in its own code is left behind (daemon)."""
+        if self.source is None:
+            return
+        self.source.stop()
+        self._thread.join(timeout=_JOIN_SECONDS)
 
     def _produce(self, source, first, iterator):
         try:
@@ -109,7 +118,7 @@ class QueueAdapter:
             raise self.error
 
     def close(self):
-        self.source.stop()
+        self._stop_producer()
 
 
 def for_stream(x, steps, standardizer, with_targets):
