@@ -83,8 +83,9 @@ class Trainer:
     # -- data ------------------------------------------------------------------------------
     def _standardizer(self, class_weight=None):
         names = lambda tensors: [t.name for t in tensors or []]  # noqa: E731
+        inputs = getattr(self, "inputs", None) or []
         return adapters.Standardizer(getattr(self.loss, "sparse_labels", False), class_weight,
-                                     names(getattr(self, "inputs", None)), names(getattr(self, "outputs", None)))
+                                     names(inputs), names(getattr(self, "outputs", None)), [t.dtype for t in inputs])
 
     def _adapter(self, x, y, batch_size, steps, with_targets, what, sample_weight=None):
         adapter = adapters.get_adapter(x, y, batch_size if adapters.is_batch_stream(x) else _batch_size(batch_size),
