@@ -118,6 +118,7 @@ class LayerNormalization(Layer):
                 raise ValueError(f"Axis {a} is out of bounds for input shape {tuple(input_shape)}. "
                                  f"Received: axis={self.axis}")
         self._axes = sorted({a % rank for a in axes})
+        self.axis = sorted(axes)  # as Keras keeps it once built (get_config shows a list)
         shape = tuple(input_shape[a] for a in self._axes)
         self.gamma = self.add_weight(shape, self.gamma_initializer, "gamma") if self.scale else None
         self.beta = self.add_weight(shape, self.beta_initializer, "beta") if self.center else None
