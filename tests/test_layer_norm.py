@@ -15,8 +15,8 @@ def layer_norm_ref(x, gamma=None, beta=None, axes=(-1,), epsilon=1e-3):
     return y * (1 if gamma is None else gamma) + (0 if beta is None else beta)
 
 
-@pytest.mark.parametrize("shape,begin", [((1, 1), -1), ((5, 7), -1), ((3, 4, 6), -1), ((3, 4, 6), 1), ((2, 3, 2, 5), -2),
-                                         ((1, 9), 1), ((4, 3), 0)])
+@pytest.mark.parametrize("shape,begin", [((1, 1), -1), ((5, 7), -1), ((3, 4, 6), -1), ((3, 4, 6), 1),
+                                         ((2, 3, 2, 5), -2), ((1, 9), 1), ((4, 3), 0)])
 @pytest.mark.parametrize("scale,center", [(True, True), (True, False), (False, True), (False, False)])
 def test_layer_norm_op(shape, begin, scale, center):
     rng = np.random.default_rng(len(shape) + begin)

@@ -54,8 +54,9 @@ def test_batch_dot(sx, sy, axes):
 
 
 @pytest.mark.parametrize("name,attrs,shapes,match", [
-    ("concat", {"axis": 1, "n": 2}, [(2, 3), (3, 3)], r"concat: `values\[1\]` must match `values\[0\]` \(2, 3\) on "
-                                                      r"every axis but axis 1, got \(3, 3\)"),
+    ("concat", {"axis": 1, "n": 2}, [(2, 3), (3, 3)], r"concat: `values\[1\]` must be float32 and match "
+                                                      r"`values\[0\]` \(2, 3\) on every axis but axis 1, got "
+                                                      r"float32 \(3, 3\)"),
     ("concat", {"axis": 2, "n": 2}, [(2, 3), (2, 3)], r"concat: `axis` 2 is out of range for inputs of rank 2"),
     ("concat", {"n": 0}, [], r"concat: `n` \(the number of inputs\) must be >= 1, got 0"),
     ("maximum", {}, [(2, 3), (2, 4)], r"maximum: shapes \(2, 3\) and \(2, 4\) cannot be broadcast together"),

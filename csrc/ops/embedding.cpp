@@ -30,8 +30,8 @@ struct Gather final : Op {
                 const bool* acc) override {
     const Tensor &params = *in[0], &ids = *in[1];
     if (!din[0]) return;
-    FF_DISPATCH(out.device, gather_backward)(g.f(), Labels{ids.data, ids.dtype == DType::i32}, ids.size(), params.shape[0],
-                                             row_size(params), din[0]->f(), acc[0]);
+    FF_DISPATCH(out.device, gather_backward)(g.f(), Labels{ids.data, ids.dtype == DType::i32}, ids.size(),
+                                             params.shape[0], row_size(params), din[0]->f(), acc[0]);
   }
   static int64_t row_size(const Tensor& params) {
     int64_t n = 1;

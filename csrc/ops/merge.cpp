@@ -25,13 +25,11 @@ struct Concat final : Op {
     s = x.shape;
     s.d[axis] = 0;
     for (int i = 0; i < n_; ++i) {
-      const std::string arg = "values[" + std::to_string(i) + "]";
-      expect_dtype("concat", arg.c_str(), *in[i], DType::f32);
       Shape want = x.shape;
       want.d[axis] = in[i]->shape[axis];
-      FF_CHECK(in[i]->rank() == x.rank() && in[i]->shape == want,
-               "concat: `" + arg + "` must match `values[0]` " + x.shape.str() + " on every axis but axis " +
-                   std::to_string(axis) + ", got " + in[i]->shape.str());
+      FF_CHECK(in[i]->dtype == DType::f32 && in[i]->shape == want,
+               "concat: `values[" + std::to_string(i) + "]` must be float32 and match `values[0]` " + x.shape.str() +
+                   " on every axis but axis " + std::to_string(axis) + ", got " + in[i]->desc());
       s.d[axis] += in[i]->shape[axis];
     }
     d = DType::f32;

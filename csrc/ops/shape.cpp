@@ -11,7 +11,7 @@ Shape shape_of(const std::vector<int64_t>& v) {
   return s;
 }
 
-Shape zeros(int rank) {
+Shape origin(int rank) {  // index 0 on every axis
   Shape s;
   s.rank = rank;
   return s;
@@ -88,7 +88,9 @@ struct Transpose final : Op {
     }
   }
   int arity() const override { return 1; }
-  bool rowwise(const Tensor* const*, const bool* b) const override { return !b[0] || (!perm_.empty() && perm_[0] == 0); }
+  bool rowwise(const Tensor* const*, const bool* b) const override {
+    return !b[0] || (!perm_.empty() && perm_[0] == 0);
+  }
   void infer(const Tensor* const* in, Shape& s, DType& d) const override {
     const Tensor& x = *in[0];
     expect_dtype("transpose", "a", x, DType::f32);
@@ -119,12 +121,15 @@ struct Expand final : Op {
       FF_CHECK(f >= 1, std::string(op_) + ": each entry of `" + attr_ + "` must be >= 1, got " + ints_str(factors_));
   }
   int arity() const override { return 1; }
-  bool rowwise(const Tensor* const*, const bool* b) const override { return !b[0] || (!factors_.empty() && factors_[0] == 1); }
+  bool rowwise(const Tensor* const*, const bool* b) const override {
+    return !b[0] || (!factors_.empty() && factors_[0] == 1);
+  }
   void infer(const Tensor* const* in, Shape& s, DType& d) const override {
     const Tensor& x = *in[0];
     expect_dtype(op_, "input", x, DType::f32);
-    FF_CHECK(int(factors_.size()) == x.rank(), std::string(op_) + ": `" + attr_ + "` needs one entry per axis of `input` " +
-                                                   x.desc() + ", got " + ints_str(factors_));
+    FF_CHECK(int(factors_.size()) == x.rank(), std::string(op_) + ": `" + attr_ +
+                                                   "` needs one entry per axis of `input` " + x.desc() + ", got " +
+                                                   ints_str(factors_));
     s = x.shape;
     for (int k = 0; k < x.rank(); ++k) s.d[k] *= factors_[k];
     d = DType::f32;
@@ -141,7 +146,9 @@ struct Expand final : Op {
 // y = x[begin : begin + size] on each axis (tf.slice; a size of -1 runs to the end). Cropping layers.
 struct Slice final : Op {
   std::vector<int64_t> begin_, size_;
-  Slice(std::vector<int64_t> begin, std::vector<int64_t> size) : begin_(std::move(begin)), size_(std::move(size)) {
+  Shape start_;  // begin_ as the window's position
+  Slice(std::vector<int64_t> begin, std::vector<int64_t> size)
+      : begin_(std::move(begin)), size_(std::move(size)), start_(shape_of(begin_)) {
     FF_CHECK(begin_.size() == size_.size(), "slice: `begin` " + ints_str(begin_) + " and `size` " + ints_str(size_) +
                                                 " must have one entry per axis each");
   }
@@ -164,7 +171,7 @@ struct Slice final : Op {
   }
   void forward(const ExecCtx&, const Tensor* const* in, Tensor& out) override {
     const Tensor& x = *in[0];
-    FF_DISPATCH(out.device, copy_window)(x.f(), x.shape, shape_of(begin_), out.f(), out.shape, zeros(x.rank()),
+    FF_DISPATCH(out.device, copy_window)(x.f(), x.shape, start_, out.f(), out.shape, origin(x.rank()),
                                          out.shape, false);
   }
   void backward(const ExecCtx&, const Tensor* const* in, const Tensor& out, const Tensor& g, Tensor* const* din,
@@ -172,7 +179,7 @@ struct Slice final : Op {
     if (!din[0]) return;
     const Tensor& x = *in[0];
     if (!acc[0]) FF_DISPATCH(out.device, fill)(din[0]->f(), x.size(), 0.f);
-    FF_DISPATCH(out.device, copy_window)(g.f(), g.shape, zeros(x.rank()), din[0]->f(), x.shape, shape_of(begin_),
+    FF_DISPATCH(out.device, copy_window)(g.f(), g.shape, origin(x.rank()), din[0]->f(), x.shape, start_,
                                          g.shape, true);
   }
 };
@@ -206,13 +213,13 @@ struct Pad final : Op {
   void forward(const ExecCtx&, const Tensor* const* in, Tensor& out) override {
     const Tensor& x = *in[0];
     FF_DISPATCH(out.device, fill)(out.f(), out.size(), 0.f);
-    FF_DISPATCH(out.device, copy_window)(x.f(), x.shape, zeros(x.rank()), out.f(), out.shape, before_, x.shape, false);
+    FF_DISPATCH(out.device, copy_window)(x.f(), x.shape, origin(x.rank()), out.f(), out.shape, before_, x.shape, false);
   }
   void backward(const ExecCtx&, const Tensor* const* in, const Tensor& out, const Tensor& g, Tensor* const* din,
                 const bool* acc) override {
     const Tensor& x = *in[0];
     if (din[0])
-      FF_DISPATCH(out.device, copy_window)(g.f(), g.shape, before_, din[0]->f(), x.shape, zeros(x.rank()), x.shape,
+      FF_DISPATCH(out.device, copy_window)(g.f(), g.shape, before_, din[0]->f(), x.shape, origin(x.rank()), x.shape,
                                            acc[0]);
   }
 };

@@ -24,7 +24,8 @@ def int_pair(value, name, allow_zero=False):
         raise ValueError(error)
     bad = {v for v in pair if v < 0 or (v == 0 and not allow_zero)}
     if bad:
-        raise ValueError(f"{error}, including values {bad} that do not satisfy `value {'>= 0' if allow_zero else '> 0'}`")
+        raise ValueError(f"{error}, including values {bad} that do not satisfy "
+                         f"`value {'>= 0' if allow_zero else '> 0'}`")
     return pair
 
 
