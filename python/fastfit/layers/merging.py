@@ -1,7 +1,9 @@
 """Merging layers, as Keras 3 defines them: Add, Subtract, Multiply, Average, Maximum, Minimum,
 Concatenate and Dot, and their functional forms (`layers.add([a, b])`, ...). Each is a chain of C++
 ops on the inputs (binary elementwise ops with broadcasting, concat, batch_dot)."""
-from .. import _core, ops
+from functools import reduce
+
+from .. import _core, backend, ops
 from .layer import Layer
 
 
@@ -53,23 +55,17 @@ class Merge(Layer):
 
     def call(self, inputs):
         rank = max(x.ndim for x in inputs)
-        inputs = [x if x.ndim == rank else _core.apply("reshape", [x], shape=[1] * (rank - x.ndim) + list(x.shape[1:]),
-                                                       keep_batch=True) for x in inputs]
-        return self._merge(inputs)
 
-
-def _fold(fn, inputs):
-    out = inputs[0]
-    for x in inputs[1:]:
-        out = fn(out, x)
-    return out
+        def expand(x):
+            return _core.apply("reshape", [x], shape=[1] * (rank - x.ndim) + list(x.shape[1:]), keep_batch=True)
+        return self._merge([x if x.ndim == rank else expand(x) for x in inputs])
 
 
 class Add(Merge):
     """The sum of the inputs."""
 
     def _merge(self, inputs):
-        return _fold(ops.add, inputs)
+        return reduce(ops.add, inputs)
 
 
 class Subtract(Merge):
@@ -85,28 +81,28 @@ class Multiply(Merge):
     """The elementwise product of the inputs."""
 
     def _merge(self, inputs):
-        return _fold(ops.multiply, inputs)
+        return reduce(ops.multiply, inputs)
 
 
 class Average(Merge):
     """The elementwise mean of the inputs: their sum divided by their number."""
 
     def _merge(self, inputs):
-        return _fold(ops.add, inputs) / len(inputs)
+        return reduce(ops.add, inputs) / len(inputs)
 
 
 class Maximum(Merge):
     """The elementwise maximum of the inputs."""
 
     def _merge(self, inputs):
-        return _fold(ops.maximum, inputs)
+        return reduce(ops.maximum, inputs)
 
 
 class Minimum(Merge):
     """The elementwise minimum of the inputs."""
 
     def _merge(self, inputs):
-        return _fold(ops.minimum, inputs)
+        return reduce(ops.minimum, inputs)
 
 
 class Concatenate(Layer):
@@ -189,7 +185,7 @@ class Dot(Layer):
         for x, a in zip(inputs, axes):
             if self.normalize:  # Keras: x * min(1 / sqrt(sum(x^2)), 1 / epsilon)
                 inv_norm = 1.0 / ops.sqrt(ops.reduce_sum(ops.square(x), axis=a, keepdims=True))
-                x = x * ops.minimum(inv_norm, 1e7)
+                x = x * ops.minimum(inv_norm, 1.0 / backend.epsilon())
             if 1 < a < x.ndim - 1:  # batch_dot contracts axis 1 or the last: move a middle axis last
                 x = ops.transpose(x, [k for k in range(x.ndim) if k != a] + [a])
                 a = x.ndim - 1
