@@ -8,7 +8,7 @@ namespace fastfit {
 
 enum class Act : int { linear, relu, sigmoid, tanh };
 enum class Unary : int { neg, square, sqrt, exp, log, abs };
-enum class Binary : int { add, sub, mul, div };
+enum class Binary : int { add, sub, mul, div, max, min };
 
 // Class ids, stored as int32 or as float32 (labels given as floats).
 struct Labels {

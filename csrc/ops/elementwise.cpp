@@ -83,6 +83,8 @@ const OpRegistrar kAdd({"add", "AddV2", {}, make_binary<Binary::add>});
 const OpRegistrar kSubtract({"subtract", "Sub", {}, make_binary<Binary::sub>});
 const OpRegistrar kMultiply({"multiply", "Mul", {}, make_binary<Binary::mul>});
 const OpRegistrar kDivide({"divide", "RealDiv", {}, make_binary<Binary::div>});
+const OpRegistrar kMaximum({"maximum", "Maximum", {}, make_binary<Binary::max>});
+const OpRegistrar kMinimum({"minimum", "Minimum", {}, make_binary<Binary::min>});
 const OpRegistrar kNegative({"negative", "Neg", {}, make_unary<Unary::neg>});
 const OpRegistrar kSquare({"square", "Square", {}, make_unary<Unary::square>});
 const OpRegistrar kSqrt({"sqrt", "Sqrt", {}, make_unary<Unary::sqrt>});

@@ -1,8 +1,28 @@
-// MatMul, Dense (matmul + bias + activation in one op) and BiasAdd.
+// MatMul, Dense (matmul + bias + activation in one op), BiasAdd and BatchDot (Keras' Dot).
+#include <algorithm>
+
 #include "ops/op.h"
 
 namespace fastfit {
 namespace {
+
+using Gemm = decltype(&cpu::gemm);
+
+// The vjp of C = op(A) op(B) (M x N, inner size K) given G = dC: dA and dB stored as A and B are; null
+// when not wanted.
+void matmul_grads(Gemm gemm, int threads, bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* a,
+                  const float* b, const float* g, float* da, bool acc_a, float* db, bool acc_b) {
+  if (da) {  // dop(A) = G op(B)^T, stored transposed when ta
+    const float beta = acc_a ? 1.f : 0.f;
+    if (!ta) gemm(threads, false, !tb, M, K, N, 1.f, g, b, beta, da);
+    else gemm(threads, tb, true, K, M, N, 1.f, b, g, beta, da);
+  }
+  if (db) {  // dop(B) = op(A)^T G, stored transposed when tb
+    const float beta = acc_b ? 1.f : 0.f;
+    if (!tb) gemm(threads, !ta, false, K, N, M, 1.f, a, g, beta, db);
+    else gemm(threads, true, ta, N, K, M, 1.f, g, a, beta, db);
+  }
+}
 
 // C = op(A) op(B), A and B 2-D.
 struct MatMul final : Op {
@@ -34,20 +54,10 @@ struct MatMul final : Op {
   }
   void backward(const ExecCtx& ctx, const Tensor* const* in, const Tensor& out, const Tensor& g, Tensor* const* din,
                 const bool* acc) override {
-    const Tensor &a = *in[0], &b = *in[1];
-    const auto gemm = FF_DISPATCH(out.device, gemm);
     int64_t M, N, K;
-    dims(a, b, M, N, K);
-    if (din[0]) {  // dop(A) = G op(B)^T, stored transposed when ta
-      float beta = acc[0] ? 1.f : 0.f;
-      if (!ta_) gemm(ctx.threads, false, !tb_, M, K, N, 1.f, g.f(), b.f(), beta, din[0]->f());
-      else gemm(ctx.threads, tb_, true, K, M, N, 1.f, b.f(), g.f(), beta, din[0]->f());
-    }
-    if (din[1]) {  // dop(B) = op(A)^T G, stored transposed when tb
-      float beta = acc[1] ? 1.f : 0.f;
-      if (!tb_) gemm(ctx.threads, !ta_, false, K, N, M, 1.f, a.f(), g.f(), beta, din[1]->f());
-      else gemm(ctx.threads, true, ta_, N, K, M, 1.f, g.f(), a.f(), beta, din[1]->f());
-    }
+    dims(*in[0], *in[1], M, N, K);
+    matmul_grads(FF_DISPATCH(out.device, gemm), ctx.threads, ta_, tb_, M, N, K, in[0]->f(), in[1]->f(), g.f(),
+                 din[0] ? din[0]->f() : nullptr, acc[0], din[1] ? din[1]->f() : nullptr, acc[1]);
   }
 };
 
@@ -124,6 +134,71 @@ struct BiasAdd final : Op {
   }
 };
 
+// Keras' batch_dot (the Dot layer): for each row r, contracts axis `axes[0]` of x[r] with axis `axes[1]`
+// of y[r]. The output holds x's other axes, then y's (batch axis not repeated); a lone batch axis becomes
+// (B, 1). A contracted axis must be axis 1 or the last (the Dot layer moves others there first), so each
+// row is one matrix product: x[r] is (M, K) or, contracted on axis 1, (K, M) transposed; likewise y[r].
+struct BatchDot final : Op {
+  std::vector<int64_t> axes_;
+  explicit BatchDot(std::vector<int64_t> axes) : axes_(std::move(axes)) {
+    FF_CHECK(axes_.size() == 2, "batch_dot: `axes` must hold an axis of x and an axis of y, got " + ints_str(axes_));
+  }
+  struct Dims {
+    int64_t B, M, N, K;
+    bool ta, tb;
+  };
+  Dims dims(const Tensor& x, const Tensor& y) const {
+    const int ax = normalize_axis("batch_dot", "axes[0]", axes_[0], x.rank());
+    const int ay = normalize_axis("batch_dot", "axes[1]", axes_[1], y.rank());
+    Dims d{x.shape[0], 0, 0, x.shape[ax], ax != x.rank() - 1, ay != 1};
+    d.M = x.size() / std::max<int64_t>(d.B * d.K, 1);
+    d.N = y.size() / std::max<int64_t>(d.B * d.K, 1);
+    return d;
+  }
+  int arity() const override { return 2; }
+  bool rowwise(const Tensor* const*, const bool* b) const override { return b[0] && b[1]; }
+  void infer(const Tensor* const* in, Shape& s, DType& d) const override {
+    const Tensor &x = *in[0], &y = *in[1];
+    expect_dtype("batch_dot", "x", x, DType::f32);
+    expect_dtype("batch_dot", "y", y, DType::f32);
+    expect_rank_at_least("batch_dot", "x", x, 2);
+    expect_rank_at_least("batch_dot", "y", y, 2);
+    const int ax = normalize_axis("batch_dot", "axes[0]", axes_[0], x.rank());
+    const int ay = normalize_axis("batch_dot", "axes[1]", axes_[1], y.rank());
+    FF_CHECK((ax == 1 || ax == x.rank() - 1) && (ay == 1 || ay == y.rank() - 1),
+             "batch_dot: each of `axes` " + ints_str(axes_) + " must be axis 1 or the last axis of its input, for x " +
+                 x.shape.str() + " and y " + y.shape.str());
+    FF_CHECK(x.shape[0] == y.shape[0] && x.shape[ax] == y.shape[ay],
+             "batch_dot: x " + x.shape.str() + " and y " + y.shape.str() + " must have the same batch size and the "
+             "same size on `axes` " + ints_str(axes_));
+    s = Shape{};
+    for (int k = 0; k < x.rank(); ++k)
+      if (k != ax) s.push(x.shape[k]);
+    for (int k = 1; k < y.rank(); ++k)
+      if (k != ay) s.push(y.shape[k]);
+    if (s.rank == 1) s.push(1);
+    d = DType::f32;
+  }
+  void forward(const ExecCtx& ctx, const Tensor* const* in, Tensor& out) override {
+    const Dims d = dims(*in[0], *in[1]);
+    const auto gemm = FF_DISPATCH(out.device, gemm);
+    for (int64_t r = 0; r < d.B; ++r)
+      gemm(ctx.threads, d.ta, d.tb, d.M, d.N, d.K, 1.f, in[0]->f() + r * d.M * d.K, in[1]->f() + r * d.K * d.N, 0.f,
+           out.f() + r * d.M * d.N);
+  }
+  void backward(const ExecCtx& ctx, const Tensor* const* in, const Tensor& out, const Tensor& g, Tensor* const* din,
+                const bool* acc) override {
+    const Dims d = dims(*in[0], *in[1]);
+    const auto gemm = FF_DISPATCH(out.device, gemm);
+    for (int64_t r = 0; r < d.B; ++r) {
+      const int64_t xo = r * d.M * d.K, yo = r * d.K * d.N;
+      matmul_grads(gemm, ctx.threads, d.ta, d.tb, d.M, d.N, d.K, in[0]->f() + xo, in[1]->f() + yo,
+                   g.f() + r * d.M * d.N, din[0] ? din[0]->f() + xo : nullptr, acc[0],
+                   din[1] ? din[1]->f() + yo : nullptr, acc[1]);
+    }
+  }
+};
+
 const OpRegistrar kMatMul({"matmul", "MatMul", {{"transpose_a", false}, {"transpose_b", false}},
                            [](const Attrs& a) -> OpPtr {
                              return std::make_shared<MatMul>(a.get<bool>("transpose_a"), a.get<bool>("transpose_b"));
@@ -135,6 +210,10 @@ const OpRegistrar kDense({"dense", "Dense", {{"activation", "linear"}, {"use_bia
                           }});
 const OpRegistrar kBiasAdd({"bias_add", "BiasAdd", {},
                             [](const Attrs&) -> OpPtr { return std::make_shared<BiasAdd>(); }});
+const OpRegistrar kBatchDot({"batch_dot", "BatchDot", {{"axes", std::vector<int64_t>{-1, -1}}},
+                             [](const Attrs& a) -> OpPtr {
+                               return std::make_shared<BatchDot>(a.get<std::vector<int64_t>>("axes"));
+                             }});
 
 }  // namespace
 }  // namespace fastfit

@@ -110,4 +110,15 @@ void expect_rank_at_least(const char* op, const char* arg, const Tensor& t, int 
                               t.desc());
 }
 
+int normalize_axis(const char* op, const char* arg, int64_t axis, int rank) {
+  FF_CHECK(axis >= -rank && axis < rank, std::string(op) + ": `" + arg + "` " + std::to_string(axis) +
+                                             " is out of range for inputs of rank " + std::to_string(rank));
+  return int(axis < 0 ? axis + rank : axis);
+}
+std::string ints_str(const std::vector<int64_t>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+  return s + "]";
+}
+
 }  // namespace fastfit

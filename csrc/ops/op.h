@@ -85,5 +85,9 @@ void advance_random_state(Tensor& state);
 // Shape-check helpers shared by the ops: messages name the op, the argument, the expected and received.
 void expect_dtype(const char* op, const char* arg, const Tensor& t, DType d);
 void expect_rank_at_least(const char* op, const char* arg, const Tensor& t, int r);
+// `axis` (negative: counted from the end) as an index in [0, rank).
+int normalize_axis(const char* op, const char* arg, int64_t axis, int rank);
+// Attribute values for messages: "[1, -1, 3]".
+std::string ints_str(const std::vector<int64_t>& v);
 
 }  // namespace fastfit

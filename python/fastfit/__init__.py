@@ -36,6 +36,7 @@ from .layers import Input
 from .models import Model, Sequential
 from .ops import (abs, add, argmax, cast, divide, equal, exp, greater, greater_equal, less, less_equal, log, matmul,
                   multiply, negative, not_equal, reduce_mean, reduce_sum, sqrt, square, subtract)
+from .ops import concat, expand_dims, gather, maximum, minimum, reshape, squeeze, tile, transpose
 from .tensor import (Tensor, Variable, bool_ as bool, constant, convert_to_tensor, float32, float64, int32, int64,
                      uint8)
 from . import ops as math  # tf.math.reduce_sum, ...

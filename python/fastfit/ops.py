@@ -141,3 +141,80 @@ def _binary_operators():
 
 
 _binary_operators()
+
+
+# -- shapes ----------------------------------------------------------------------------------
+__all__ += ["reshape", "transpose", "concat", "maximum", "minimum", "tile", "squeeze", "expand_dims", "gather"]
+
+
+def _ints(values):
+    return [int(v) for v in (values if isinstance(values, (list, tuple, np.ndarray)) else [values])]
+
+
+def reshape(tensor, shape):
+    """`tensor` with the same elements in `shape`, which may hold one -1 (what is left).
+
+    A shape whose first entry is the tensor's first dimension is recorded relative to it, so a traced
+    model replays it at any batch size: ``tf.reshape(x, (len(x), -1))`` flattens every batch.
+    """
+    x, shape = _float(tensor), _ints(shape)
+    if x.ndim and shape and shape[0] == x.shape[0]:
+        return _core.apply("reshape", [x], shape=shape[1:], keep_batch=True)
+    return _core.apply("reshape", [x], shape=shape)
+
+
+def transpose(a, perm=None):
+    """Permutes the axes: output axis k is input axis perm[k] (reversed when perm is None)."""
+    x = _float(a)
+    return _core.apply("transpose", [x], perm=list(range(x.ndim))[::-1] if perm is None else _ints(perm))
+
+
+def concat(values, axis):
+    """The tensors joined along `axis`; they must match on every other axis."""
+    return _core.apply("concat", [_float(v) for v in values], axis=int(axis), n=len(values))
+
+
+def maximum(x, y):
+    """Elementwise max with broadcasting; where x == y the gradient goes to x, as in TensorFlow."""
+    return _core.apply("maximum", [_float(x), _float(y)])
+
+
+def minimum(x, y):
+    """Elementwise min with broadcasting; where x == y the gradient goes to x, as in TensorFlow."""
+    return _core.apply("minimum", [_float(x), _float(y)])
+
+
+def tile(input, multiples):  # noqa: A002 - the TensorFlow name
+    """`input` repeated multiples[k] times along each axis k."""
+    return _core.apply("tile", [_float(input)], multiples=_ints(multiples))
+
+
+def squeeze(input, axis=None):  # noqa: A002
+    """Removes axes of size 1: those in `axis`, or all of them."""
+    x = _float(input)
+    drop = [i for i, d in enumerate(x.shape) if d == 1] if axis is None else _ints(axis)
+    for a in drop:
+        if not -x.ndim <= a < x.ndim or x.shape[a] != 1:
+            raise ValueError(f"squeeze: axis {a} of a tensor of shape {x.shape} is not an axis of size 1")
+    drop = [a % x.ndim for a in drop]
+    return reshape(x, [d for i, d in enumerate(x.shape) if i not in drop])
+
+
+def expand_dims(input, axis):  # noqa: A002
+    """Inserts an axis of size 1 at `axis` (negative: counted from the end of the result)."""
+    x = _float(input)
+    if not -x.ndim - 1 <= axis <= x.ndim:
+        raise ValueError(f"expand_dims: `axis` {axis} is out of range for a tensor of rank {x.ndim}")
+    shape = list(x.shape)
+    shape.insert(axis % (x.ndim + 1), 1)
+    return reshape(x, shape)
+
+
+def gather(params, indices, validate_indices=None, axis=None, batch_dims=0):
+    """Rows of `params` picked by `indices` (int32, along axis 0): shape indices.shape + params.shape[1:].
+    An index outside [0, len(params)) raises ValueError. Differentiable w.r.t. params. `validate_indices`
+    does nothing, as in TensorFlow."""
+    if axis not in (None, 0) or batch_dims != 0:
+        raise NotImplementedError(f"gather: only axis=0 and batch_dims=0 are supported yet, got axis={axis}, "
+                                  f"batch_dims={batch_dims}")
+    return _core.apply("gather", [_float(params), convert_to_tensor(indices)])

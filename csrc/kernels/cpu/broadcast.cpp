@@ -1,4 +1,4 @@
-// Binary ops with numpy broadcasting: add, subtract, multiply, divide, forward and backward.
+// Binary ops with numpy broadcasting: add, subtract, multiply, divide, maximum, minimum, forward and backward.
 #include "kernels/cpu/kernels.h"
 
 namespace fastfit::cpu {
@@ -62,10 +62,13 @@ FF_MULTIVERSION_NOFMA void binary_forward(Binary kind, const float* a, const Sha
     case Binary::sub: map(w, same, a, b, out, [](float x, float y) { return x - y; }); break;
     case Binary::mul: map(w, same, a, b, out, [](float x, float y) { return x * y; }); break;
     case Binary::div: map(w, same, a, b, out, [](float x, float y) { return x / y; }); break;
+    case Binary::max: map(w, same, a, b, out, [](float x, float y) { return x >= y ? x : y; }); break;
+    case Binary::min: map(w, same, a, b, out, [](float x, float y) { return x <= y ? x : y; }); break;
   }
 }
 
-// Each input's gradient sums the output gradient over the axes it was broadcast along.
+// Each input's gradient sums the output gradient over the axes it was broadcast along. maximum and
+// minimum send it to the chosen input, to `a` on ties (TensorFlow's rule).
 FF_MULTIVERSION_NOFMA void binary_backward(Binary kind, const float* a, const Shape& a_shape, const float* b,
                                            const Shape& b_shape, const float* dout, const Shape& out_shape, float* da,
                                            bool acc_a, float* db, bool acc_b) {
@@ -78,7 +81,9 @@ FF_MULTIVERSION_NOFMA void binary_backward(Binary kind, const float* a, const Sh
       case Binary::add: ga = dout[k]; gb = dout[k]; break;
       case Binary::sub: ga = dout[k]; gb = -dout[k]; break;
       case Binary::mul: ga = dout[k] * b[j]; gb = dout[k] * a[i]; break;
-      default: ga = dout[k] / b[j]; gb = -dout[k] * a[i] / (b[j] * b[j]); break;
+      case Binary::div: ga = dout[k] / b[j]; gb = -dout[k] * a[i] / (b[j] * b[j]); break;
+      case Binary::max: ga = a[i] >= b[j] ? dout[k] : 0.f; gb = dout[k] - ga; break;
+      default: ga = a[i] <= b[j] ? dout[k] : 0.f; gb = dout[k] - ga; break;  // min
     }
     if (da) da[i] += ga;
     if (db) db[j] += gb;

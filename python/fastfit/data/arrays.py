@@ -38,24 +38,28 @@ def by_name(data, names, what):
 
 
 class Standardizer:
-    """Converts a batch's (x, y, sample_weight) to the arrays the C++ core computes on: float32
-    inputs, int32 class ids for sparse losses, float32 targets otherwise ((N,) targets become (N, 1)),
-    float32 sample weights of shape (N,). A `class_weight` dict becomes sample weights. Dicts of
-    inputs or targets are keyed by the model's input and output names."""
+    """Converts a batch's (x, y, sample_weight) to the arrays the C++ core computes on: inputs of
+    the model's input dtypes (float32, or int32 for an int32 keras.Input), int32 class ids for sparse
+    losses, float32 targets otherwise ((N,) targets become (N, 1)), float32 sample weights of shape (N,).
+    A `class_weight` dict becomes sample weights. Dicts of inputs or targets are keyed by the model's
+    input and output names."""
 
-    def __init__(self, sparse_labels, class_weight=None, input_names=(), output_names=()):
+    def __init__(self, sparse_labels, class_weight=None, input_names=(), output_names=(), input_dtypes=()):
         self.sparse_labels = sparse_labels
         self.class_weight = class_weight
         self.input_names, self.output_names = list(input_names), list(output_names)
+        self.input_dtypes = list(input_dtypes)  # per input; float32 where not given
 
     def for_validation(self):
         """The same conversions without class weights: they weigh training only."""
-        return Standardizer(self.sparse_labels, None, self.input_names, self.output_names)
+        return Standardizer(self.sparse_labels, None, self.input_names, self.output_names, self.input_dtypes)
 
     def inputs(self, x):
         if isinstance(x, dict):
             x = by_name(x, self.input_names, "x")
-        return [np.ascontiguousarray(a, np.float32) for a in as_arrays(x, "x")]
+        arrays = as_arrays(x, "x")
+        dtypes = self.input_dtypes + ["float32"] * len(arrays)
+        return [np.ascontiguousarray(a, np.int32 if d == "int32" else np.float32) for a, d in zip(arrays, dtypes)]
 
     def targets(self, y, n):
         raw = as_arrays(by_name(y, self.output_names, "y") if isinstance(y, dict) else y, "y")

@@ -1,4 +1,7 @@
-"""Dense: y = activation(x W + b), one fused C++ op (gemm with bias and activation epilogue)."""
+"""Core layers: Dense (y = activation(x W + b), one fused C++ op: gemm with bias and activation
+epilogue), Activation, Lambda and Identity."""
+import inspect
+
 from .. import _core, activations, initializers
 from .layer import Layer
 
@@ -40,3 +43,63 @@ class Dense(Layer):
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
+
+
+class Activation(Layer):
+    """Applies an activation function: a name ('relu', 'softmax', ...) or a callable."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation_name, self.activation = activations.get(activation)
+
+    def call(self, inputs):
+        return self.activation(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "activation": self.activation_name or self.activation}
+
+
+class Identity(Layer):
+    """Returns its input unchanged."""
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+class Lambda(Layer):
+    """Wraps `function(inputs, **arguments)` as a layer. The fastfit ops it runs are recorded like
+    any layer's, so models using it still compile. `function` gets `training` when it takes it.
+
+    Args:
+        function: the callable.
+        output_shape: the output shape without the batch axis, or a callable of the input shape;
+            by default the function runs once on a row of zeros to find it.
+        arguments: keyword arguments passed to `function`.
+    """
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
+        super().__init__(**kwargs)
+        if mask is not None:
+            raise NotImplementedError("Lambda: `mask` is not supported yet (fastfit layers do not propagate masks)")
+        self.function, self.arguments = function, dict(arguments or {})
+        self._output_shape = output_shape
+        self._takes_training = "training" in inspect.signature(function).parameters
+
+    def call(self, inputs, training=None):
+        kwargs = dict(self.arguments, **({"training": training} if self._takes_training else {}))
+        return self.function(inputs, **kwargs)
+
+    def compute_output_shape(self, input_shape):
+        if self._output_shape is None:
+            return super().compute_output_shape(input_shape)
+        if callable(self._output_shape):
+            return self._output_shape(input_shape)
+        batch = input_shape[0][0] if isinstance(input_shape, list) else input_shape[0]
+        return (batch,) + tuple(self._output_shape)
+
+    def get_config(self):
+        config = {**super().get_config(), "function": self.function, "arguments": self.arguments}
+        return config if self._output_shape is None else {**config, "output_shape": self._output_shape}

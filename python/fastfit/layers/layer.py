@@ -5,7 +5,7 @@ import threading
 import numpy as np
 
 from .. import backend, initializers
-from ..tensor import Variable, as_float
+from ..tensor import Tensor, Variable, convert_to_tensor
 
 _build_lock = threading.RLock()  # two threads calling an unbuilt model build it once
 _context = threading.local()     # the `training` value of the layer calls running on this thread
@@ -15,11 +15,29 @@ def _outer_training():
     return getattr(_context, "training", None)
 
 
-def float32_only(owner, dtype):
-    """Layers compute in float32; another dtype is refused rather than silently ignored."""
-    name = getattr(dtype, "name", dtype)
-    if name not in (None, "float32"):
-        raise NotImplementedError(f"{owner}: dtype {name!r} is not supported yet (fastfit layers compute in float32)")
+def dtype_name(dtype):
+    """'float32' for 'float32', tf.float32 or np.float32; None for None."""
+    name = getattr(dtype, "name", None)
+    return name if isinstance(name, str) else None if dtype is None else np.dtype(dtype).name
+
+
+def float32_only(owner, dtype, allowed=("float32",)):
+    """Layers compute in float32 (an Input may also hold int32 ids); another dtype is refused rather
+    than silently ignored."""
+    name = dtype_name(dtype)
+    if name not in (None,) + tuple(allowed):
+        raise NotImplementedError(f"{owner}: dtype {name!r} is not supported yet (only {' or '.join(allowed)})")
+
+
+def as_dtype(value, dtype):
+    """`value` as a Tensor of `dtype`, 'float32' or 'int32' (a Tensor of the other dtype is converted,
+    which is not differentiable)."""
+    t = convert_to_tensor(value, None if isinstance(value, Tensor) else dtype)
+    return t if t.dtype_name == dtype else convert_to_tensor(t.numpy(), dtype)
+
+
+def _is_int(value):
+    return value.dtype_name == "int32" if isinstance(value, Tensor) else np.asarray(value).dtype.kind in "iu"
 
 
 def unique(variables):
@@ -66,6 +84,8 @@ class Layer:
     Subclasses override `build(input_shape)` (create weights with `add_weight`) and `call(inputs)`.
     Called on a KerasTensor it adds a node to a functional graph; called on data it computes.
     """
+
+    int_inputs = False  # whether `call` takes integer inputs as int32 (Embedding's ids); else they become float32
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, **kwargs):
         float32_only(type(self).__name__, dtype)
@@ -131,15 +151,11 @@ class Layer:
         if isinstance(inputs, KerasTensor) or (isinstance(inputs, (list, tuple)) and inputs and
                                                all(isinstance(t, KerasTensor) for t in inputs)):
             return self._call_symbolic(inputs)
-        if isinstance(inputs, dict):  # a model's inputs by name
-            inputs = {k: as_float(t) for k, t in inputs.items()}
+        inputs = self._convert_inputs(inputs)
+        if isinstance(inputs, dict):
             shape = {k: t.shape for k, t in inputs.items()}
-        elif isinstance(inputs, (list, tuple)):
-            inputs = [as_float(t) for t in inputs]  # layers compute in float32, as Keras casts
-            shape = [t.shape for t in inputs]
         else:
-            inputs = as_float(inputs)
-            shape = inputs.shape
+            shape = [t.shape for t in inputs] if isinstance(inputs, (list, tuple)) else inputs.shape
         self._maybe_build(shape)
         if training is None:
             training = _outer_training()
@@ -154,6 +170,15 @@ class Layer:
             return self.call(inputs, *args, **kwargs)
         finally:
             _context.training = outer
+
+    def _convert_inputs(self, inputs):
+        """Inputs as Tensors: float32, the dtype layers compute in (as Keras casts), except integers
+        where the layer takes them (`int_inputs`)."""
+        def convert(t):
+            return as_dtype(t, "int32" if self.int_inputs and _is_int(t) else "float32")
+        if isinstance(inputs, dict):
+            return {k: convert(t) for k, t in inputs.items()}
+        return [convert(t) for t in inputs] if isinstance(inputs, (list, tuple)) else convert(inputs)
 
     def _training_spec(self):
         """(whether `call` takes `training`, its default there): read once per class."""
@@ -193,6 +218,10 @@ class Layer:
     trainable_variables = trainable_weights
     variables = weights
 
+    def get_config(self):
+        """The layer's constructor arguments (Keras' get_config); subclasses add their own."""
+        return {"name": self.name, "trainable": self.trainable}
+
     def get_weights(self):
         return [w.numpy() for w in self.weights]
 
@@ -218,10 +247,10 @@ class InputLayer(Layer):
     """The layer behind `Input`: holds the input's shape; its call is the identity."""
 
     def __init__(self, shape=None, batch_size=None, dtype=None, name=None, **kwargs):
-        float32_only("Input", dtype)
+        float32_only("Input", dtype, allowed=("float32", "int32"))
         super().__init__(name=name or backend.unique_name("input_layer"), **kwargs)
         self.shape = (batch_size,) + tuple(shape)
-        self.dtype = dtype or "float32"
+        self.dtype = dtype_name(dtype) or "float32"
         self.built = True
         self.output = KerasTensor(self.shape, self.dtype, layer=self, name=self.name)
 
@@ -230,7 +259,8 @@ class InputLayer(Layer):
 
 
 def Input(shape=None, batch_size=None, dtype=None, name=None):
-    """A symbolic input for the functional API: `keras.Input(shape=(784,), name='digits')`."""
+    """A symbolic input for the functional API: `keras.Input(shape=(784,), name='digits')`. dtype is
+    float32 (the default) or int32 (ids for an Embedding)."""
     if shape is None:
         raise ValueError("Input: `shape` is required, e.g. keras.Input(shape=(784,))")
     shape = (shape,) if isinstance(shape, int) else tuple(shape)

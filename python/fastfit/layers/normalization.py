@@ -1,6 +1,7 @@
-"""BatchNormalization, as Keras 3 defines it: batch statistics in training (and moving averages of
-them updated), the moving averages in inference."""
-from .. import initializers, ops
+"""Normalization layers, as Keras 3 defines them. BatchNormalization: batch statistics in training
+(and moving averages of them updated), the moving averages in inference. LayerNormalization: each
+sample's statistics over its feature axes, one fused C++ op (csrc/ops/layer_norm.cpp)."""
+from .. import _core, initializers, ops
 from .layer import Layer
 
 
@@ -79,3 +80,63 @@ class BatchNormalization(Layer):
     def get_config(self):
         return {"name": self.name, "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
                 "center": self.center, "scale": self.scale}
+
+
+class LayerNormalization(Layer):
+    """Normalizes each sample over `axis` (an int or a list of them; the last by default):
+    ``gamma * (x - mean) / sqrt(variance + epsilon) + beta``, with the mean and the (biased) variance
+    over those axes. gamma (when `scale`) and beta (when `center`) have the shape of those axes.
+
+    >>> LayerNormalization()(np.ones((2, 3), "float32")).shape
+    (2, 3)
+    """
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
+                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, rms_scaling=False, **kwargs):
+        super().__init__(**kwargs)
+        for name, value in (("beta_regularizer", beta_regularizer), ("gamma_regularizer", gamma_regularizer),
+                            ("beta_constraint", beta_constraint), ("gamma_constraint", gamma_constraint),
+                            ("rms_scaling", rms_scaling or None)):
+            if value is not None:
+                raise NotImplementedError(f"LayerNormalization: `{name}` is not supported yet")
+        if isinstance(axis, (list, tuple)):
+            self.axis = [int(a) for a in axis]
+        elif isinstance(axis, int):
+            self.axis = axis
+        else:
+            raise TypeError(f"Expected an int or a list/tuple of ints for the argument 'axis', but received: {axis!r}")
+        self.epsilon, self.center, self.scale = float(epsilon), bool(center), bool(scale)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+
+    def build(self, input_shape):
+        rank = len(input_shape)
+        axes = self.axis if isinstance(self.axis, list) else [self.axis]
+        for a in axes:
+            if not -rank <= a < rank:
+                raise ValueError(f"Axis {a} is out of bounds for input shape {tuple(input_shape)}. "
+                                 f"Received: axis={self.axis}")
+        self._axes = sorted({a % rank for a in axes})
+        self.axis = sorted(axes)  # as Keras keeps it once built (get_config shows a list)
+        shape = tuple(input_shape[a] for a in self._axes)
+        self.gamma = self.add_weight(shape, self.gamma_initializer, "gamma") if self.scale else None
+        self.beta = self.add_weight(shape, self.beta_initializer, "beta") if self.center else None
+        # The op normalizes trailing axes: other axes are moved last around it.
+        self._perm = [a for a in range(rank) if a not in self._axes] + self._axes
+        self.built = True
+
+    def call(self, inputs):
+        moved = self._perm != sorted(self._perm)
+        x = ops.transpose(inputs, self._perm) if moved else inputs
+        params = [w for w in (self.gamma, self.beta) if w is not None]
+        y = _core.apply("layer_norm", [x] + params, epsilon=self.epsilon, begin_norm_axis=-len(self._axes),
+                        scale=self.scale, center=self.center)
+        return ops.transpose(y, [self._perm.index(a) for a in range(len(self._perm))]) if moved else y
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
+                "scale": self.scale}

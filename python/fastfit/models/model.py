@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import backend
-from ..layers.layer import InputLayer, KerasTensor, Layer, check_input_shape, unique
+from ..layers.layer import InputLayer, KerasTensor, Layer, as_dtype, check_input_shape, unique
 from .trainer import Trainer
 
 
@@ -80,6 +80,19 @@ class Model(Trainer, Layer):
     def output_shape(self):
         shapes = [t.shape for t in self._output_list]
         return shapes[0] if len(shapes) == 1 else shapes
+
+    def _convert_inputs(self, inputs):
+        """A functional model's inputs take their keras.Input's dtype (int32 ids stay int32); a dict
+        of them is read by input name."""
+        if isinstance(inputs, dict) and self._graph is not None:
+            from ..data.arrays import by_name
+            inputs = by_name(inputs, self.input_names, "inputs")
+        several = isinstance(inputs, (list, tuple))
+        flat = list(inputs) if several else [inputs]
+        if self._graph is None or len(flat) != len(self._input_list):
+            return Layer._convert_inputs(self, inputs)
+        flat = [as_dtype(x, t.dtype) for x, t in zip(flat, self._input_list)]
+        return flat if several else flat[0]
 
     def call(self, inputs):
         if self._graph is None:

@@ -85,8 +85,9 @@ class Trainer:
         sparse = self._compile_config.sparse_labels() if self._compile_config else [False]
         if class_weight is not None and len(sparse) > 1:
             raise NotImplementedError("`class_weight` for a model with several outputs is not supported yet")
-        return adapters.Standardizer(sparse, class_weight,
-                                     getattr(self, "input_names", None) or [], getattr(self, "output_names", None) or [])
+        inputs = getattr(self, "inputs", None) or []
+        return adapters.Standardizer(sparse, class_weight, getattr(self, "input_names", None) or [],
+                                     getattr(self, "output_names", None) or [], [t.dtype for t in inputs])
 
     def _adapter(self, x, y, batch_size, steps, with_targets, what, sample_weight=None):
         adapter = adapters.get_adapter(x, y, batch_size if adapters.is_batch_stream(x) else _batch_size(batch_size),
