@@ -15,18 +15,11 @@ from fastfit.models.tracing import CompiledRunner
 from helpers import runner_of
 
 
-class Sum(layers.Layer):
-    """Merges two branches (the merging layers have their own tests)."""
-
-    def call(self, inputs):
-        return inputs[0] + inputs[1]
-
-
 def two_by_two(seed=0, dict_io=False):
     keras.utils.set_random_seed(seed)
     a = keras.Input(shape=(8,), name="a_in")
     b = keras.Input(shape=(4,), name="b_in")
-    h = Sum()([layers.Dense(6, activation="relu")(a), layers.Dense(6, activation="relu")(b)])
+    h = layers.add([layers.Dense(6, activation="relu")(a), layers.Dense(6, activation="relu")(b)])
     score = layers.Dense(1, name="score_output")(h)
     cls = layers.Dense(5, activation="softmax", name="class_output")(h)
     if dict_io:
@@ -176,3 +169,20 @@ def test_the_guides_multi_output_training_matches_keras(tmp_path):
     for k in h:
         np.testing.assert_allclose(h[k], ref["history"][k], rtol=1e-4, err_msg=k)
     np.testing.assert_allclose(model.evaluate(x, y, batch_size=32, verbose=0), ref["evaluate"], rtol=1e-4)
+
+
+def test_a_merge_of_one_branch_and_shared_layers_and_nested_models():
+    keras.utils.set_random_seed(0)
+    a = keras.Input(shape=(8,), name="a")
+    shared = layers.Dense(4, activation="tanh", name="shared")
+    one = layers.concatenate([shared(a)])  # a merge called on a one-element list replays as one
+    inner = keras.Model(a, layers.Dense(3, name="inner_out")(one), name="inner")
+    b = keras.Input(shape=(8,), name="b")
+    outer = keras.Model([a, b], layers.add([inner(a), inner(b)]))  # a model used as a layer, twice
+    x = [np.ones((5, 8), "float32"), np.zeros((5, 8), "float32")]
+    want = inner(x[0]).numpy() + inner(x[1]).numpy()
+    np.testing.assert_allclose(outer(x).numpy(), want, rtol=1e-6)
+    outer.compile("sgd", "mse")
+    outer.fit(x, np.zeros((5, 3), "float32"), epochs=1, verbose=0)
+    assert outer.get_layer("inner") is inner and inner.get_layer("shared") is shared
+    assert len(outer.trainable_weights) == 4  # shared and inner_out's kernels and biases, once each

@@ -67,11 +67,12 @@ def _accepts(fn, name):
 class KerasTensor:
     """A symbolic tensor: a shape with None for the batch axis, and the layer call that made it."""
 
-    def __init__(self, shape, dtype="float32", layer=None, inputs=(), name=None):
+    def __init__(self, shape, dtype="float32", layer=None, inputs=(), name=None, listed=False):
         self.shape = tuple(shape)
         self.dtype = dtype
         self._layer = layer        # the layer whose call produced this tensor (an InputLayer for inputs)
         self._inputs = list(inputs)
+        self._listed = listed      # the layer was called on a list (even of one), to be replayed so
         self.name = name
 
     def __repr__(self):
@@ -194,8 +195,9 @@ class Layer:
         shape = [t.shape for t in inputs] if isinstance(inputs, (list, tuple)) else inputs.shape
         self._maybe_build(shape)
         out_shape = self.compute_output_shape(shape)
-        flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-        return KerasTensor(out_shape, layer=self, inputs=flat, name=self.name)
+        listed = isinstance(inputs, (list, tuple))
+        return KerasTensor(out_shape, layer=self, inputs=list(inputs) if listed else [inputs], name=self.name,
+                           listed=listed)
 
     # -- weights ---------------------------------------------------------------------------
     @property

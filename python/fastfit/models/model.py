@@ -110,7 +110,7 @@ class Model(Trainer, Layer):
             values[id(kt)] = x
         for t in self._graph:
             args = [values[id(i)] for i in t._inputs]
-            values[id(t)] = t._layer(args[0] if len(args) == 1 else args)
+            values[id(t)] = t._layer(args if t._listed else args[0])
         outs = [values[id(t)] for t in self._output_list]
         if isinstance(self._nested_outputs, dict):
             return dict(zip(self.output_names, outs))
