@@ -16,9 +16,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
+
+from epoch_timer import epoch_timer
 
 BATCH = 64
 ROWS = {  # worker: (label, backend)
@@ -50,15 +51,8 @@ def train(name, x, y, epochs):
                   metrics=[keras.metrics.SparseCategoricalAccuracy()])
     times = []
 
-    class Timer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t0 = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            times.append(time.perf_counter() - self.t0)
-
     steps = len(x) // BATCH + (len(x) % BATCH > 0)
-    kw = dict(epochs=epochs, verbose=0, callbacks=[Timer()])
+    kw = dict(epochs=epochs, verbose=0, callbacks=[epoch_timer(keras, times)])
     if name in ("arrays", "keras-arrays"):
         model.fit(x, y, batch_size=BATCH, **kw)
     elif name in ("dataset", "keras-dataset"):

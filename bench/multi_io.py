@@ -24,6 +24,8 @@ import time
 
 import numpy as np
 
+from epoch_timer import epoch_timer
+
 ENGINES = {"fastfit": "fastfit", "torch-1": "PyTorch eager, 1 thread", "torch-2": "PyTorch eager, 2 threads",
            "keras": "Keras 3 / TensorFlow"}
 
@@ -57,18 +59,11 @@ def run_keras(engine, name, d, epochs):
     model = keras_model(keras, name)
     times = []
 
-    class Timer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t0 = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            times.append(time.perf_counter() - self.t0)
-
     if name == "multi-io":
         model.fit([d["img"], d["ts"]], [d["score"], d["cls"]], batch_size=32, epochs=epochs, verbose=0,
-                  callbacks=[Timer()])
+                  callbacks=[epoch_timer(keras, times)])
     else:
-        model.fit(d["x"], d["y"], batch_size=64, epochs=epochs, verbose=0, callbacks=[Timer()])
+        model.fit(d["x"], d["y"], batch_size=64, epochs=epochs, verbose=0, callbacks=[epoch_timer(keras, times)])
     return times
 
 

@@ -35,6 +35,8 @@ import time
 
 import numpy as np
 
+from epoch_timer import epoch_timer
+
 BATCH = 64
 PREDICT_REPEATS = 5
 FRAMEWORKS = {  # worker name: (label, module whose import is timed, extra environment)
@@ -85,15 +87,8 @@ def run_keras(keras, layers, data, epochs, dropout=False):
 
     epoch_times = []
 
-    class EpochTimer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t0 = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            epoch_times.append(time.perf_counter() - self.t0)
-
     history = model.fit(x_train, y_train, batch_size=BATCH, epochs=epochs, validation_data=(x_val, y_val),
-                        verbose=0, callbacks=[EpochTimer()])
+                        verbose=0, callbacks=[epoch_timer(keras, epoch_times)])
     return {
         "epoch_times": epoch_times,
         "predict_b32": median_time(lambda: model.predict(x_test, verbose=0)),

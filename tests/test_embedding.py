@@ -5,7 +5,7 @@ import pytest
 
 import fastfit as keras
 import fastfit as tf
-from fastfit import _core, layers
+from fastfit import layers
 from fastfit.data.arrays import Standardizer
 from fastfit.models.tracing import CompiledRunner
 from helpers import check_op, rand, runner_of

@@ -17,7 +17,7 @@ import numpy as np
 from ..tensor import Tensor
 from . import dataset_adapter, queue_adapter
 from .arrays import (ArrayAdapter, Standardizer, as_arrays, batch_size_arg, check_class_weight,  # noqa: F401
-                     class_weight_to_sample_weights, signature, unpack_x_y_sample_weight)
+                     unpack_x_y_sample_weight)
 from .dataset import Dataset
 
 

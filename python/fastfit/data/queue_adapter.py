@@ -12,7 +12,7 @@ import threading
 
 import numpy as np
 
-from .. import _core, backend
+from .. import _core
 from ..tensor import Tensor
 from .arrays import signature, unpack_x_y_sample_weight
 

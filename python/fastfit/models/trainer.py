@@ -9,7 +9,6 @@ overrides a batch hook, so Keras' callback semantics hold.
 import numbers
 import threading
 import time
-import warnings
 
 import numpy as np
 
