@@ -111,7 +111,7 @@ def test_a_small_first_call_is_checked_again_on_a_larger_one(first_rows):
     np.testing.assert_allclose(got, model(x[:64]).numpy(), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("convert", ["numpy", "asarray", "float", "int", "bool", "getitem", "print"])
+@pytest.mark.parametrize("convert", ["numpy", "asarray", "float", "int", "bool", "fancy_index", "print"])
 def test_every_conversion_to_python_taints_the_trace(convert, capsys):
     class Convert(layers.Layer):
         def call(self, x):
@@ -126,8 +126,8 @@ def test_every_conversion_to_python_taints_the_trace(convert, capsys):
                 scale = int(m * 100.0)
             elif convert == "bool":
                 scale = 2.0 if m > 0 else 0.5
-            elif convert == "getitem":
-                scale = x[0, 0]
+            elif convert == "fancy_index":
+                scale = x[[0], 0]
             else:
                 print(m)
                 scale = 1.0
@@ -139,6 +139,23 @@ def test_every_conversion_to_python_taints_the_trace(convert, capsys):
         got = model.predict(x, batch_size=32, verbose=0)
     want = np.concatenate([model(x[i:i + 32]).numpy() for i in range(0, len(x), 32)])
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_basic_indexing_is_traced():
+    class FirstRow(layers.Layer):
+        def call(self, x):
+            return x * x[0, 0] + x[:, 1:2] - x[..., -1:]  # row 0 scales every row: not split
+
+    x, y = regression_data()
+    model = small_model(extra=[FirstRow()])
+    model.compile("sgd", "mse")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = model.predict(x, batch_size=32, verbose=0)
+        want = np.concatenate([model(x[i:i + 32]).numpy() for i in range(0, len(x), 32)])
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+        model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    assert isinstance(runner(model, "predict"), CompiledRunner) and isinstance(runner(model, "train"), CompiledRunner)
 
 
 def test_reading_a_variable_as_numpy_taints_the_trace():

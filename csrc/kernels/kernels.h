@@ -8,7 +8,8 @@ namespace fastfit {
 
 enum class Act : int { linear, relu, sigmoid, tanh };
 enum class Unary : int { neg, square, sqrt, exp, log, abs };
-enum class Binary : int { add, sub, mul, div, max, min };
+enum class Binary : int { add, sub, mul, div, max, min, pow };
+enum class Compare : int { equal, not_equal, greater, greater_equal, less, less_equal };
 
 // Class ids, stored as int32 or as float32 (labels given as floats).
 struct Labels {

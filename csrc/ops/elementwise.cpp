@@ -6,32 +6,11 @@
 namespace fastfit {
 namespace {
 
-Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
-  Shape o;
-  o.rank = std::max(a.rank, b.rank);
-  for (int i = 0; i < o.rank; ++i) {
-    const int ia = i - (o.rank - a.rank), ib = i - (o.rank - b.rank);
-    const int64_t da = ia >= 0 ? a.d[ia] : 1, db = ib >= 0 ? b.d[ib] : 1;
-    FF_CHECK(da == db || da == 1 || db == 1,
-             std::string(op) + ": shapes " + a.str() + " and " + b.str() + " cannot be broadcast together");
-    o.d[i] = da == 1 ? db : da;
-  }
-  return o;
-}
-
 struct BinaryOp final : Op {
   Binary kind_;
   explicit BinaryOp(Binary k) : kind_(k) {}
   int arity() const override { return 2; }
-  // Batched inputs span every axis of the output; the others broadcast along the batch axis.
-  bool rowwise(const Tensor* const* in, const bool* b) const override {
-    const int rank = std::max(in[0]->rank(), in[1]->rank());
-    for (int i = 0; i < 2; ++i) {
-      if (b[i] && in[i]->rank() != rank) return false;
-      if (!b[i] && in[i]->rank() == rank && in[i]->shape[0] != 1) return false;
-    }
-    return true;
-  }
+  bool rowwise(const Tensor* const* in, const bool* b) const override { return broadcast_rowwise(in, b); }
   void infer(const Tensor* const* in, Shape& s, DType& d) const override {
     expect_dtype(registry_name(), "x", *in[0], DType::f32);
     expect_dtype(registry_name(), "y", *in[1], DType::f32);
@@ -84,6 +63,7 @@ const OpRegistrar kSubtract({"subtract", "Sub", {}, make_binary<Binary::sub>});
 const OpRegistrar kMultiply({"multiply", "Mul", {}, make_binary<Binary::mul>});
 const OpRegistrar kDivide({"divide", "RealDiv", {}, make_binary<Binary::div>});
 const OpRegistrar kMaximum({"maximum", "Maximum", {}, make_binary<Binary::max>});
+const OpRegistrar kPow({"pow", "Pow", {}, make_binary<Binary::pow>});
 const OpRegistrar kMinimum({"minimum", "Minimum", {}, make_binary<Binary::min>});
 const OpRegistrar kNegative({"negative", "Neg", {}, make_unary<Unary::neg>});
 const OpRegistrar kSquare({"square", "Square", {}, make_unary<Unary::square>});

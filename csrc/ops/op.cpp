@@ -1,6 +1,7 @@
 // The op registry (make_op by name, generic clone and key), run_op (eager calls, the device check), shared checks.
 #include "ops/op.h"
 
+#include <algorithm>
 #include <map>
 #include <stdexcept>
 
@@ -100,6 +101,29 @@ void resize_scratch(Tensor& t, Device device, const Shape& shape) {
   if (t.device != device) t = Tensor{};  // a buffer on another device cannot be reused
   t.device = device;
   t.resize(shape, DType::f32);
+}
+
+// Batched inputs span every axis of the output; the others broadcast along the batch axis.
+bool broadcast_rowwise(const Tensor* const* in, const bool* batched) {
+  const int rank = std::max(in[0]->rank(), in[1]->rank());
+  for (int i = 0; i < 2; ++i) {
+    if (batched[i] && in[i]->rank() != rank) return false;
+    if (!batched[i] && in[i]->rank() == rank && in[i]->shape[0] != 1) return false;
+  }
+  return true;
+}
+
+Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
+  Shape o;
+  o.rank = std::max(a.rank, b.rank);
+  for (int i = 0; i < o.rank; ++i) {
+    const int ia = i - (o.rank - a.rank), ib = i - (o.rank - b.rank);
+    const int64_t da = ia >= 0 ? a.d[ia] : 1, db = ib >= 0 ? b.d[ib] : 1;
+    FF_CHECK(da == db || da == 1 || db == 1,
+             std::string(op) + ": shapes " + a.str() + " and " + b.str() + " cannot be broadcast together");
+    o.d[i] = da == 1 ? db : da;
+  }
+  return o;
 }
 
 void expect_dtype(const char* op, const char* arg, const Tensor& t, DType d) {

@@ -1,4 +1,5 @@
-// Sum and mean over a set of axes (all axes when none are given), with keepdims.
+// Sum, mean, max and min over a set of axes (all axes when none are given), with keepdims; argmax and
+// argmin along one axis.
 #include <algorithm>
 
 #include "ops/op.h"
@@ -6,11 +7,14 @@
 namespace fastfit {
 namespace {
 
+enum class ReduceKind { sum, mean, max, min };
+
 struct Reduce final : Op {
-  bool mean_;
+  ReduceKind kind_;
   std::vector<int64_t> axes_;  // as given; normalised against the input's rank in reduced_axes
   bool keepdims_;
-  Reduce(bool mean, std::vector<int64_t> axes, bool keep) : mean_(mean), axes_(std::move(axes)), keepdims_(keep) {}
+  Reduce(ReduceKind kind, std::vector<int64_t> axes, bool keep) : kind_(kind), axes_(std::move(axes)), keepdims_(keep) {}
+  bool extreme() const { return kind_ == ReduceKind::max || kind_ == ReduceKind::min; }
   int arity() const override { return 1; }
   bool rowwise(const Tensor* const* in, const bool* b) const override {
     if (!b[0]) return true;
@@ -19,7 +23,10 @@ struct Reduce final : Op {
       if (a == 0 || a == -in[0]->rank()) return false;
     return true;
   }
-  int reduces_all() const override { return axes_.empty() && !keepdims_ ? (mean_ ? 2 : 1) : 0; }
+  int reduces_all() const override {
+    if (!axes_.empty() || keepdims_ || extreme()) return 0;
+    return kind_ == ReduceKind::mean ? 2 : 1;
+  }
 
   // Bit i set when axis i of x is reduced; count = number of elements folded into each output.
   uint32_t reduced_axes(const Tensor& x, int64_t& count) const {
@@ -49,7 +56,13 @@ struct Reduce final : Op {
   void forward(const ExecCtx&, const Tensor* const* in, Tensor& out) override {
     int64_t count;
     const uint32_t axes = reduced_axes(*in[0], count);
-    const double scale = mean_ ? 1.0 / double(std::max<int64_t>(count, 1)) : 1.0;
+    FF_CHECK(!extreme() || count > 0, std::string(registry_name()) + ": cannot reduce an empty axis, got " +
+                                          in[0]->desc());
+    if (extreme()) {
+      FF_DISPATCH(out.device, reduce_extreme_forward)(in[0]->f(), in[0]->shape, axes, kind_ == ReduceKind::max, out.f());
+      return;
+    }
+    const double scale = kind_ == ReduceKind::mean ? 1.0 / double(std::max<int64_t>(count, 1)) : 1.0;
     FF_DISPATCH(out.device, reduce_forward)(in[0]->f(), in[0]->shape, axes, scale, out.f());
   }
   void backward(const ExecCtx&, const Tensor* const* in, const Tensor& out, const Tensor& g, Tensor* const* din,
@@ -57,20 +70,63 @@ struct Reduce final : Op {
     if (!din[0]) return;
     int64_t count;
     const uint32_t axes = reduced_axes(*in[0], count);
-    const float scale = mean_ ? 1.f / float(std::max<int64_t>(count, 1)) : 1.f;
+    if (extreme()) {
+      FF_DISPATCH(out.device, reduce_extreme_backward)(in[0]->f(), out.f(), g.f(), in[0]->shape, axes, din[0]->f(),
+                                                       acc[0]);
+      return;
+    }
+    const float scale = kind_ == ReduceKind::mean ? 1.f / float(std::max<int64_t>(count, 1)) : 1.f;
     FF_DISPATCH(out.device, reduce_backward)(g.f(), in[0]->shape, axes, scale, din[0]->f(), acc[0]);
   }
 };
 
-template <bool Mean>
+// The index of the max (min) along `axis`, as int32; not differentiable.
+struct ArgExtreme final : Op {
+  bool max_;
+  int64_t axis_;
+  ArgExtreme(bool max, int64_t axis) : max_(max), axis_(axis) {}
+  int arity() const override { return 1; }
+  bool differentiable(int) const override { return false; }
+  bool rowwise(const Tensor* const* in, const bool* b) const override { return !b[0] || normalize(*in[0]) != 0; }
+  int normalize(const Tensor& x) const { return int(axis_ < 0 ? axis_ + x.rank() : axis_); }
+  void infer(const Tensor* const* in, Shape& s, DType& d) const override {
+    const Tensor& x = *in[0];
+    expect_dtype(registry_name(), "input", x, DType::f32);
+    const int axis = normalize(x);
+    FF_CHECK(axis >= 0 && axis < x.rank() && x.shape[axis] > 0,
+             std::string(registry_name()) + ": `axis` " + std::to_string(axis_) + " must name a non-empty axis of " +
+                 x.desc());
+    s = Shape{};
+    for (int i = 0; i < x.rank(); ++i)
+      if (i != axis) s.push(x.shape[i]);
+    d = DType::i32;
+  }
+  void forward(const ExecCtx&, const Tensor* const* in, Tensor& out) override {
+    FF_DISPATCH(out.device, arg_extreme)(in[0]->f(), in[0]->shape, normalize(*in[0]), max_, out.i32());
+  }
+  void backward(const ExecCtx&, const Tensor* const*, const Tensor&, const Tensor&, Tensor* const*,
+                const bool*) override {}
+};
+
+template <ReduceKind K>
 OpPtr make_reduce(const Attrs& a) {
-  return std::make_shared<Reduce>(Mean, a.get<std::vector<int64_t>>("axes"), a.get<bool>("keepdims"));
+  return std::make_shared<Reduce>(K, a.get<std::vector<int64_t>>("axes"), a.get<bool>("keepdims"));
+}
+template <bool Max>
+OpPtr make_arg(const Attrs& a) {
+  return std::make_shared<ArgExtreme>(Max, a.get<int64_t>("axis"));
 }
 
 const OpRegistrar kSum({"reduce_sum", "Sum", {{"axes", std::vector<int64_t>{}}, {"keepdims", false}},
-                        make_reduce<false>});
+                        make_reduce<ReduceKind::sum>});
 const OpRegistrar kMean({"reduce_mean", "Mean", {{"axes", std::vector<int64_t>{}}, {"keepdims", false}},
-                         make_reduce<true>});
+                         make_reduce<ReduceKind::mean>});
+const OpRegistrar kMax({"reduce_max", "Max", {{"axes", std::vector<int64_t>{}}, {"keepdims", false}},
+                        make_reduce<ReduceKind::max>});
+const OpRegistrar kMin({"reduce_min", "Min", {{"axes", std::vector<int64_t>{}}, {"keepdims", false}},
+                        make_reduce<ReduceKind::min>});
+const OpRegistrar kArgMax({"argmax", "ArgMax", {{"axis", int64_t(-1)}}, make_arg<true>});
+const OpRegistrar kArgMin({"argmin", "ArgMin", {{"axis", int64_t(-1)}}, make_arg<false>});
 
 }  // namespace
 }  // namespace fastfit

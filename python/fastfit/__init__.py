@@ -34,8 +34,10 @@ from .autodiff import GradientTape
 from .data import TensorSpec
 from .layers import Input
 from .models import Model, Sequential
-from .ops import (abs, add, argmax, cast, divide, equal, exp, greater, greater_equal, less, less_equal, log, matmul,
-                  multiply, negative, not_equal, reduce_mean, reduce_sum, sqrt, square, subtract)
+from .ops import (abs, add, argmax, argmin, cast, clip_by_value, divide, equal, exp, greater, greater_equal, less,
+                  less_equal, log, matmul, multiply, negative, not_equal, one_hot, pow, reduce_max, reduce_mean,
+                  reduce_min, reduce_std, reduce_sum, reduce_variance, sqrt, square, stack, stop_gradient, subtract,
+                  where)
 from .ops import concat, expand_dims, gather, maximum, minimum, reshape, squeeze, tile, transpose
 from .tensor import (Tensor, Variable, bool_ as bool, constant, convert_to_tensor, float32, float64, int32, int64,
                      uint8)

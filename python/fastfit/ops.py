@@ -6,8 +6,9 @@ from . import _core
 from .tensor import Tensor, as_float as _float, convert_to_tensor
 
 __all__ = ["add", "subtract", "multiply", "divide", "negative", "square", "sqrt", "exp", "log", "abs",
-           "reduce_sum", "reduce_mean", "matmul", "argmax", "equal", "not_equal", "greater", "greater_equal", "less",
-           "less_equal", "cast", "relu", "sigmoid", "tanh", "softmax"]
+           "reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_std", "reduce_variance", "matmul", "argmax",
+           "argmin", "equal", "not_equal", "greater", "greater_equal", "less", "less_equal", "cast", "where", "one_hot",
+           "stop_gradient", "pow", "clip_by_value", "stack", "relu", "sigmoid", "tanh", "softmax"]
 
 
 def add(x, y):
@@ -89,40 +90,157 @@ def softmax(x, axis=-1):
     return _core.apply("softmax", [_float(x)])
 
 
-# Not differentiable (integer or boolean results): computed on numpy values.
-def argmax(input, axis=None):  # noqa: A002 - the TensorFlow name
-    return convert_to_tensor(np.argmax(np.asarray(input), axis=0 if axis is None else axis).astype(np.int32))
+# Comparisons give 0 or 1 in float32 (fastfit's bool) and are not differentiable; int32 inputs work.
+def _compare(kind, x, y):
+    return _core.apply(kind, [_numeric(x), _numeric(y)])
+
+
+def _numeric(x):
+    """A Tensor as it is (float32 or int32), anything else as a float32 Tensor."""
+    return x if isinstance(x, Tensor) else _float(x)
 
 
 def equal(x, y):
-    return convert_to_tensor((np.asarray(x) == np.asarray(y)).astype(np.float32))
+    return _compare("equal", x, y)
 
 
 def not_equal(x, y):
-    return convert_to_tensor((np.asarray(x) != np.asarray(y)).astype(np.float32))
+    return _compare("not_equal", x, y)
 
 
 def greater(x, y):
-    return convert_to_tensor((np.asarray(x) > np.asarray(y)).astype(np.float32))
+    return _compare("greater", x, y)
 
 
 def greater_equal(x, y):
-    return convert_to_tensor((np.asarray(x) >= np.asarray(y)).astype(np.float32))
+    return _compare("greater_equal", x, y)
 
 
 def less(x, y):
-    return convert_to_tensor((np.asarray(x) < np.asarray(y)).astype(np.float32))
+    return _compare("less", x, y)
 
 
 def less_equal(x, y):
-    return convert_to_tensor((np.asarray(x) <= np.asarray(y)).astype(np.float32))
+    return _compare("less_equal", x, y)
+
+
+def argmax(input, axis=None, output_type=None):  # noqa: A002 - the TensorFlow name
+    """Index of the largest value along `axis` (TensorFlow's default: axis 0), as int32."""
+    return _core.apply("argmax", [_float(input)], axis=0 if axis is None else int(axis))
+
+
+def argmin(input, axis=None, output_type=None):  # noqa: A002
+    """Index of the smallest value along `axis` (default 0), as int32."""
+    return _core.apply("argmin", [_float(input)], axis=0 if axis is None else int(axis))
 
 
 def cast(x, dtype):
+    """`x` as float32, int32 or bool (0/1 in float32; fastfit has no bool tensors). float64 and int64 map
+    to float32 and int32, the dtypes the core computes in. Float to int truncates toward zero."""
     name = getattr(dtype, "name", str(dtype))
-    if name == "float32" and isinstance(x, Tensor) and x.dtype_name == "float32":
+    target = {"float16": "float32", "float32": "float32", "float64": "float32", "bfloat16": "float32",
+              "int8": "int32", "int16": "int32", "int32": "int32", "int64": "int32", "uint8": "int32",
+              "bool": "bool"}.get(name)
+    if target is None:
+        raise TypeError(f"cast: `dtype` must be a float, int or bool dtype, got {dtype!r}")
+    x = x if isinstance(x, Tensor) else convert_to_tensor(x)
+    if target == x.dtype_name:
         return x
-    return convert_to_tensor(np.asarray(x).astype(name), "int32" if np.dtype(name).kind in "iu" else "float32")
+    return _core.apply("cast", [x], dtype=target)
+
+
+def reduce_max(input_tensor, axis=None, keepdims=False):
+    """Max over `axis` (all axes when None); the gradient goes to the maxima, shared among ties."""
+    return _core.apply("reduce_max", [_float(input_tensor)], axes=_axes(axis), keepdims=keepdims)
+
+
+def reduce_min(input_tensor, axis=None, keepdims=False):
+    """Min over `axis` (all axes when None)."""
+    return _core.apply("reduce_min", [_float(input_tensor)], axes=_axes(axis), keepdims=keepdims)
+
+
+def reduce_variance(input_tensor, axis=None, keepdims=False):
+    """Population variance over `axis`: mean((x - mean(x))^2)."""
+    x = _float(input_tensor)
+    centered = x - reduce_mean(x, axis=axis, keepdims=True)
+    return reduce_mean(square(centered), axis=axis, keepdims=keepdims)
+
+
+def reduce_std(input_tensor, axis=None, keepdims=False):
+    """Population standard deviation over `axis` (`keras.backend.std`)."""
+    return sqrt(reduce_variance(input_tensor, axis=axis, keepdims=keepdims))
+
+
+def where(condition, x=None, y=None):
+    """x where condition is nonzero (true), else y; broadcasting. Differentiable in x and y."""
+    if x is None or y is None:
+        raise NotImplementedError("where: the one-argument form (indices of true elements) is not supported yet")
+    c = cast(_numeric(condition), "bool")
+    return c * _float(x) + (1.0 - c) * _float(y)
+
+
+def one_hot(indices, depth, on_value=1.0, off_value=0.0, axis=-1):
+    """A new last axis of `depth`: on_value at each index, off_value elsewhere (float32)."""
+    if axis != -1:
+        raise NotImplementedError(f"one_hot: only axis=-1 is supported yet, got axis={axis}")
+    ids = expand_dims(cast(_numeric(indices), "float32"), -1)
+    hot = equal(ids, np.arange(int(depth), dtype=np.float32))
+    return hot if (on_value, off_value) == (1.0, 0.0) else hot * (on_value - off_value) + off_value
+
+
+def stop_gradient(input):  # noqa: A002
+    """The same values, with no gradient flowing back through them."""
+    return _core.apply("stop_gradient", [_numeric(input)])
+
+
+def pow(x, y):  # noqa: A001 - the TensorFlow name
+    """x ** y elementwise with broadcasting; differentiable in both (d/dy taken as 0 where x <= 0)."""
+    return _core.apply("pow", [_float(x), _float(y)])
+
+
+def clip_by_value(t, clip_value_min, clip_value_max):
+    """t clipped to [min, max]; the gradient passes where t is inside."""
+    return minimum(maximum(t, clip_value_min), clip_value_max)
+
+
+def stack(values, axis=0):
+    """The tensors, of one shape, joined along a new axis."""
+    return concat([expand_dims(v, axis) for v in values], axis)
+
+
+def _getitem(self, key):
+    """Basic indexing (ints, slices with step 1, `...`) is differentiable and traceable; anything else
+    (fancy indexing, steps) computes through NumPy."""
+    keys = key if isinstance(key, tuple) else (key,)
+    if any(k is Ellipsis for k in keys):
+        i = keys.index(Ellipsis)
+        keys = keys[:i] + (slice(None),) * (self.ndim - len(keys) + 1) + keys[i + 1:]
+    basic = len(keys) <= self.ndim and all(
+        isinstance(k, (int, np.integer)) or (isinstance(k, slice) and k.step in (None, 1)) for k in keys)
+    if not basic:
+        from .tensor import _to_numpy
+        return convert_to_tensor(_to_numpy(self, "indexing")[key])
+    begin, size, keep = [], [], []
+    for axis, dim in enumerate(self.shape):
+        k = keys[axis] if axis < len(keys) else slice(None)
+        if isinstance(k, slice):
+            start, stop, _ = k.indices(dim)
+            begin.append(start)
+            size.append(-1 if k.stop is None else max(stop - start, 0))  # -1: to the end, whatever its length
+            keep.append(True)
+        else:
+            i = int(k) + (dim if k < 0 else 0)
+            if not 0 <= i < dim:
+                raise IndexError(f"index {int(k)} is out of bounds for axis {axis} with size {dim}")
+            begin.append(i)
+            size.append(1)
+            keep.append(False)
+    x = _core.apply("slice", [_float(self)], begin=begin, size=size)
+    if all(keep):
+        return x
+    shape = [d for d, k in zip(x.shape, keep) if k]
+    first_kept = keep[0] and size[0] == -1  # the batch axis kept whole: reshape relative to it
+    return reshape(x, shape) if not first_kept else _core.apply("reshape", [x], shape=shape[1:], keep_batch=True)
 
 
 def _binary_operators():
@@ -137,7 +255,11 @@ def _binary_operators():
     Tensor.__neg__ = negative
     Tensor.__gt__, Tensor.__ge__ = op(greater), op(greater_equal)
     Tensor.__lt__, Tensor.__le__ = op(less), op(less_equal)
-    Tensor.__pow__ = lambda a, p: square(a) if p == 2 else convert_to_tensor(np.asarray(a) ** p)
+    Tensor.__pow__ = lambda a, p: square(a) if isinstance(p, (int, float)) and p == 2 else pow(a, p)
+    Tensor.__rpow__ = op(pow, True)
+    Tensor.__eq__, Tensor.__ne__ = op(equal), op(not_equal)  # elementwise, as TensorFlow's
+    Tensor.__hash__ = object.__hash__  # by identity (TensorFlow refuses; fastfit keeps sets of tensors working)
+    Tensor.__getitem__ = _getitem
 
 
 _binary_operators()

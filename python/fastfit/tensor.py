@@ -65,7 +65,7 @@ constant = convert_to_tensor
 def as_float(value):
     """A float32 Tensor: the dtype layers and differentiable ops compute in."""
     t = convert_to_tensor(value, None if isinstance(value, Tensor) else "float32")
-    return t if t.dtype_name == "float32" else convert_to_tensor(t.numpy(), "float32")
+    return t if t.dtype_name == "float32" else _core.apply("cast", [t], dtype="float32")  # traceable
 
 
 def _tensor_dtype(self):

@@ -1,45 +1,11 @@
-// Binary ops with numpy broadcasting: add, subtract, multiply, divide, maximum, minimum, forward and backward.
-#include "kernels/cpu/kernels.h"
+// Binary ops with numpy broadcasting: add, subtract, multiply, divide, maximum, minimum, pow, forward
+// and backward; comparisons (forward only).
+#include <cmath>
+
+#include "kernels/cpu/broadcast.h"
 
 namespace fastfit::cpu {
 namespace {
-
-// Walks an output shape and yields, per element, the offsets into two broadcast inputs.
-struct BroadcastWalk {
-  Shape out;
-  int64_t sa[Shape::kMaxRank] = {0}, sb[Shape::kMaxRank] = {0};
-  BroadcastWalk(const Shape& a, const Shape& b, const Shape& o) : out(o) {
-    int64_t ma = 1, mb = 1;
-    for (int i = o.rank - 1; i >= 0; --i) {
-      const int ia = i - (o.rank - a.rank), ib = i - (o.rank - b.rank);
-      const int64_t da = ia >= 0 ? a.d[ia] : 1, db = ib >= 0 ? b.d[ib] : 1;
-      sa[i] = da == 1 ? 0 : ma;
-      sb[i] = db == 1 ? 0 : mb;
-      ma *= da;
-      mb *= db;
-    }
-  }
-  // f(output offset, a offset, b offset) for every output element, in order.
-  template <class F>
-  void run(F&& f) const {
-    int64_t idx[Shape::kMaxRank] = {0};
-    int64_t oa = 0, ob = 0;
-    const int64_t n = out.numel();
-    for (int64_t k = 0; k < n; ++k) {
-      f(k, oa, ob);
-      for (int i = out.rank - 1; i >= 0; --i) {  // odometer increment
-        if (++idx[i] < out.d[i]) {
-          oa += sa[i];
-          ob += sb[i];
-          break;
-        }
-        oa -= sa[i] * (out.d[i] - 1);
-        ob -= sb[i] * (out.d[i] - 1);
-        idx[i] = 0;
-      }
-    }
-  }
-};
 
 template <class F>
 inline void map(const BroadcastWalk& w, bool same_shapes, const float* __restrict a, const float* __restrict b,
@@ -64,6 +30,7 @@ FF_MULTIVERSION_NOFMA void binary_forward(Binary kind, const float* a, const Sha
     case Binary::div: map(w, same, a, b, out, [](float x, float y) { return x / y; }); break;
     case Binary::max: map(w, same, a, b, out, [](float x, float y) { return x >= y ? x : y; }); break;
     case Binary::min: map(w, same, a, b, out, [](float x, float y) { return x <= y ? x : y; }); break;
+    case Binary::pow: map(w, same, a, b, out, [](float x, float y) { return std::pow(x, y); }); break;
   }
 }
 
@@ -83,7 +50,13 @@ FF_MULTIVERSION_NOFMA void binary_backward(Binary kind, const float* a, const Sh
       case Binary::mul: ga = dout[k] * b[j]; gb = dout[k] * a[i]; break;
       case Binary::div: ga = dout[k] / b[j]; gb = -dout[k] * a[i] / (b[j] * b[j]); break;
       case Binary::max: ga = a[i] >= b[j] ? dout[k] : 0.f; gb = dout[k] - ga; break;
-      default: ga = a[i] <= b[j] ? dout[k] : 0.f; gb = dout[k] - ga; break;  // min
+      case Binary::min: ga = a[i] <= b[j] ? dout[k] : 0.f; gb = dout[k] - ga; break;
+      default: {  // pow: d/da = b a^(b-1); d/db = a^b log a, taken as 0 where a <= 0 (as TensorFlow)
+        const float p = std::pow(a[i], b[j]);
+        ga = dout[k] * b[j] * std::pow(a[i], b[j] - 1.f);
+        gb = a[i] > 0.f ? dout[k] * p * std::log(a[i]) : 0.f;
+        break;
+      }
     }
     if (da) da[i] += ga;
     if (db) db[j] += gb;

@@ -84,6 +84,56 @@ FF_MULTIVERSION_NOFMA void reduce_backward(const float* __restrict dout, const S
   });
 }
 
+// out = max (min) over the reduced axes.
+void reduce_extreme_forward(const float* __restrict x, const Shape& shape, uint32_t axes, bool max,
+                            float* __restrict out) {
+  const Walks w(shape, axes);
+  int64_t o = 0;
+  walk(w.nk, w.ksize, w.kstride, [&](int64_t base) {
+    bool first = true;
+    float m = 0.f;
+    walk(w.nr, w.rsize, w.rstride, [&](int64_t r) {
+      const float v = x[base + r];
+      if (first || (max ? v > m : v < m)) m = v;
+      first = false;
+    });
+    out[o++] = m;
+  });
+}
+
+// dx (+)= dout / (how many elements equal the extreme), where x equals it; 0 elsewhere.
+void reduce_extreme_backward(const float* __restrict x, const float* __restrict out, const float* __restrict dout,
+                             const Shape& shape, uint32_t axes, float* __restrict dx, bool acc) {
+  const Walks w(shape, axes);
+  int64_t o = 0;
+  walk(w.nk, w.ksize, w.kstride, [&](int64_t base) {
+    const float m = out[o];
+    int64_t ties = 0;
+    walk(w.nr, w.rsize, w.rstride, [&](int64_t r) { ties += x[base + r] == m; });
+    const float g = dout[o++] / float(ties > 0 ? ties : 1);
+    walk(w.nr, w.rsize, w.rstride, [&](int64_t r) {
+      const float v = x[base + r] == m ? g : 0.f;
+      dx[base + r] = acc ? dx[base + r] + v : v;
+    });
+  });
+}
+
+// The index along `axis` of the first max (min): the output has x's shape without that axis.
+void arg_extreme(const float* __restrict x, const Shape& shape, int axis, bool max, int32_t* __restrict out) {
+  int64_t outer = 1, inner = 1;
+  for (int i = 0; i < axis; ++i) outer *= shape.d[i];
+  for (int i = axis + 1; i < shape.rank; ++i) inner *= shape.d[i];
+  const int64_t n = shape.d[axis];
+  for (int64_t a = 0; a < outer; ++a)
+    for (int64_t c = 0; c < inner; ++c) {
+      const float* p = x + a * n * inner + c;
+      int64_t best = 0;
+      for (int64_t k = 1; k < n; ++k)
+        if (max ? p[k * inner] > p[best * inner] : p[k * inner] < p[best * inner]) best = k;
+      out[a * inner + c] = int32_t(best);
+    }
+}
+
 FF_MULTIVERSION void column_sum(const float* __restrict x, int64_t M, int64_t N, float* __restrict out, bool acc) {
   if (!acc) std::memset(out, 0, sizeof(float) * N);
   for (int64_t i = 0; i < M; ++i) {

@@ -4,7 +4,7 @@ import threading
 
 import numpy as np
 
-from .. import backend, initializers
+from .. import _core, backend, initializers
 from ..tensor import Tensor, Variable, convert_to_tensor
 
 _build_lock = threading.RLock()  # two threads calling an unbuilt model build it once
@@ -33,7 +33,7 @@ def as_dtype(value, dtype):
     """`value` as a Tensor of `dtype`, 'float32' or 'int32' (a Tensor of the other dtype is converted,
     which is not differentiable)."""
     t = convert_to_tensor(value, None if isinstance(value, Tensor) else dtype)
-    return t if t.dtype_name == dtype else convert_to_tensor(t.numpy(), dtype)
+    return t if t.dtype_name == dtype else _core.apply("cast", [t], dtype=dtype)  # traceable
 
 
 def _is_int(value):
