@@ -48,3 +48,14 @@ def clear_session():
 
 def floatx():
     return "float32"
+
+
+def std(x, axis=None, keepdims=False):
+    """Standard deviation over `axis` (all axes when None), as `keras.backend.std`."""
+    from .ops import reduce_std
+    return reduce_std(x, axis=axis, keepdims=keepdims)
+
+
+def mean(x, axis=None, keepdims=False):
+    from .ops import reduce_mean
+    return reduce_mean(x, axis=axis, keepdims=keepdims)

@@ -1,22 +1,28 @@
 """Stateful metrics. Each built-in keeps its (total, count) in a C++ accumulator, which fit and
-evaluate update on the hot path; Python only reads `result()`."""
+evaluate update on the hot path; Python only reads `result()`. A user's Metric subclass keeps its
+state in variables made by `add_weight` and updates them with fastfit ops (`assign_add`): fit traces
+its `update_state` into the compiled program like the model, so it runs on the hot path too."""
 import numpy as np
 
-from . import _core
+from . import _core, initializers
 from .backend import snake_case
-from .tensor import Tensor, convert_to_tensor
+from .tensor import Tensor, Variable, convert_to_tensor
 
 
 class Metric:
-    """Base class: `update_state(y_true, y_pred)`, `result()`, `reset_state()`.
+    """Base class: `update_state(y_true, y_pred, sample_weight=None)`, `result()`, `reset_state()`
+    (also spelled `reset_states`, as TF 2 does).
 
     >>> m = SparseCategoricalAccuracy()
     >>> m.update_state([1, 0], [[0.1, 0.9], [0.2, 0.8]])
     >>> float(m.result())
     0.5
+
+    Subclass it as the Keras guide does: make state with `add_weight`, update it in `update_state`
+    with tf ops and `assign_add`, return it from `result`.
     """
 
-    _kind = None        # the C++ accumulator kind
+    _kind = None        # the C++ accumulator kind of a built-in metric (None: the subclass's own code)
     _threshold = 0.5
 
     def __init__(self, name=None, dtype=None):
@@ -24,20 +30,52 @@ class Metric:
             raise NotImplementedError(f"{type(self).__name__}: dtype {dtype!r} is not supported yet (float32 only)")
         self.name = name or snake_case(type(self).__name__)
         self._state = _core.MetricState()
+        self._variables = []
+
+    def add_weight(self, name=None, shape=(), initializer="zeros", dtype=None, aggregation="sum",
+                   synchronization="auto"):
+        """A non-trainable Variable holding part of the metric's state (reset to its initial value by
+        the default `reset_state`)."""
+        dtype = np.dtype(getattr(dtype, "name", dtype) or "float32")
+        if dtype not in (np.float32, np.int32):
+            raise NotImplementedError(f"Metric.add_weight: dtype {dtype} is not supported yet (float32 or int32)")
+        shape = tuple(int(d) for d in (shape or ()))
+        init = initializers.get(initializer)
+        v = Variable(np.asarray(init(shape), dtype).reshape(shape), trainable=False, name=name or "variable", dtype=dtype)
+        v.path = f"{self.name}/{v.name}"
+        self._variables.append((v, init))
+        return v
+
+    @property
+    def variables(self):
+        return [v for v, _ in self._variables]
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         """Folds a batch in; with `sample_weight` (one weight per sample) each sample counts with its
         weight: the result is sum(w * value) / sum(w)."""
+        if self._kind is None:
+            raise NotImplementedError(f"{type(self).__name__} must implement update_state")
         _core.metric_update(self._kind, _tensor(y_true), _tensor(y_pred), self._state, self._threshold,
                             _weights(sample_weight))
 
     def result(self):
+        if self._kind is None:
+            raise NotImplementedError(f"{type(self).__name__} must implement result")
         return convert_to_tensor(np.float32(self._state.result()))
 
     def reset_state(self):
+        """Back to the initial state: what the start of each epoch and of evaluate does."""
+        if type(self).reset_states is not Metric.reset_states:  # a subclass written with the TF 2 name
+            return self.reset_states()
         self._state.reset()
+        for v, init in self._variables:
+            v.assign(np.asarray(init(tuple(v.shape)), v.numpy().dtype).reshape(v.shape))
 
-    reset_states = reset_state  # the TF 2 spelling the guide uses
+    def reset_states(self):
+        """The TF 2 spelling of `reset_state`, which the guide uses."""
+        if type(self).reset_state is not Metric.reset_state:
+            return self.reset_state()
+        Metric.reset_state(self)
 
     def __call__(self, *args, **kwargs):
         self.update_state(*args, **kwargs)
@@ -69,6 +107,28 @@ class Mean(Metric):
     def update_state(self, values, sample_weight=None):
         v = _tensor(values)
         _core.metric_update("mean", v, v, self._state, 0.5, _weights(sample_weight))
+
+
+class ValueMean(Metric):
+    """The running mean of values, kept in variables and updated with fastfit ops, so a traced call
+    (fit's program) updates it: what `Layer.add_metric` logs."""
+
+    def __init__(self, name=None, dtype=None):
+        super().__init__(name, dtype)
+        self.total = self.add_weight("total")
+        self.count = self.add_weight("count")
+
+    def update_state(self, values, sample_weight=None):
+        from . import ops
+        if sample_weight is not None:
+            raise NotImplementedError("add_metric: sample weights are not supported")
+        v = values if isinstance(values, Tensor) else convert_to_tensor(np.asarray(values, np.float32))
+        self.total.assign_add(ops.reduce_sum(v))
+        self.count.assign_add(float(max(v.size, 1)))
+
+    def result(self):
+        from . import ops
+        return ops.divide(self.total, ops.maximum(self.count, 1.0))  # 0 before any update, as Keras
 
 
 class SparseCategoricalAccuracy(Metric):

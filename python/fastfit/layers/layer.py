@@ -98,6 +98,8 @@ class Layer:
         self.built = False
         self._weights = []
         self._seed_states = []  # random generator states (Variables of [seed, counter]) this layer draws from
+        self._losses = []  # what add_loss gave during the last call
+        self._added_metrics = {}  # name -> the Mean that add_metric updates
         self._input_shape_arg = None if input_shape is None else tuple(input_shape)
 
     def __setattr__(self, name, value):
@@ -166,11 +168,50 @@ class Layer:
         if training is not None and takes_training:
             kwargs["training"] = bool(training)
         outer = _outer_training()
-        _context.training = outer if training is None else bool(training)
+        depth = getattr(_context, "depth", 0)
+        if depth == 0:  # an outermost call: losses are those of this call only, as Keras keeps them
+            self._clear_losses()
+        _context.training, _context.depth = (outer if training is None else bool(training)), depth + 1
         try:
             return self.call(inputs, *args, **kwargs)
         finally:
-            _context.training = outer
+            _context.training, _context.depth = outer, depth
+
+    # -- losses and metrics added in `call` ---------------------------------------------------
+    def add_loss(self, loss):
+        """Adds a loss (e.g. a regulariser computed in `call`) to the model's training loss. The
+        losses are those of the last call: see `losses`."""
+        self._losses.append(loss() if callable(loss) else loss)
+
+    @property
+    def losses(self):
+        """The losses add_loss gave during the last call, of this layer and the layers inside it."""
+        return self._losses + [l for layer in self._sublayers for l in layer.losses]
+
+    def _clear_losses(self):
+        self._losses = []
+        for layer in self._sublayers:
+            layer._clear_losses()
+
+    def add_metric(self, value, name=None, aggregation="mean"):
+        """Logs the running mean of `value` under `name` (the TF 2 spelling the guide uses; each epoch's
+        value is the mean over its batches)."""
+        if aggregation not in ("mean", None):
+            raise NotImplementedError(f"add_metric: only aggregation='mean' is supported, got {aggregation!r}")
+        if name is None:
+            raise ValueError("add_metric: `name` is required")
+        metric = self._added_metrics.get(name)
+        if metric is None:
+            from ..metrics import ValueMean
+            metric = self._added_metrics[name] = ValueMean(name=name)
+        metric.update_state(value)
+
+    def _metrics_added(self):
+        """The metrics add_metric made, in this layer and inside it."""
+        out = list(self._added_metrics.values())
+        for layer in self._sublayers:
+            out += layer._metrics_added()
+        return out
 
     def _convert_inputs(self, inputs):
         """Inputs as Tensors: float32, the dtype layers compute in (as Keras casts), except integers
@@ -206,7 +247,7 @@ class Layer:
 
     def _state_variables(self):
         """Every variable a call can change: weights (trainable or not) and random generator states."""
-        return unique(self.weights + self._seed_states +
+        return unique(self.weights + self._seed_states + [v for m in self._added_metrics.values() for v in m.variables] +
                       [v for layer in self._sublayers for v in layer._state_variables()])
 
     @property

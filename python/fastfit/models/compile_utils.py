@@ -107,10 +107,10 @@ class CompileConfig:
             return [getattr(self.loss, "sparse_labels", False)]
         return [getattr(l, "sparse_labels", False) for l in self.losses]
 
-    def compute_loss(self, ys, outs, sample_weight=None):
-        """(the training loss: the weighted sum of the outputs' losses, [each trained output's
-        loss, when there are several]). Each loss weighs samples by `sample_weight` as Keras 3 does:
-        sum(w * loss) / batch size."""
+    def compute_loss(self, ys, outs, sample_weight=None, extra_losses=()):
+        """(the training loss: the weighted sum of the outputs' losses plus `extra_losses` (what the
+        model's layers added with add_loss), [each trained output's loss, when there are several]).
+        Each loss weighs samples by `sample_weight` as Keras 3 does: sum(w * loss) / batch size."""
         if self.losses is None:
             self.resolve_outputs(_default_names(len(outs)))
         if len(outs) != len(self.losses):
@@ -128,6 +128,8 @@ class CompileConfig:
             total = weighted if total is None else total + weighted
         if total is None:
             raise ValueError("compile() gave no output a loss: there is nothing to train or evaluate")
+        for extra in extra_losses:
+            total = total + extra
         return total, (terms if len(terms) > 1 else [])
 
     # -- metrics -----------------------------------------------------------------------------
@@ -145,8 +147,6 @@ class CompileConfig:
                     for spec in per_output:
                         loss = self.losses[k] if self.losses else self.loss
                         m = metrics_module.get(spec, y_shapes[k], out_shapes[k], loss)
-                        if m._kind is None:
-                            raise NotImplementedError(f"metric {m.name}: only built-in metrics run in fit/evaluate so far")
                         m.output, m.weighted = k, weighted
                         prefix = f"{self.output_names[k]}_" if n > 1 else ""
                         m.log_name = _unique_name(prefix + m.name, taken, weighted, prefix)
@@ -155,8 +155,17 @@ class CompileConfig:
         return self.metrics
 
     def all_metrics(self):
-        """The loss trackers, then the metrics: in the order of the states a program accumulates."""
+        """The loss trackers, then the metrics."""
         return list(self.loss_trackers) + list(self.metrics or [])
+
+    def state_metrics(self):
+        """The loss trackers and the built-in metrics: those a program accumulates in C++ states, in
+        the order of its `states` argument. (A Metric subclass keeps its state in variables, which the
+        program's traced updates change.)"""
+        return list(self.loss_trackers) + [m for m in self.metrics or [] if m._kind is not None]
+
+    def custom_metrics(self):
+        return [m for m in self.metrics or [] if m._kind is None]
 
     def log_order(self):
         """evaluate()'s list order, as Keras 3 gives it: the loss, the metrics under their own names,

@@ -143,7 +143,25 @@ class Model(Trainer, Layer):
         return unique(self._weights + [w for l in self.layers for w in l.weights])
 
     def _state_variables(self):
-        return unique(self.weights + [v for layer in self.layers for v in layer._state_variables()])
+        added = [v for m in self._added_metrics.values() for v in m.variables]
+        return unique(self.weights + added + [v for layer in self.layers for v in layer._state_variables()])
+
+    @property
+    def losses(self):
+        return self._losses + [l for layer in self.layers if layer is not self for l in layer.losses]
+
+    def _clear_losses(self):
+        self._losses = []
+        for layer in self.layers:
+            if layer is not self:
+                layer._clear_losses()
+
+    def _metrics_added(self):
+        out = list(self._added_metrics.values())
+        for layer in self.layers:
+            if layer is not self:
+                out += layer._metrics_added()
+        return out
 
     def summary(self, line_length=None, print_fn=None):
         """Prints a table of the layers, their output shapes and parameter counts."""

@@ -106,8 +106,9 @@ def _compile(model, mode, batch):
     if mode != "predict":
         ys, ws = trace_a.labels
         for m in config.resolve_metrics([y.shape for y in ys], [o.shape for o in trace_a.outputs]):
-            weight = len(ys) if m.weighted and ws is not None else -1  # the weights follow the targets
-            program.add_metric(m._kind, m._threshold, m.output, m.output, weight)
+            if m._kind is not None:  # built-in: a C++ accumulator; a subclass's updates are in the trace
+                weight = len(ys) if m.weighted and ws is not None else -1  # the weights follow the targets
+                program.add_metric(m._kind, m._threshold, m.output, m.output, weight)
     runner = CompiledRunner(program, [tuple(o.shape[1:]) for o in trace_a.outputs])
     why = _verify(model, mode, runner, batch.rows(slice(n - v, n)))
     return (runner, None) if why is None else (None, why)
@@ -130,12 +131,24 @@ def _record(model, mode, batch):
     with _tracing.recording(tape) as state:
         xs, ys, ws = batch.prepared((inputs, targets, weights))
         outs = _as_list(model(_one(xs), training=_TRAINING[mode]), model)
-        loss, terms = model._compile_config.compute_loss(ys, outs, ws) if mode != "predict" else (None, [])
+        loss, terms = (None, [])
+        if mode != "predict":
+            config = model._compile_config
+            loss, terms = config.compute_loss(ys, outs, ws, model.losses)
+            config.resolve_metrics([y.shape for y in ys], [o.shape for o in outs])
+            _update_custom_metrics(config, ys, outs, ws)
     if state.data_dependent:
         return None, state.data_dependent
     labels = ys + ([ws] if ws is not None else []) if batch.preprocess is not None and mode != "predict" else []
     trace = _core.Trace(tape, inputs, raw[len(inputs):], outs, loss, labels, terms)
     return _Recorded(trace, outs, ([y.numpy() for y in ys], ws)), None
+
+
+def _update_custom_metrics(config, ys, outs, ws):
+    """The update_state of the compiled Metric subclasses (traced while recording: their variable
+    updates become the program's)."""
+    for m in config.custom_metrics():
+        m.update_state(ys[m.output], outs[m.output], ws if m.weighted else None)
 
 
 def _verify(model, mode, runner, batch):
@@ -144,13 +157,16 @@ def _verify(model, mode, runner, batch):
     n = len(batch.xs[0])
     with _StateGuard(model):
         xs, targets, weights = batch.prepared(batch.tensors())
-        eager = [o.numpy() for o in _as_list(model(_one(xs), training=_TRAINING[mode]), model)]
+        eager_outs = _as_list(model(_one(xs), training=_TRAINING[mode]), model)
+        eager = [o.numpy() for o in eager_outs]
         if mode != "predict":
             outs = [Tensor(o) for o in eager]
-            loss, terms = config.compute_loss(targets, outs, weights)
+            loss, terms = config.compute_loss(targets, outs, weights, model.losses)
             eager_losses = [float(loss)] + [float(t) for t in terms]
+            _update_custom_metrics(config, targets, outs, weights)
+            eager_variables = [v.numpy() for m in config.custom_metrics() + model._metrics_added() for v in m.variables]
             eager_metrics = []
-            for m in config.metrics:
+            for m in config.state_metrics()[len(config.loss_trackers):]:
                 state = _core.MetricState()
                 _core.metric_update(m._kind, targets[m.output], outs[m.output], state, m._threshold,
                                     weights if m.weighted else None)
@@ -165,14 +181,22 @@ def _verify(model, mode, runner, batch):
                     f"difference {diff}): the call computes something a trace cannot replay")
     if mode == "predict":
         return None
-    states = [_core.MetricState() for _ in config.all_metrics()]
+    states = [_core.MetricState() for _ in config.state_metrics()]
     runner.program.run("test", _core.ArraySource([Tensor.view(a) for a in batch.arrays()], n), 1, states, [], False)
     trackers = len(config.loss_trackers)
     for tracker, state, want in zip(config.loss_trackers, states, eager_losses):
         if not np.isclose(state.result(), want, rtol=1e-3, atol=1e-6):
             return (f"on rows the trace never saw, the compiled {tracker.name} {state.result():.6g} differs from the "
                     f"eager model's {want:.6g}: the loss computes something a trace cannot replay")
-    for m, state, want in zip(config.metrics, states[trackers:], eager_metrics):
+    with _StateGuard(model):  # the subclassed metrics' and add_metric's updates, replayed by the program
+        runner.program.run("test", _core.ArraySource([Tensor.view(a) for a in batch.arrays()], n), 1,
+                           [_core.MetricState() for _ in states], [], True)
+        replayed = [v.numpy() for m in config.custom_metrics() + model._metrics_added() for v in m.variables]
+    for got, want in zip(replayed, eager_variables):
+        if got.shape != want.shape or not np.allclose(got, want, rtol=1e-3, atol=1e-6):
+            return ("the compiled program's metric updates (a Metric subclass or add_metric) differ from the "
+                    "eager model's on rows the trace never saw")
+    for m, state, want in zip(config.state_metrics()[trackers:], states[trackers:], eager_metrics):
         if not np.isclose(state.result(), want, rtol=1e-3, atol=1e-6):
             return f"the compiled metric '{m.name}' gives {state.result():.6g} where the eager model gives {want:.6g}"
     return None
@@ -183,7 +207,9 @@ class _StateGuard:
     on exit: tracing and checking run the model without leaving a trace of it."""
 
     def __init__(self, model):
-        self.saved = [(v, _raw(v)) for v in model._state_variables()]
+        config = model._compile_config
+        custom = [v for m in (config.custom_metrics() if config else []) for v in m.variables]
+        self.saved = [(v, _raw(v)) for v in model._state_variables() + custom]
 
     def __enter__(self):
         return self
@@ -286,21 +312,22 @@ class EagerRunner:
             if mode == "train":
                 with GradientTape() as tape:
                     outs = _as_list(model(x, training=True), model)
-                    loss, terms = config.compute_loss(ys, outs, w)
+                    loss, terms = config.compute_loss(ys, outs, w, model.losses)
                 grads = tape.gradient(loss, model.trainable_weights)
                 config.optimizer.apply_gradients(zip(grads, model.trainable_weights))
             else:
                 outs = _as_list(model(x, training=False), model)
-                loss, terms = config.compute_loss(ys, outs, w) if mode == "test" else (None, [])
+                loss, terms = config.compute_loss(ys, outs, w, model.losses) if mode == "test" else (None, [])
             if mode == "predict":
                 results.write([o.numpy() for o in outs], source.position - n)
             else:
                 for state, value in zip(states, [loss] + terms):
                     state.total += float(value) * n
                     state.count += n
-                for m, state in zip(config.metrics, states[len(config.loss_trackers):]):
+                for m, state in zip(config.state_metrics()[len(config.loss_trackers):], states[len(config.loss_trackers):]):
                     _core.metric_update(m._kind, ys[m.output], outs[m.output], state, m._threshold,
                                         w if m.weighted else None)
+                _update_custom_metrics(config, ys, outs, w)
             done += 1
         return done
 

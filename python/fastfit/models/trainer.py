@@ -64,7 +64,12 @@ class Trainer:
 
     @property
     def metrics(self):
-        return self._compile_config.all_metrics() if self._compile_config else []
+        """The loss trackers, the compiled metrics and those the layers add with add_metric."""
+        compiled = self._compile_config.all_metrics() if self._compile_config else []
+        return compiled + self._metrics_added()
+
+    def _state_metrics(self):
+        return self._compile_config.state_metrics()
 
     @property
     def metrics_names(self):
@@ -75,9 +80,13 @@ class Trainer:
             m.reset_state()
 
     def _logs(self, states):
-        """{log name: value} for states in the order of `self.metrics`; the keys sorted, as Keras 3
-        sorts its logs (and so history and the progress bar)."""
-        return dict(sorted((getattr(m, "log_name", m.name), float(s.result())) for m, s in zip(self.metrics, states)))
+        """{log name: value}, the keys sorted as Keras 3 sorts its logs (and so history and the progress
+        bar): the C++-accumulated metrics from `states` (in `_state_metrics()` order), the others from
+        their own `result()`."""
+        values = {getattr(m, "log_name", m.name): float(s.result()) for m, s in zip(self._state_metrics(), states)}
+        for m in self._compile_config.custom_metrics() + self._metrics_added():
+            values[getattr(m, "log_name", m.name)] = float(m.result())
+        return dict(sorted(values.items()))
 
     # -- data ------------------------------------------------------------------------------
     def _standardizer(self, class_weight=None):
@@ -209,7 +218,7 @@ class Trainer:
             steps = steps_per_epoch or train.steps
             cbs = callbacks_module.CallbackList(callbacks, model=self, add_history=True, verbose=verbose,
                                                 epochs=epochs, steps=steps)
-            states = [m._state for m in config.all_metrics()]
+            states = [m._state for m in self._state_metrics()]
             self.stop_training = False
             self._in_fit = True
             logs = {}
@@ -246,12 +255,14 @@ class Trainer:
         """One evaluation pass into fresh metric states (concurrent calls keep their own); the model's
         metrics show its results afterwards."""
         config = self._compile_config
-        states = [_core.MetricState() for _ in config.all_metrics()]
+        states = [_core.MetricState() for _ in self._state_metrics()]
+        for m in config.custom_metrics() + self._metrics_added():  # their state is in variables
+            m.reset_state()
         adapter.start_pass()
         cbs.on_test_begin()
         self._run_batches(runner, "test", adapter, steps, cbs, states)
         adapter.end_pass()
-        for metric, state in zip(config.all_metrics(), states):
+        for metric, state in zip(self._state_metrics(), states):
             metric._state.total, metric._state.count = state.total, state.count
         logs = self._logs(states)
         cbs.on_test_end(logs)
@@ -342,7 +353,7 @@ class Trainer:
         self._check_labels(adapter, runner)
         adapters.check_class_weight(class_weight, self._num_classes(adapter, runner))
         self.reset_metrics()
-        states = [m._state for m in config.all_metrics()]
+        states = [m._state for m in self._state_metrics()]
         if mode == "train" and not self._fit_lock.acquire(blocking=False):
             raise RuntimeError(f"Model '{self.name}' is already training: fit() is running on it.")
         try:
