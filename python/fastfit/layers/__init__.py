@@ -3,5 +3,15 @@ from .core import Dense
 from .normalization import BatchNormalization
 from .regularization import Dropout
 from .layer import Input, InputLayer, KerasTensor, Layer
+from .convolutional import (Conv1D, Conv2D, Conv2DTranspose, Convolution1D, Convolution2D, Convolution2DTranspose,
+                            DepthwiseConv2D, SeparableConv2D, SeparableConvolution2D)
+from .pooling import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D, GlobalAveragePooling1D,
+                      GlobalAveragePooling2D, GlobalAvgPool1D, GlobalAvgPool2D, GlobalMaxPool1D, GlobalMaxPool2D,
+                      GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool1D, MaxPool2D, MaxPooling1D, MaxPooling2D)
 
 __all__ = ["BatchNormalization", "Dense", "Dropout", "Input", "InputLayer", "KerasTensor", "Layer"]
+__all__ += ["AveragePooling1D", "AveragePooling2D", "AvgPool1D", "AvgPool2D", "Conv1D", "Conv2D", "Conv2DTranspose",
+            "Convolution1D", "Convolution2D", "Convolution2DTranspose", "DepthwiseConv2D", "GlobalAveragePooling1D",
+            "GlobalAveragePooling2D", "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D",
+            "GlobalMaxPooling1D", "GlobalMaxPooling2D", "MaxPool1D", "MaxPool2D", "MaxPooling1D", "MaxPooling2D",
+            "SeparableConv2D", "SeparableConvolution2D"]
