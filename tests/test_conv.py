@@ -243,3 +243,47 @@ def test_layer_argument_errors(make, error, message):
 def test_layer_size_error_in_a_functional_model():
     with pytest.raises(ValueError, match=r"Conv2D: kernel 5x5 is larger than the input's 3x3 spatial size"):
         layers.Conv2D(4, 5)(keras.Input(shape=(3, 3, 1)))
+
+
+# -- training: rows split across two threads ----------------------------------------------------------
+
+def cnn_2d():
+    return keras.Sequential([
+        keras.Input(shape=(12, 12, 1)), layers.Conv2D(4, 3, activation="relu"), layers.MaxPooling2D(),
+        layers.SeparableConv2D(6, 3, padding="same", activation="relu"), layers.Conv2DTranspose(4, 2, strides=2),
+        layers.AveragePooling2D(2, padding="same"), layers.DepthwiseConv2D(3, depth_multiplier=2, activation="tanh"),
+        layers.GlobalMaxPooling2D(), layers.Dense(10, activation="softmax")])
+
+
+def cnn_1d():
+    return keras.Sequential([
+        keras.Input(shape=(16, 9)), layers.Conv1D(4, 3, padding="causal", activation="relu"), layers.MaxPooling1D(),
+        layers.Conv1D(5, 2, dilation_rate=2), layers.AveragePooling1D(2), layers.GlobalAveragePooling1D(),
+        layers.Dense(10, activation="softmax")])
+
+
+@pytest.fixture
+def restore_threads():
+    before = _core.get_num_threads()
+    yield
+    _core.set_num_threads(before)
+
+
+@pytest.mark.parametrize("make,shape", [(cnn_2d, (12, 12, 1)), (cnn_1d, (16, 9))])
+def test_two_threads_train_a_cnn_bit_for_bit_as_one(make, shape, restore_threads):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(150,) + shape).astype("float32")
+    y = np.abs(x.reshape(150, -1)[:, :10]).argmax(1)
+    runs = []
+    for threads in (1, 2):
+        _core.set_num_threads(threads)
+        keras.utils.set_random_seed(3)
+        model = make()
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        history = model.fit(x, y, batch_size=32, epochs=2, validation_split=0.2, verbose=0).history
+        assert next(r for k, r in model._programs.items() if k[0] == "train").program.splits("train")
+        runs.append((history, model.get_weights(), model.predict(x, verbose=0)))
+    (h1, w1, p1), (h2, w2, p2) = runs
+    assert h1 == h2
+    for a, b in zip(w1 + [p1], w2 + [p2]):
+        np.testing.assert_array_equal(a, b)

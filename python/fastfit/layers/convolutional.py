@@ -49,9 +49,17 @@ def not_supported(owner, **args):
             raise NotImplementedError(f"{owner}: `{name}` is not supported yet")
 
 
+def check_rank(owner, input_shape, spatial_axes):
+    if len(input_shape) != spatial_axes + 2:
+        raise ValueError(f"{owner}: expected inputs of rank {spatial_axes + 2} (batch, "
+                         f"{'height, width' if spatial_axes == 2 else 'steps'}, channels), got shape "
+                         f"{tuple(input_shape)}")
+
+
 def window_output_shape(owner, what, input_shape, size, strides, padding, dilation=None):
     """The spatial output sizes of windows over input_shape (batch, *spatial, channels), the rules of
     the C++ ops (csrc/ops/window.cpp): 'valid' (n - span) // stride + 1, else ceil(n / stride)."""
+    check_rank(owner, input_shape, len(size))
     spatial = tuple(input_shape[1:-1])
     dilation = dilation or (1,) * len(size)
     spans = [(k - 1) * d + 1 for k, d in zip(size, dilation)]

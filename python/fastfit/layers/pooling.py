@@ -4,7 +4,7 @@ GlobalAveragePooling1D/2D). Each is one C++ op (csrc/ops/pooling.cpp); average p
 window's elements inside the input (padding excluded), max pooling sends the gradient to the maximum.
 """
 from .. import _core
-from .convolutional import not_supported, standardize_data_format, standardize_padding, standardize_tuple, \
+from .convolutional import check_rank, not_supported, standardize_data_format, standardize_padding, standardize_tuple, \
     window_output_shape
 from .layer import Layer
 
@@ -89,6 +89,7 @@ class _GlobalPooling(Layer):
         return _core.apply(self._op, [inputs], keepdims=self.keepdims)
 
     def compute_output_shape(self, input_shape):
+        check_rank(type(self).__name__, input_shape, self.rank)
         return (input_shape[0],) + (1,) * self.rank * self.keepdims + (input_shape[-1],)
 
     def get_config(self):
