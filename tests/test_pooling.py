@@ -47,6 +47,13 @@ def test_global_pool(xs, kind, keepdims):
              lambda a: np_fn(a, axis=axes, keepdims=keepdims), [x])
 
 
+@pytest.mark.parametrize("size,strides", [((2, 2), (2, 2)), ((3, 3), (1, 1))])  # windows apart, overlapping
+def test_max_pool_gradients_accumulate_when_an_input_is_used_twice(size, strides):
+    x = rand(np.random.default_rng(5), 2, 5, 6, 3)
+    pool = lambda t: _core.apply("max_pool2d", [t], pool_size=list(size), strides=list(strides), padding="same")
+    check_op(lambda t: pool(t) + pool(t), lambda a: 2 * ref.max_pool(a, size, strides, "same"), [x])
+
+
 def test_max_pool_sends_ties_to_the_first_maximum():
     x = keras.constant(np.ones((1, 2, 4, 1), "float32"))
     with keras.GradientTape() as tape:
