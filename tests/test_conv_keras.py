@@ -1,7 +1,7 @@
 """Parity of the convolution and pooling layers with Keras 3 on TensorFlow (skips without tensorflow):
 given the same weights and inputs, the outputs and the gradients of sum(outputs * r) with respect to
-the inputs and every weight agree to ~1e-5, and the configs have Keras' keys. Keras runs in one subprocess, so TensorFlow never enters
-this one."""
+the inputs and every weight agree to ~1e-5, and the configs have Keras' keys. Keras runs in one
+subprocess, so TensorFlow never enters this one."""
 import importlib.util
 import json
 import subprocess

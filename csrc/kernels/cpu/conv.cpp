@@ -9,16 +9,15 @@ namespace fastfit::cpu {
 namespace {
 
 inline int64_t ceil_div(int64_t a, int64_t b) {
-  if (b == 1) return a;  // stride 1: no division (they showed in profiles)
+  if (b == 1) return a;  // stride 1, the usual case: the divisions showed in profiles
   return a >= 0 ? (a + b - 1) / b : -(-a / b);
 }
 
-// The patches of output rows [r0, r1), one image row (b, oh) and one tap (i, j) at a time, so that
-// the bounds are worked out once per tap rather than per pixel (per pixel, the bookkeeping made a 3x3
-// kernel over one channel 3x slower). f(t, at, ow0, lo, hi, end): for output pixels ow0 <= ow < end of
-// the row, the tap's C floats lie in the row's patch at (ow - ow0 + first)*K + t, where `first` is the
-// block row of pixel ow0; those with lo <= ow < hi read the image at at + ow*sw*C, the others lie in
-// the padding.
+// The patches of output rows [r0, r1), one image row (b, oh) and one tap (i, j) at a time, so that the
+// bounds are worked out once per tap rather than per pixel (per pixel, the bookkeeping made im2col of a
+// 3x3 kernel over one channel 3x slower). f(row, t, at, ow0, lo, hi, end): pixel ow of the image row
+// (ow0 <= ow < end) is block row row + ow, and the tap's C floats are its patch's from column t; for
+// lo <= ow < hi they are x[at + ow*sw*C, + C), the others lie in the padding.
 template <class F>
 inline void for_tap_rows(const ConvGeom& g, int64_t r0, int64_t r1, F&& f) {
   for (int64_t r = r0; r < r1;) {
@@ -38,7 +37,8 @@ inline void for_tap_rows(const ConvGeom& g, int64_t r0, int64_t r1, F&& f) {
   }
 }
 
-// y[c*M + m] += x[c] w[c*M + m]: one loop per case so that M = 1 vectorises over channels.
+// Depthwise products, y[c*M + m] += x[c] w[c*M + m] and its vjp for x, x[c] += sum_m y[c*M + m] w[c*M + m]:
+// one loop per case so that M = 1 vectorises over channels.
 inline void depthwise_madd(const float* __restrict x, const float* __restrict w, int64_t C, int64_t M,
                            float* __restrict y) {
   if (M == 1) {
@@ -48,27 +48,36 @@ inline void depthwise_madd(const float* __restrict x, const float* __restrict w,
   for (int64_t c = 0; c < C; ++c)
     for (int64_t m = 0; m < M; ++m) y[c * M + m] += x[c] * w[c * M + m];
 }
+inline void depthwise_madd_t(const float* __restrict y, const float* __restrict w, int64_t C, int64_t M,
+                             float* __restrict x) {
+  if (M == 1) {
+    for (int64_t c = 0; c < C; ++c) x[c] += y[c] * w[c];
+    return;
+  }
+  for (int64_t c = 0; c < C; ++c) {
+    float s = 0.f;
+    for (int64_t m = 0; m < M; ++m) s += y[c * M + m] * w[c * M + m];
+    x[c] += s;
+  }
+}
 
 }  // namespace
 
-// Patches are copied in whole 16-float moves, which compile to a vector load and store: a run longer
-// than 16 ends with a move that overlaps the one before it, and a shorter one moves 16 anyway where
-// both buffers hold them, the extra floats landing where the next runs write. On the Fashion-MNIST CNN
-// (runs of 3 floats, then of 96) this made im2col 2.5x faster than a loop per run.
 // Plain loops for the channels: GCC would call memmove and memset for each tap's few floats.
 FF_MULTIVERSION __attribute__((optimize("no-tree-loop-distribute-patterns"))) void im2col(
     const ConvGeom& g, const float* x, int64_t r0, int64_t r1, float* cols) {
   const int64_t K = g.patch(), C = g.C, step = g.sw * C;
   for_tap_rows(g, r0, r1, [=](int64_t row, int64_t t, int64_t at, int64_t ow0, int64_t lo, int64_t hi, int64_t end) {
     float* __restrict out = cols + (row + ow0) * K + t;
-    const float* __restrict in = x + at + lo * step;
     int64_t ow = ow0;
     for (; ow < lo; ++ow, out += K)
       for (int64_t c = 0; c < C; ++c) out[c] = 0.f;
     if (C == 1)  // a common first layer: one float per tap
-      for (; ow < hi; ++ow, out += K, in += step) *out = *in;
-    for (; ow < hi; ++ow, out += K, in += step)
+      for (; ow < hi; ++ow, out += K) *out = x[at + ow * step];
+    for (; ow < hi; ++ow, out += K) {
+      const float* __restrict in = x + at + ow * step;
       for (int64_t c = 0; c < C; ++c) out[c] = in[c];
+    }
     for (; ow < end; ++ow, out += K)
       for (int64_t c = 0; c < C; ++c) out[c] = 0.f;
   });
@@ -77,10 +86,11 @@ FF_MULTIVERSION __attribute__((optimize("no-tree-loop-distribute-patterns"))) vo
 FF_MULTIVERSION void col2im(const ConvGeom& g, const float* cols, int64_t r0, int64_t r1, float* dx) {
   const int64_t K = g.patch(), C = g.C, step = g.sw * C;
   for_tap_rows(g, r0, r1, [=](int64_t row, int64_t t, int64_t at, int64_t, int64_t lo, int64_t hi, int64_t) {
-    const float* __restrict in = cols + (row + lo) * K + t;
-    float* __restrict out = dx + at + lo * step;
-    for (int64_t ow = lo; ow < hi; ++ow, in += K, out += step)
+    for (int64_t ow = lo; ow < hi; ++ow) {
+      const float* __restrict in = cols + (row + ow) * K + t;
+      float* __restrict out = dx + at + ow * step;
       for (int64_t c = 0; c < C; ++c) out[c] += in[c];
+    }
   });
 }
 
@@ -110,19 +120,10 @@ FF_MULTIVERSION void depthwise_conv_backward(const ConvGeom& g, int64_t M, const
   if (dx && !acc_x) std::fill(dx, dx + g.B * g.H * g.W * C, 0.f);
   if (dw && !acc_w) std::fill(dw, dw + g.kh * g.kw * CM, 0.f);
   for_rows(g, 0, g.rows(), [&](int64_t r, int64_t b, int64_t oh, int64_t ow) {
-    const float* __restrict d = dy + r * CM;
+    const float* d = dy + r * CM;
     for_taps(g, b, oh, ow, [&](int64_t t, int64_t p) {
-      const float* __restrict xp = x + p * C;
-      const float* __restrict wt = w + t * CM;
-      if (dx) {
-        float* __restrict dxp = dx + p * C;
-        for (int64_t c = 0; c < C; ++c) {
-          float s = 0.f;
-          for (int64_t m = 0; m < M; ++m) s += d[c * M + m] * wt[c * M + m];
-          dxp[c] += s;
-        }
-      }
-      if (dw) depthwise_madd(xp, d, C, M, dw + t * CM);
+      if (dx) depthwise_madd_t(d, w + t * CM, C, M, dx + p * C);
+      if (dw) depthwise_madd(x + p * C, d, C, M, dw + t * CM);
     });
   });
 }
