@@ -37,6 +37,8 @@ const float* pre_activation_grad(Act act, const Tensor& y, const Tensor& dy, int
   return scratch.f();
 }
 
+Act activation_of(const char* op, const Attrs& a) { return activation_named(op, a.get<std::string>("activation")); }
+
 // The shape checks every convolution shares: the kernel's rank and input channels (axis `in_axis`).
 void check_kernel(const Window& win, const Tensor& x, const Tensor& w, int in_axis, const char* layout) {
   expect_dtype(win.op, "kernel", w, DType::f32);
@@ -64,7 +66,8 @@ struct Conv final : Op {
   Act act_;
   bool bias_;
   Tensor cols_, dcols_, wt_, dz_;  // scratch: patches, a block of their gradient, W^T, the pre-activation gradient
-  Conv(Window win, Act act, bool bias) : win_(win), act_(act), bias_(bias) {}
+  Conv(const char* op, int rank, const Attrs& a)
+      : win_(op, rank, a, rank == 1), act_(activation_of(op, a)), bias_(a.get<bool>("use_bias")) {}
   int arity() const override { return bias_ ? 3 : 2; }
   bool rowwise(const Tensor* const*, const bool* b) const override { return !b[1] && !(bias_ && b[2]); }
   ConvGeom geometry(const Tensor& x, const Tensor& w) const {
@@ -135,8 +138,11 @@ struct ConvTranspose final : Op {
   Act act_;
   bool bias_;
   Tensor cols_, wt_, dz_;
-  ConvTranspose(Window win, std::vector<int64_t> op, Act act, bool bias)
-      : win_(win), output_padding_(std::move(op)), act_(act), bias_(bias) {
+  ConvTranspose(const char* op, const Attrs& a)
+      : win_(op, 2, a),
+        output_padding_(a.get<std::vector<int64_t>>("output_padding")),
+        act_(activation_of(op, a)),
+        bias_(a.get<bool>("use_bias")) {
     if (!output_padding_.empty()) {
       FF_CHECK(int(output_padding_.size()) == win_.rank, std::string(win_.op) + ": `output_padding` must have " +
                                                              std::to_string(win_.rank) + " entries");
@@ -227,7 +233,8 @@ struct DepthwiseConv final : Op {
   Act act_;
   bool bias_;
   Tensor dz_;
-  DepthwiseConv(Window win, Act act, bool bias) : win_(win), act_(act), bias_(bias) {}
+  DepthwiseConv(const char* op, const Attrs& a)
+      : win_(op, 2, a), act_(activation_of(op, a)), bias_(a.get<bool>("use_bias")) {}
   int arity() const override { return bias_ ? 3 : 2; }
   bool rowwise(const Tensor* const*, const bool* b) const override { return !b[1] && !(bias_ && b[2]); }
   ConvGeom geometry(const Tensor& x, const Tensor& w) const {
@@ -259,44 +266,29 @@ struct DepthwiseConv final : Op {
   }
 };
 
+// Every convolution's attributes: the window's, `activation` (fused) and `use_bias`.
 Attrs conv_defaults(int rank) {
   Attrs a = window_defaults(rank, true);
   a.set("activation", "linear");
   a.set("use_bias", true);
   return a;
 }
-template <int Rank>
-OpPtr make_conv(const char* display, const Attrs& a) {
-  return std::make_shared<Conv>(Window(display, Rank, a, Rank == 1),
-                                activation_named(display, a.get<std::string>("activation")), a.get<bool>("use_bias"));
-}
 
-const OpRegistrar kConv1D({"conv1d", "Conv1D", conv_defaults(1), [](const Attrs& a) {
-                             return make_conv<1>("Conv1D", a);
-                           }});
-const OpRegistrar kConv2D({"conv2d", "Conv2D", conv_defaults(2), [](const Attrs& a) {
-                             return make_conv<2>("Conv2D", a);
-                           }});
+const OpRegistrar kConv1D({"conv1d", "Conv1D", conv_defaults(1),
+                           [](const Attrs& a) -> OpPtr { return std::make_shared<Conv>("Conv1D", 1, a); }});
+const OpRegistrar kConv2D({"conv2d", "Conv2D", conv_defaults(2),
+                           [](const Attrs& a) -> OpPtr { return std::make_shared<Conv>("Conv2D", 2, a); }});
 const OpRegistrar kConv2DTranspose(
     {"conv2d_transpose", "Conv2DTranspose",
      [] {
        Attrs a = conv_defaults(2);
-       a.set("output_padding", std::vector<int64_t>{});
+       a.set("output_padding", std::vector<int64_t>{});  // empty: Keras' default sizes
        return a;
      }(),
-     [](const Attrs& a) -> OpPtr {
-       const char* name = "Conv2DTranspose";
-       return std::make_shared<ConvTranspose>(Window(name, 2, a), a.get<std::vector<int64_t>>("output_padding"),
-                                              activation_named(name, a.get<std::string>("activation")),
-                                              a.get<bool>("use_bias"));
-     }});
-const OpRegistrar kDepthwiseConv2D({"depthwise_conv2d", "DepthwiseConv2D", conv_defaults(2),
-                                    [](const Attrs& a) -> OpPtr {
-                                      const char* name = "DepthwiseConv2D";
-                                      return std::make_shared<DepthwiseConv>(
-                                          Window(name, 2, a), activation_named(name, a.get<std::string>("activation")),
-                                          a.get<bool>("use_bias"));
-                                    }});
+     [](const Attrs& a) -> OpPtr { return std::make_shared<ConvTranspose>("Conv2DTranspose", a); }});
+const OpRegistrar kDepthwiseConv2D(
+    {"depthwise_conv2d", "DepthwiseConv2D", conv_defaults(2),
+     [](const Attrs& a) -> OpPtr { return std::make_shared<DepthwiseConv>("DepthwiseConv2D", a); }});
 
 }  // namespace
 }  // namespace fastfit

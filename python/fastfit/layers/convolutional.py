@@ -72,14 +72,6 @@ def window_output_shape(owner, what, input_shape, size, strides, padding, dilati
                  for n, s, st in zip(spatial, spans, strides))
 
 
-def _fused_activation(layer, y_of):
-    """y_of(name of the activation the op applies) with the layer's activation: fused into the op when
-    it can be (linear, relu, sigmoid, tanh), applied after it otherwise."""
-    fused = layer.activation_name if layer.activation_name in activations._FUSED else "linear"
-    y = y_of(fused)
-    return y if fused == layer.activation_name else layer.activation(y)
-
-
 class _Conv(Layer):
     """What every convolution shares: window arguments, activation, bias, output shape, config."""
 
@@ -124,10 +116,12 @@ class _Conv(Layer):
         self.bias = self.add_weight((units,), self.bias_initializer, "bias") if self.use_bias else None
 
     def _conv(self, op, inputs, kernel, **attrs):
-        """The op with the bias and the activation."""
+        """The op, with the bias and the activation fused into it when it can be (linear, relu, sigmoid,
+        tanh); another activation runs after it."""
+        fused = self.activation_name if self.activation_name in activations._FUSED else "linear"
         weights = [kernel] if self.bias is None else [kernel, self.bias]
-        return _fused_activation(self, lambda act: _core.apply(op, [inputs] + weights, activation=act,
-                                                               use_bias=self.bias is not None, **attrs))
+        y = _core.apply(op, [inputs] + weights, activation=fused, use_bias=self.bias is not None, **attrs)
+        return y if fused == self.activation_name else self.activation(y)
 
     def compute_output_shape(self, input_shape):
         spatial = window_output_shape(type(self).__name__, "kernel", input_shape, self.kernel_size, self.strides,
@@ -240,6 +234,8 @@ class Conv2DTranspose(_Conv):
                           **self._window())
 
     def compute_output_shape(self, input_shape):
+        check_rank(type(self).__name__, input_shape, 2)
+
         def length(n, k, s, d, p):
             span = (k - 1) * d + 1
             if n is None:
