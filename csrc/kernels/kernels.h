@@ -20,6 +20,15 @@ struct Labels {
   }
 };
 
+// A sliding window over channels-last images (convolution, pooling): input (B, H, W, C), output
+// (B, OH, OW, .), window kh x kw with strides, dilations and the zero padding before each spatial axis
+// (ops/window.h computes them). 1-D: H = OH = kh = 1. Output row r = (b, oh, ow), row-major.
+struct ConvGeom {
+  int64_t B, H, W, C, OH, OW, kh, kw, sh, sw, dh, dw, pad_h, pad_w;
+  int64_t rows() const { return B * OH * OW; }
+  int64_t patch() const { return kh * kw * C; }  // one output row's window, flattened as (i, j, c)
+};
+
 #define FF_KERNEL(ret, name, params) ret name params;
 namespace cpu {
 #include "kernels/kernels.def"

@@ -61,14 +61,6 @@ struct MatMul final : Op {
   }
 };
 
-Act activation_named(const std::string& name) {
-  if (name == "linear") return Act::linear;
-  if (name == "relu") return Act::relu;
-  if (name == "sigmoid") return Act::sigmoid;
-  if (name == "tanh") return Act::tanh;
-  fail("dense: unknown activation '" + name + "'; expected one of: linear, relu, sigmoid, tanh");
-}
-
 // y = act(x W + b): x (..., I), W (I, O), b (O); bias and activation fused into the product (kernels/cpu).
 struct Dense final : Op {
   Act act_;
@@ -205,7 +197,7 @@ const OpRegistrar kMatMul({"matmul", "MatMul", {{"transpose_a", false}, {"transp
                            }});
 const OpRegistrar kDense({"dense", "Dense", {{"activation", "linear"}, {"use_bias", true}},
                           [](const Attrs& a) -> OpPtr {
-                            return std::make_shared<Dense>(activation_named(a.get<std::string>("activation")),
+                            return std::make_shared<Dense>(activation_named("dense", a.get<std::string>("activation")),
                                                            a.get<bool>("use_bias"));
                           }});
 const OpRegistrar kBiasAdd({"bias_add", "BiasAdd", {},

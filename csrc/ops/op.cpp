@@ -97,10 +97,18 @@ TensorPtr run_op(Op& op, const std::vector<TensorPtr>& in, const ExecCtx& ctx) {
   return out;
 }
 
-void resize_scratch(Tensor& t, Device device, const Shape& shape) {
+void resize_scratch(Tensor& t, Device device, const Shape& shape, DType dtype) {
   if (t.device != device) t = Tensor{};  // a buffer on another device cannot be reused
   t.device = device;
-  t.resize(shape, DType::f32);
+  t.resize(shape, dtype);
+}
+
+Act activation_named(const char* op, const std::string& name) {
+  if (name == "linear") return Act::linear;
+  if (name == "relu") return Act::relu;
+  if (name == "sigmoid") return Act::sigmoid;
+  if (name == "tanh") return Act::tanh;
+  fail(std::string(op) + ": unknown activation '" + name + "'; expected one of: linear, relu, sigmoid, tanh");
 }
 
 // Batched inputs span every axis of the output; the others broadcast along the batch axis.

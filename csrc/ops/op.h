@@ -77,7 +77,10 @@ std::vector<std::string> op_names();  // sorted
 TensorPtr run_op(Op& op, const std::vector<TensorPtr>& in, const ExecCtx& ctx);
 
 // An op's scratch tensor (kept for the backward, reused across calls), resized on `device`.
-void resize_scratch(Tensor& t, Device device, const Shape& shape);
+void resize_scratch(Tensor& t, Device device, const Shape& shape, DType dtype = DType::f32);
+
+// The activation attribute of ops with a fused one: linear, relu, sigmoid or tanh; else ValueError.
+Act activation_named(const char* op, const std::string& name);
 
 // Random ops' state [seed, counter]: advance the counter, so the next call draws fresh numbers.
 void advance_random_state(Tensor& state);

@@ -9,9 +9,19 @@ from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply
                       dot, maximum, minimum, multiply, subtract)
 from .normalization import LayerNormalization
 from .reshaping import Cropping2D, Flatten, Permute, RepeatVector, Reshape, UpSampling2D, ZeroPadding2D
+from .convolutional import (Conv1D, Conv2D, Conv2DTranspose, Convolution1D, Convolution2D, Convolution2DTranspose,
+                            DepthwiseConv2D, SeparableConv2D, SeparableConvolution2D)
+from .pooling import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D, GlobalAveragePooling1D,
+                      GlobalAveragePooling2D, GlobalAvgPool1D, GlobalAvgPool2D, GlobalMaxPool1D, GlobalMaxPool2D,
+                      GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool1D, MaxPool2D, MaxPooling1D, MaxPooling2D)
 
 __all__ = ["BatchNormalization", "Dense", "Dropout", "Input", "InputLayer", "KerasTensor", "Layer"]
 __all__ += ["Activation", "Identity", "Lambda", "Embedding", "Add", "Average", "Concatenate", "Dot", "Maximum",
             "Minimum", "Multiply", "Subtract", "add", "average", "concatenate", "dot", "maximum", "minimum",
             "multiply", "subtract", "LayerNormalization", "Cropping2D", "Flatten", "Permute", "RepeatVector",
             "Reshape", "UpSampling2D", "ZeroPadding2D"]
+__all__ += ["AveragePooling1D", "AveragePooling2D", "AvgPool1D", "AvgPool2D", "Conv1D", "Conv2D", "Conv2DTranspose",
+            "Convolution1D", "Convolution2D", "Convolution2DTranspose", "DepthwiseConv2D", "GlobalAveragePooling1D",
+            "GlobalAveragePooling2D", "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D",
+            "GlobalMaxPooling1D", "GlobalMaxPooling2D", "MaxPool1D", "MaxPool2D", "MaxPooling1D", "MaxPooling2D",
+            "SeparableConv2D", "SeparableConvolution2D"]

@@ -4,29 +4,8 @@ so models built from them still split batches across threads."""
 import math
 
 from .. import _core
+from .args import data_format_arg, standardize_tuple
 from .layer import Layer
-
-
-def data_format_arg(data_format):
-    """Keras' `data_format`: 'channels_last' (the default) or 'channels_first'."""
-    value = "channels_last" if data_format is None else str(data_format).lower()
-    if value not in ("channels_first", "channels_last"):
-        raise ValueError("The `data_format` argument must be one of {'channels_first', 'channels_last'}. "
-                         f"Received: data_format={data_format}")
-    return value
-
-
-def int_pair(value, name, allow_zero=False):
-    """Keras' standardize_tuple(value, 2, name): an int, or two of them."""
-    error = f"The `{name}` argument must be a tuple of 2 integers. Received {name}={value}"
-    pair = (value, value) if isinstance(value, int) else tuple(value) if hasattr(value, "__len__") else None
-    if pair is None or len(pair) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair):
-        raise ValueError(error)
-    bad = {v for v in pair if v < 0 or (v == 0 and not allow_zero)}
-    if bad:
-        raise ValueError(f"{error}, including values {bad} that do not satisfy "
-                         f"`value {'>= 0' if allow_zero else '> 0'}`")
-    return pair
 
 
 def _pairs_2d(value, name):
@@ -37,8 +16,8 @@ def _pairs_2d(value, name):
         return ((value, value), (value, value))
     if not hasattr(value, "__len__") or len(value) != 2:
         raise ValueError(f"`{name}` should have two elements. Received: {name}={value}.")
-    return (int_pair(value[0], f"1st entry of {name}", allow_zero=True),
-            int_pair(value[1], f"2nd entry of {name}", allow_zero=True))
+    return (standardize_tuple(value[0], 2, f"1st entry of {name}", allow_zero=True),
+            standardize_tuple(value[1], 2, f"2nd entry of {name}", allow_zero=True))
 
 
 def _check_rank(layer, shape, rank):
@@ -200,7 +179,7 @@ class UpSampling2D(_Spatial2D):
 
     def __init__(self, size=(2, 2), data_format=None, interpolation="nearest", **kwargs):
         super().__init__(data_format, **kwargs)
-        self.size = int_pair(size, "size")
+        self.size = standardize_tuple(size, 2, "size")
         self.interpolation = str(interpolation).lower()
         if self.interpolation != "nearest":
             raise NotImplementedError(f"UpSampling2D: interpolation={interpolation!r} is not supported yet "
