@@ -45,4 +45,7 @@ from . import ops as math  # tf.math.reduce_sum, ...
 from . import ops as nn    # tf.nn.relu, tf.nn.softmax, ...
 from . import models
 
+import sys as _sys
+keras = _sys.modules[__name__]  # tf.keras.layers.Dense, from fastfit import keras: the same namespace
+
 __version__ = "0.1.0"

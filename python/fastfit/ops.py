@@ -3,6 +3,7 @@ arithmetic operators of Tensor. Each call runs a C++ kernel at once and records 
 import numpy as np
 
 from . import _core
+from .keras_tensor import KerasTensor, symbolic
 from .tensor import Tensor, as_float as _float, convert_to_tensor
 
 __all__ = ["add", "subtract", "multiply", "divide", "negative", "square", "sqrt", "exp", "log", "abs",
@@ -243,26 +244,31 @@ def _getitem(self, key):
     return reshape(x, shape) if not first_kept else _core.apply("reshape", [x], shape=shape[1:], keep_batch=True)
 
 
-def _binary_operators():
-    def op(fn, swap=False):
-        return (lambda a, b: fn(b, a)) if swap else (lambda a, b: fn(a, b))
+def _operators(cls, elementwise_eq):
+    """The arithmetic, comparison and indexing operators of `cls` as the tf ops (looked up at call
+    time, so they reach the symbolic wrappers below)."""
+    def op(name, swap=False):
+        return (lambda a, b: globals()[name](b, a)) if swap else (lambda a, b: globals()[name](a, b))
 
-    Tensor.__add__, Tensor.__radd__ = op(add), op(add, True)
-    Tensor.__sub__, Tensor.__rsub__ = op(subtract), op(subtract, True)
-    Tensor.__mul__, Tensor.__rmul__ = op(multiply), op(multiply, True)
-    Tensor.__truediv__, Tensor.__rtruediv__ = op(divide), op(divide, True)
-    Tensor.__matmul__ = op(matmul)
-    Tensor.__neg__ = negative
-    Tensor.__gt__, Tensor.__ge__ = op(greater), op(greater_equal)
-    Tensor.__lt__, Tensor.__le__ = op(less), op(less_equal)
-    Tensor.__pow__ = lambda a, p: square(a) if isinstance(p, (int, float)) and p == 2 else pow(a, p)
-    Tensor.__rpow__ = op(pow, True)
-    Tensor.__eq__, Tensor.__ne__ = op(equal), op(not_equal)  # elementwise, as TensorFlow's
-    Tensor.__hash__ = object.__hash__  # by identity (TensorFlow refuses; fastfit keeps sets of tensors working)
-    Tensor.__getitem__ = _getitem
+    cls.__add__, cls.__radd__ = op("add"), op("add", True)
+    cls.__sub__, cls.__rsub__ = op("subtract"), op("subtract", True)
+    cls.__mul__, cls.__rmul__ = op("multiply"), op("multiply", True)
+    cls.__truediv__, cls.__rtruediv__ = op("divide"), op("divide", True)
+    cls.__matmul__ = op("matmul")
+    cls.__neg__ = lambda a: negative(a)
+    cls.__abs__ = lambda a: abs(a)
+    cls.__gt__, cls.__ge__ = op("greater"), op("greater_equal")
+    cls.__lt__, cls.__le__ = op("less"), op("less_equal")
+    cls.__pow__ = lambda a, p: square(a) if isinstance(p, (int, float)) and p == 2 else pow(a, p)
+    cls.__rpow__ = op("pow", True)
+    cls.__getitem__ = lambda a, key: _getitem(a, key)
+    if elementwise_eq:
+        cls.__eq__, cls.__ne__ = op("equal"), op("not_equal")  # elementwise, as TensorFlow's
+        cls.__hash__ = object.__hash__  # by identity (TensorFlow refuses; fastfit keeps sets of tensors working)
 
 
-_binary_operators()
+_operators(Tensor, elementwise_eq=True)
+_operators(KerasTensor, elementwise_eq=False)  # == stays identity: graphs keep KerasTensors in lists
 
 
 # -- shapes ----------------------------------------------------------------------------------
@@ -340,3 +346,9 @@ def gather(params, indices, validate_indices=None, axis=None, batch_dims=0):
         raise NotImplementedError(f"gather: only axis=0 and batch_dims=0 are supported yet, got axis={axis}, "
                                   f"batch_dims={batch_dims}")
     return _core.apply("gather", [_float(params), convert_to_tensor(indices)])
+
+
+# -- on KerasTensors: each op called on symbolic tensors becomes a node of the functional graph ----
+for _name in __all__ + ["_getitem"]:
+    globals()[_name] = symbolic(globals()[_name])
+del _name

@@ -5,6 +5,7 @@ import threading
 import numpy as np
 
 from .. import _core, backend, initializers
+from ..keras_tensor import KerasTensor, fill, is_symbolic, template
 from ..tensor import Tensor, Variable, convert_to_tensor
 
 _build_lock = threading.RLock()  # two threads calling an unbuilt model build it once
@@ -64,21 +65,6 @@ def _accepts(fn, name):
     return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
-class KerasTensor:
-    """A symbolic tensor: a shape with None for the batch axis, and the layer call that made it."""
-
-    def __init__(self, shape, dtype="float32", layer=None, inputs=(), name=None, listed=False):
-        self.shape = tuple(shape)
-        self.dtype = dtype
-        self._layer = layer        # the layer whose call produced this tensor (an InputLayer for inputs)
-        self._inputs = list(inputs)
-        self._listed = listed      # the layer was called on a list (even of one), to be replayed so
-        self.name = name
-
-    def __repr__(self):
-        return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
-
-
 class Layer:
     """Base class of layers: builds its weights on the first call, from the input's shape.
 
@@ -121,6 +107,7 @@ class Layer:
             return np.zeros((1,) + tuple(shape[1:]), np.float32)
         several = isinstance(input_shape, list)
         out = self(([zeros(s) for s in input_shape] if several else zeros(input_shape)), training=False)
+        self._forget_shape_run()
         outs = list(out) if isinstance(out, (list, tuple)) else [out]
         shapes = [(None,) + tuple(o.shape[1:]) for o in outs]
         return shapes if isinstance(out, (list, tuple)) else shapes[0]
@@ -151,9 +138,8 @@ class Layer:
         call this one runs inside; otherwise the default of `call`'s own `training` argument. It is
         passed to `call` when `call` takes it, and nested layers inherit it. None means inference.
         """
-        if isinstance(inputs, KerasTensor) or (isinstance(inputs, (list, tuple)) and inputs and
-                                               all(isinstance(t, KerasTensor) for t in inputs)):
-            return self._call_symbolic(inputs)
+        if is_symbolic(inputs) or is_symbolic(args) or is_symbolic(kwargs):
+            return self._call_symbolic(inputs, args, kwargs if training is None else {**kwargs, "training": training})
         inputs = self._convert_inputs(inputs)
         if isinstance(inputs, dict):
             shape = {k: t.shape for k, t in inputs.items()}
@@ -206,6 +192,12 @@ class Layer:
             metric = self._added_metrics[name] = ValueMean(name=name)
         metric.update_state(value)
 
+    def _forget_shape_run(self):
+        """Drops what a run on zeros for the output's shape added: its losses and metric values."""
+        self._clear_losses()
+        for metric in self._metrics_added():
+            metric.reset_state()
+
     def _metrics_added(self):
         """The metrics add_metric made, in this layer and inside it."""
         out = list(self._added_metrics.values())
@@ -232,13 +224,39 @@ class Layer:
             cls._training_spec_ = (_accepts(self.call, "training"), default)
         return cls._training_spec_
 
-    def _call_symbolic(self, inputs):
-        shape = [t.shape for t in inputs] if isinstance(inputs, (list, tuple)) else inputs.shape
-        self._maybe_build(shape)
-        out_shape = self.compute_output_shape(shape)
+    def _call_symbolic(self, inputs, args=(), kwargs=None):
+        """A node of the functional graph: this layer called on KerasTensors (anywhere in its arguments)."""
         listed = isinstance(inputs, (list, tuple))
-        return KerasTensor(out_shape, layer=self, inputs=list(inputs) if listed else [inputs], name=self.name,
-                           listed=listed)
+        if not args and not kwargs and (isinstance(inputs, KerasTensor) or
+                                        (listed and inputs and all(isinstance(t, KerasTensor) for t in inputs))):
+            shape = [t.shape for t in inputs] if listed else inputs.shape
+            self._maybe_build(shape)
+            out_shape = self.compute_output_shape(shape)
+            return KerasTensor(out_shape, layer=self, inputs=list(inputs) if listed else [inputs], name=self.name,
+                               listed=listed)
+        # Other arguments (a second tensor, `training`, ...) are kept in a template and replayed.
+        call, tensors = template((inputs, tuple(args), dict(kwargs or {})))
+
+        def run(zeros):
+            i, a, k = fill(call, lambda slot: zeros[slot.index])
+            return self(i, *a, **{**k, "training": False})
+        return self._symbolic_output(tensors, run, call=call)
+
+    def _symbolic_output(self, tensors, run, **how):
+        """The KerasTensor of run(tensors): its shape and dtype are those of `run` on zeros at two sizes
+        of each unknown axis; an axis that follows them is unknown (None) in the output."""
+        outs = []
+        for n in (2, 3):
+            out = run([np.zeros([n if d is None else d for d in t.shape], t.dtype) for t in tensors])
+            if not isinstance(out, Tensor):
+                raise TypeError(f"{self.name}: a layer or op called on symbolic tensors here must return one "
+                                f"tensor, got {type(out).__name__}")
+            outs.append(out)
+        self._forget_shape_run()
+        if len(outs[0].shape) != len(outs[1].shape):
+            raise ValueError(f"{self.name}: the output's rank depends on the sizes of the input's unknown axes")
+        shape = tuple(a if a == b else None for a, b in zip(outs[0].shape, outs[1].shape))
+        return KerasTensor(shape, outs[0].dtype_name, layer=self, inputs=tensors, name=self.name, **how)
 
     # -- weights ---------------------------------------------------------------------------
     @property

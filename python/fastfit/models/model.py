@@ -40,6 +40,12 @@ class Model(Trainer, Layer):
         for t in self._input_list + self._output_list:
             if not isinstance(t, KerasTensor):
                 raise TypeError(f"Model: inputs and outputs must be symbolic tensors from keras.Input, got {type(t).__name__}")
+        self._symbolic_losses, self._symbolic_metrics = [], []  # add_loss/add_metric of graph tensors
+        self._order_graph()
+        self.built = True
+
+    def _order_graph(self):
+        """The layer calls from the inputs to the outputs and to the added losses and metrics, in order."""
         order, seen = [], set()
 
         def visit(t):
@@ -49,7 +55,7 @@ class Model(Trainer, Layer):
             for i in t._inputs:
                 visit(i)
             order.append(t)
-        for t in self._output_list:
+        for t in self._output_list + self._symbolic_losses + [t for t, _ in self._symbolic_metrics]:
             visit(t)
         ids = {id(t) for t in self._input_list}
         for t in order:
@@ -61,7 +67,28 @@ class Model(Trainer, Layer):
             if t._layer not in layers:
                 layers.append(t._layer)
         self._layers = layers
-        self.built = True
+
+    def add_loss(self, loss):
+        """Adds a loss to the training loss. In a functional model it may be a tensor of the graph
+        (`model.add_loss(tf.reduce_sum(x1) * 0.1)`): it is computed in each call."""
+        if isinstance(loss, KerasTensor) and self._graph is not None:
+            self._symbolic_losses.append(loss)
+            self._order_graph()
+        else:
+            Layer.add_loss(self, loss)
+
+    def add_metric(self, value, name=None, aggregation="mean"):
+        """Logs the running mean of `value` under `name`; in a functional model `value` may be a tensor
+        of the graph (`model.add_metric(keras.backend.std(x1), name="std_of_activation")`)."""
+        if isinstance(value, KerasTensor) and self._graph is not None:
+            if aggregation not in ("mean", None):
+                raise NotImplementedError(f"add_metric: only aggregation='mean' is supported, got {aggregation!r}")
+            if name is None:
+                raise ValueError("add_metric: `name` is required")
+            self._symbolic_metrics.append((value, name))
+            self._order_graph()
+        else:
+            Layer.add_metric(self, value, name, aggregation)
 
     @property
     def inputs(self):
@@ -109,8 +136,11 @@ class Model(Trainer, Layer):
             check_input_shape(self.name, i, kt.shape, x.shape)
             values[id(kt)] = x
         for t in self._graph:
-            args = [values[id(i)] for i in t._inputs]
-            values[id(t)] = t._layer(args if t._listed else args[0])
+            values[id(t)] = t._replay(values)
+        for t in self._symbolic_losses:
+            Layer.add_loss(self, values[id(t)])
+        for t, name in self._symbolic_metrics:
+            Layer.add_metric(self, values[id(t)], name)
         outs = [values[id(t)] for t in self._output_list]
         if isinstance(self._nested_outputs, dict):
             return dict(zip(self.output_names, outs))
