@@ -1,4 +1,6 @@
 // Metric state, data feed and Program bindings. The batch loops release the GIL.
+#include <algorithm>
+
 #include "bindings/bindings.h"
 #include "data/batch_source.h"
 #include "train/program.h"
@@ -41,7 +43,31 @@ void init_train(py::module_& m) {
            "The ops a tracing tape recorded, with the call's inputs, targets, outputs and loss; `labels`: what "
            "metrics compare outputs with when it is not the targets themselves; `loss_terms`: scalars tracked beside "
            "the loss (per-output losses).")
-      .def_property_readonly("num_ops", [](const Trace& t) { return t.records.size(); });
+      .def_property_readonly("num_ops", [](const Trace& t) { return t.records.size(); })
+      .def(
+          "first_reader",
+          [](const Trace& t, const std::vector<TensorPtr>& tensors, size_t after) -> int64_t {
+            for (size_t i = after; i < t.records.size(); ++i)
+              for (auto& x : t.records[i].in)
+                for (auto& y : tensors)
+                  if (x == y) return int64_t(i);
+            return -1;
+          },
+          py::arg("tensors"), py::arg("after") = 0,
+          "The index of the first op from record `after` on that reads one of `tensors`, or -1.")
+      .def_property_readonly(
+          "state_tensors",
+          [](const Trace& t) {
+            std::vector<TensorPtr> out;
+            auto add = [&](const TensorPtr& x) {
+              if (std::find(out.begin(), out.end(), x) == out.end()) out.push_back(x);
+            };
+            for (auto& a : t.assigns) add(a.variable);
+            for (auto& r : t.records)
+              if (r.op->random_state() >= 0) add(r.in[r.op->random_state()]);
+            return out;
+          },
+          "The variables a replay changes besides the trained ones: those assigned, and random generator states.");
 
   m.def(
       "compare_traces",

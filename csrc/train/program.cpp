@@ -91,13 +91,14 @@ int64_t Program::run(Mode mode, BatchSource& source, int64_t max_steps,
                      const std::vector<std::shared_ptr<MetricState>>& states, const std::vector<TensorPtr>& results,
                      bool update_state) {
   if (mode == Mode::train) FF_CHECK(graph_.loss >= 0 && opt_, "this program has no loss or optimizer to train with");
-  if (mode == Mode::test) FF_CHECK(graph_.loss >= 0, "this program has no loss to evaluate");
+  const size_t want_states = (graph_.loss >= 0) + graph_.loss_terms.size() + metrics_.size();
   if (mode != Mode::predict)
-    FF_CHECK(states.size() == 1 + graph_.loss_terms.size() + metrics_.size(),
-             "expected " + std::to_string(1 + graph_.loss_terms.size() + metrics_.size()) +
-                 " metric states (the loss, its terms, the metrics), got " + std::to_string(states.size()));
-  else
-    FF_CHECK(results.size() == graph_.outputs.size(), "predict: expected " + std::to_string(graph_.outputs.size()) +
+    FF_CHECK(states.size() == want_states, "expected " + std::to_string(want_states) +
+                                               " metric states (the loss if any, its terms, the metrics), got " +
+                                               std::to_string(states.size()));
+  // predict writes the outputs; the other modes too when given result tensors (a compiled tf.function)
+  if (mode == Mode::predict || !results.empty())
+    FF_CHECK(results.size() == graph_.outputs.size(), "expected " + std::to_string(graph_.outputs.size()) +
                                                           " result tensors, got " + std::to_string(results.size()));
   Lease lease(*this);
   Batch batch;
@@ -124,11 +125,11 @@ void Program::run_batch(Executor& ex, Mode mode, const Batch& batch,
     ex.run_shard(ex.shard[i], mode, batch, ExecCtx{shards == 2 ? 1 : threads, ex.shard[i].begin});
   });
   for (int i = 0; i < shards; ++i) {  // in shard order: the same sums whatever ran where
-    if (mode == Mode::predict) write_results(ex.shard[i], batch, results);
-    else accumulate(ex.shard[i], batch.count, states);
+    if (!results.empty()) write_results(ex.shard[i], batch, results);
+    if (mode != Mode::predict) accumulate(ex.shard[i], batch.count, states);
   }
-  if (mode != Mode::predict && graph_.loss >= 0)
-    for (size_t k = 0; k <= graph_.loss_terms.size(); ++k) states[k]->count += double(batch.count);
+  if (mode != Mode::predict)  // the loss and its terms are means over the batches' rows
+    for (size_t k = 0; k < (graph_.loss >= 0) + graph_.loss_terms.size(); ++k) states[k]->count += double(batch.count);
   if (mode == Mode::train) update_params(ex, shards);
   if (update_state) this->update_state(ex);
 }
@@ -140,10 +141,11 @@ void Program::accumulate(const Executor::Shard& s, int64_t rows, const std::vect
     const double share = reduction == 2 ? double(s.count) / double(rows) : 1.0;
     state.total += double(s.value[slot]->f()[0]) * share * double(rows);
   };
-  if (graph_.loss >= 0) add(*states[0], graph_.loss, graph_.loss_reduction);
+  const size_t has_loss = graph_.loss >= 0;
+  if (has_loss) add(*states[0], graph_.loss, graph_.loss_reduction);
   for (size_t k = 0; k < graph_.loss_terms.size(); ++k)
-    add(*states[1 + k], graph_.loss_terms[k], graph_.term_reduction[k]);
-  const size_t first = 1 + graph_.loss_terms.size();
+    add(*states[has_loss + k], graph_.loss_terms[k], graph_.term_reduction[k]);
+  const size_t first = has_loss + graph_.loss_terms.size();
   for (size_t m = 0; m < metrics_.size(); ++m) {
     const MetricBinding& b = metrics_[m];
     b.update(b.threshold, *s.value[b.target], *s.value[b.output], b.weight < 0 ? nullptr : s.value[b.weight].get(),

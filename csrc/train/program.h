@@ -29,7 +29,8 @@ class Program {
   size_t num_metrics() const { return metrics_.size(); }
 
   // Runs up to max_steps batches from the source; returns how many ran (fewer: the source ran out).
-  // states: the loss tracker, then one per metric. results (predict): one per output, grown to fit.
+  // states: the loss tracker (when there is a loss), one per loss term, then one per metric. results:
+  // one per output, grown to fit (predict needs them; other modes write them when given).
   // update_state: run the trace's variable updates and advance its random generators after each step
   // (training and inference calls do; checking a trace does not).
   int64_t run(Mode mode, BatchSource& source, int64_t max_steps, const std::vector<std::shared_ptr<MetricState>>& states,

@@ -31,6 +31,7 @@ from . import (activations, backend, callbacks, config, cuda, data, datasets, in
                optimizers, utils)
 from .config import device
 from .autodiff import GradientTape
+from .function import function
 from .data import TensorSpec
 from .layers import Input
 from .models import Model, Sequential

@@ -20,6 +20,23 @@ class TraceState:
         self.tape = tape
         self.data_dependent = None  # the reason, once a conversion happened
 
+    def refuse(self, why):
+        if self.data_dependent is None:
+            self.data_dependent = f"{why} at {_caller(3)}"
+
+    # What a model call must not do while fit traces it; a compiled tf.function step records these.
+    def note_gradient(self, target, sources, grads):
+        self.refuse("a GradientTape computed gradients inside the traced model call")
+
+    def note_apply(self, optimizer, pairs):
+        self.refuse("an optimizer applied gradients inside the traced model call")
+
+    def note_metric(self, metric, y_true, y_pred, sample_weight):
+        self.refuse(f"the built-in metric '{metric.name}' was updated inside the traced model call")
+
+    def note_result(self, metric):
+        self.refuse(f"the result of metric '{metric.name}' was read inside the traced call")
+
     def note_conversion(self, tensor, how):
         from .tensor import Variable
         if self.data_dependent is None and (isinstance(tensor, Variable) or self.tape.is_live(tensor)):
@@ -35,8 +52,8 @@ def current():
 class recording:
     """Context manager: record every op run on this thread on `tape` (a tracing _core.Tape)."""
 
-    def __init__(self, tape):
-        self.state = TraceState(tape)
+    def __init__(self, tape, state=None):
+        self.state = state or TraceState(tape)
 
     def __enter__(self):
         self._outer = current()
@@ -50,9 +67,9 @@ class recording:
         return False
 
 
-def _caller():
+def _caller(depth=2):
     """file:line of the first frame outside fastfit: where the user's code converted the tensor."""
-    frame = sys._getframe(2)
+    frame = sys._getframe(depth)
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
         frame = frame.f_back
     if frame is None:

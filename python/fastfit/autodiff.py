@@ -1,5 +1,5 @@
 """`GradientTape`: records eager ops on the C++ tape; `gradient` runs reverse mode in C++."""
-from . import _core
+from . import _core, _tracing
 from .tensor import Tensor, convert_to_tensor
 
 
@@ -44,4 +44,7 @@ class GradientTape:
                 raise TypeError(f"gradient: `sources` must be Tensors or Variables, got {type(s).__name__}")
         seed = None if output_gradients is None else convert_to_tensor(output_gradients, "float32")
         grads = self._tape.gradient(target, flat, seed)
+        state = _tracing.current()
+        if state is not None:  # a compiled tf.function step computes them in its program
+            state.note_gradient(target if seed is None else None, flat, grads)
         return grads[0] if single else grads

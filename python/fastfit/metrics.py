@@ -4,9 +4,9 @@ state in variables made by `add_weight` and updates them with fastfit ops (`assi
 its `update_state` into the compiled program like the model, so it runs on the hot path too."""
 import numpy as np
 
-from . import _core, initializers
+from . import _core, _tracing, initializers
 from .backend import snake_case
-from .tensor import Tensor, Variable, convert_to_tensor
+from .tensor import Tensor, Variable, as_float, convert_to_tensor
 
 
 class Metric:
@@ -55,12 +55,14 @@ class Metric:
         weight: the result is sum(w * value) / sum(w)."""
         if self._kind is None:
             raise NotImplementedError(f"{type(self).__name__} must implement update_state")
-        _core.metric_update(self._kind, _tensor(y_true), _tensor(y_pred), self._state, self._threshold,
-                            _weights(sample_weight))
+        _fold(self, _tensor(y_true), _tensor(y_pred), _weights(sample_weight))
 
     def result(self):
         if self._kind is None:
             raise NotImplementedError(f"{type(self).__name__} must implement result")
+        state = _tracing.current()
+        if state is not None:
+            state.note_result(self)
         return convert_to_tensor(np.float32(self._state.result()))
 
     def reset_state(self):
@@ -89,10 +91,22 @@ def _tensor(x):
     return x if isinstance(x, Tensor) else convert_to_tensor(np.asarray(x))
 
 
+def _fold(metric, y_true, y_pred, weights):
+    """Folds a batch into a built-in metric's C++ state (a compiled tf.function step replays it)."""
+    state = _tracing.current()
+    if state is not None:
+        state.note_metric(metric, y_true, y_pred, weights)
+    _core.metric_update(metric._kind, y_true, y_pred, metric._state, metric._threshold, weights)
+
+
 def _weights(sample_weight):
     """Sample weights as a float32 tensor of one weight per sample ((n, 1) squeezed), or None."""
     if sample_weight is None:
         return None
+    if isinstance(sample_weight, Tensor):  # with tensor ops: a traced step keeps them
+        from .ops import reshape
+        w = sample_weight if sample_weight.dtype_name == "float32" else as_float(sample_weight)
+        return reshape(w, [w.shape[0]]) if w.ndim == 2 and w.shape[1] == 1 else w
     w = np.asarray(sample_weight, np.float32)
     if w.ndim == 2 and w.shape[1] == 1:
         w = w[:, 0]
@@ -106,7 +120,7 @@ class Mean(Metric):
 
     def update_state(self, values, sample_weight=None):
         v = _tensor(values)
-        _core.metric_update("mean", v, v, self._state, 0.5, _weights(sample_weight))
+        _fold(self, v, v, _weights(sample_weight))
 
 
 class ValueMean(Metric):

@@ -1,0 +1,233 @@
+"""One input signature of a tf.function: its recording, the Program built from it, the check of that
+Program against an eager run, and the replay (see function.py for the life of a call)."""
+import numpy as np
+
+from . import _core, _tracing
+from .tensor import Tensor, Variable, _raw_numpy, convert_to_tensor
+
+
+class _StepRecording(_tracing.TraceState):
+    """What the step did besides its ops: gradients, their application, built-in metric updates."""
+
+    def __init__(self, tape):
+        super().__init__(tape)
+        self.gradients = []  # (target, sources, gradients)
+        self.applies = []    # (optimizer, [(gradient, variable)], ops recorded before it)
+        self.metrics = []    # (metric, y_true, y_pred, sample_weight)
+
+    def note_gradient(self, target, sources, grads):
+        self.gradients.append((target, list(sources), list(grads)))
+        for g in grads:  # turning a gradient into a Python value is data-dependent too
+            if g is not None:
+                self.tape.mark_live(g)
+
+    def note_apply(self, optimizer, pairs):
+        self.applies.append((optimizer, list(pairs), self.tape.num_records))
+
+    def note_metric(self, metric, y_true, y_pred, sample_weight):
+        self.metrics.append((metric, y_true, y_pred, sample_weight))
+
+
+class _Step:
+    """The compiled form of one signature: `program` once checked, else None (`why` says why not,
+    or `pending` until the check has run)."""
+
+    def __init__(self):
+        self.program = None
+        self.pending = False
+        self.why = None
+
+    # -- recording ------------------------------------------------------------------------------
+    @classmethod
+    def trace(cls, fn, args, kwargs, leaves):
+        """(the _Step, the call's result): the function run eagerly while recorded."""
+        from .function import _replace_leaves
+        step = cls()
+        tensors = [v if isinstance(v, Tensor) else convert_to_tensor(v) for v in leaves]
+        rows = next((t.shape[0] for t in tensors if t.ndim >= 1), None)
+        step.batch = [i for i, t in enumerate(tensors) if t.ndim >= 1 and t.shape[0] == rows]
+        # Arguments that are not rows of the batch (a scalar step count, a learning rate) become
+        # variables the step reads, refilled on each call.
+        step.hidden = {i: Variable(t.numpy(), trainable=False) for i, t in enumerate(tensors) if i not in step.batch}
+        fed = [step.hidden.get(i, t) for i, t in enumerate(tensors)]
+        args, kwargs = _replace_leaves((args, kwargs), fed)
+        tape = _core.Tape(record_all=True)
+        for t in fed:
+            tape.mark_live(t)
+        recording = _StepRecording(tape)
+        with _tracing.recording(tape, recording):
+            result = fn(*args, **kwargs)
+        step.why = recording.data_dependent or (None if step.batch else "it takes no tensor with a batch axis")
+        if step.why is None:
+            step.why = step._build(recording, [fed[i] for i in step.batch], result)
+        step.pending = step.why is None
+        return step, result
+
+    def _build(self, rec, inputs, result):
+        """Builds the Program from the recording; returns why it cannot be, or None."""
+        from . import optimizers
+        from .function import _flatten
+        if len(rec.gradients) > 1 or len(rec.applies) > 1:
+            return "it computes or applies gradients more than once (fastfit compiles one gradient, applied once)"
+        if rec.gradients and not rec.applies:
+            return "it computes gradients without applying them with an optimizer"
+        if rec.applies and not rec.gradients:
+            return "it applies gradients that were not computed in it"
+        loss, params, optimizer = None, [], None
+        if rec.applies:
+            loss, sources, grads = rec.gradients[0]
+            optimizer, pairs, applied_at = rec.applies[0]
+            if loss is None:
+                return "its gradient has output_gradients; fastfit compiles the gradient of a scalar loss"
+            if loss.ndim != 0:
+                return f"the gradient's target has shape {loss.shape}; fastfit compiles the gradient of a scalar loss"
+            for g, v in pairs:
+                k = next((k for k, s in enumerate(sources) if s is v), None)
+                if k is None or grads[k] is not g or not isinstance(v, Variable):
+                    return "apply_gradients was given values other than the tape's gradients of its variables"
+            params = [v for _, v in pairs]
+        self.mode = "train" if rec.applies else "test"
+        self.optimizer = optimizer
+        # What the step returns: the loss, scalars (tracked as loss terms), batches of rows (outputs),
+        # or values that do not depend on the call (kept as they are).
+        out_leaves, self.result_key = _flatten(result)
+        self.result_structure = result
+        outputs, terms, self.returns = [], [], []
+        for value in out_leaves:
+            t = value if isinstance(value, Tensor) else None
+            if t is None or not rec.tape.is_live(t) or isinstance(t, Variable):
+                self.returns.append(("same", value))
+            elif loss is not None and t is loss:
+                self.returns.append(("loss", None))
+            elif t.ndim == 0:
+                self.returns.append(("term", len(terms)))
+                terms.append(t)
+            elif t.shape[0] == inputs[0].shape[0]:
+                self.returns.append(("output", len(outputs)))
+                outputs.append(t)
+            else:
+                return f"it returns a tensor of shape {t.shape}, neither a scalar nor a batch of rows"
+        self.returned_outputs = len(outputs)
+        labels, bindings = [], []
+        for metric, y_true, y_pred, weight in rec.metrics:
+            if metric._kind is None:
+                continue  # a Metric subclass: its variable updates are in the recording
+            bindings.append((metric, len(outputs), len(labels), -1 if weight is None else len(labels) + 1))
+            outputs.append(y_pred)
+            labels.append(y_true)
+            if weight is not None:
+                labels.append(weight)
+        trace = _core.Trace(rec.tape, inputs, [], outputs, loss, labels, terms)
+        grads = [g for g in (rec.gradients[0][2] if rec.gradients else []) if g is not None]
+        if grads and trace.first_reader(grads) >= 0:
+            return "an op reads the gradients (clipping or scaling them by hand); pass clipnorm= to the optimizer"
+        if params and trace.first_reader(params, applied_at) >= 0:
+            return "it reads the weights after apply_gradients changed them"
+        if params:
+            optimizers.flatten_variables(params)
+        self.program = None
+        self._program = _core.Program(trace, [], params, optimizer._core if optimizer else None)
+        for metric, output, label, weight in bindings:
+            self._program.add_metric(metric._kind, metric._threshold, output, label, weight)
+        self.metrics = [m for m, *_ in bindings]
+        self.params = params
+        self.state_tensors = list(trace.state_tensors)
+        self.loss_state = [_core.MetricState()] if loss is not None else []
+        self.term_states = [_core.MetricState() for _ in terms]
+        self.output_shapes = [(t.shape, t.dtype_name) for t in outputs]
+        self.scratch = [np.empty(s, d) for s, d in self.output_shapes[self.returned_outputs:]]
+        return None
+
+    # -- replay ---------------------------------------------------------------------------------
+    def run(self, leaves, program=None):
+        """The call replayed by the Program: the result in the function's structure."""
+        program = program or self.program
+        arrays = []
+        for i in self.batch:
+            v = leaves[i]
+            arrays.append(v if isinstance(v, Tensor) else convert_to_tensor(v))
+        for i, var in self.hidden.items():
+            var.assign(leaves[i])
+        for s in self.loss_state + self.term_states:
+            s.reset()
+        returned = [np.empty(s, d) for s, d in self.output_shapes[:self.returned_outputs]]
+        results = [Tensor.view(a) for a in returned + self.scratch]
+        states = self.loss_state + self.term_states + [m._state for m in self.metrics]
+        program.run(self.mode, _core.ArraySource(arrays, arrays[0].shape[0]), 1, states, results, True)
+        values = []
+        for kind, what in self.returns:
+            if kind == "same":
+                values.append(what)
+            elif kind == "loss":
+                values.append(Tensor(np.array(self.loss_state[0].result(), np.float32)))
+            elif kind == "term":
+                values.append(Tensor(np.array(self.term_states[what].result(), np.float32)))
+            else:
+                values.append(Tensor.view(returned[what]))
+        from .function import _replace_leaves
+        return _replace_leaves(self.result_structure, values)
+
+    # -- the check ------------------------------------------------------------------------------
+    def verify(self, fn, args, kwargs, leaves):
+        """Runs the Program, puts the state back, runs the function eagerly and keeps the Program
+        if both agree. Returns the eager result."""
+        from .function import _flatten
+        self.pending = False
+        saved = self._snapshot()
+        compiled = _flatten(self.run(leaves, self._program))[0]
+        compiled_state = [_value(v) for v, _ in saved]
+        for v, value in saved:
+            _restore(v, value)
+        result = fn(*args, **kwargs)
+        eager = _flatten(result)[0]
+        why = None
+        if len(eager) != len(compiled):
+            why = "the compiled step returns a different structure than the eager one"
+        for k, (a, b) in enumerate(zip(compiled, eager)):
+            if why is None and not _close(a, b):
+                why = f"the compiled step's returned value {k} differs from the eager step's on a new call"
+        for (v, _), a in zip(saved, compiled_state):
+            if why is None and not _close(a, _value(v)):
+                why = (f"the compiled step leaves variable '{getattr(v, 'name', '?')}' different from the eager "
+                       "step on a new call")
+        self.why = why
+        if why is None:
+            self.program = self._program
+        return result
+
+    def _snapshot(self):
+        """Everything a replay changes, with its value now."""
+        held = list(self.params) + list(self.state_tensors) + list(self.hidden.values())
+        if self.optimizer is not None:
+            held += list(self.optimizer.variables)
+        seen, out = set(), []
+        for v in held:
+            if id(v) not in seen:
+                seen.add(id(v))
+                out.append((v, _value(v)))
+        for m in self.metrics:
+            out.append((m._state, _value(m._state)))
+        return out
+
+
+def _value(v):
+    if isinstance(v, _core.MetricState):
+        return np.array([v.total, v.count])
+    return np.array(_raw_numpy(v) if isinstance(v, Tensor) else v.numpy(), copy=True)
+
+
+def _restore(v, value):
+    if isinstance(v, _core.MetricState):
+        v.total, v.count = float(value[0]), float(value[1])
+    elif isinstance(v, Variable):
+        v._assign(value)
+    else:
+        v.assign(value)
+
+
+def _close(a, b):
+    if isinstance(a, Tensor) or isinstance(b, Tensor) or isinstance(a, np.ndarray):
+        a, b = np.asarray(_raw_numpy(a) if isinstance(a, Tensor) else a), \
+            np.asarray(_raw_numpy(b) if isinstance(b, Tensor) else b)
+        return a.shape == b.shape and np.allclose(a, b, rtol=1e-3, atol=1e-5)
+    return a is b or a == b
