@@ -173,6 +173,7 @@ void Optimizer::update(float* w, const float* g, int64_t offset, int64_t n) cons
 
 void Optimizer::update_variable(size_t k, float* w, const float* g, int64_t at, int64_t n) const {
   auto state = [&](size_t slot) { return slots_[slot].arena.buffer().get() + at; };
+  const int64_t first = at - layout_.offsets[k];  // of w[0] in its variable
   float buf[kBlock];
   if (!applies_) {  // only accumulate: acc = acc + g
     float* acc = state(rule_slot_ - 1);
@@ -188,7 +189,7 @@ void Optimizer::update_variable(size_t k, float* w, const float* g, int64_t at, 
   const bool plain = !cfg.loss_scale_factor && !cfg.gradient_accumulation_steps && !(cfg.clipnorm > 0) &&
                      !(cfg.global_clipnorm > 0) && !(cfg.clipvalue > 0) && !decay_[k];
   if (plain) {
-    apply_rule(cfg.rule, rule_, w, g, s, n);
+    apply_rule(cfg.rule, rule_, w, g, s, n, first, vars_[k]->size());
     return;
   }
   const float wd = float(cfg.weight_decay), lr = rule_.lr;
@@ -211,7 +212,7 @@ void Optimizer::update_variable(size_t k, float* w, const float* g, int64_t at, 
       for (int64_t j = 0; j < m; ++j) w[i + j] -= w[i + j] * wd * lr;
     float* si[kMaxRuleSlots];
     for (int j = 0; j < kMaxRuleSlots; ++j) si[j] = s[j] ? s[j] + i : nullptr;
-    apply_rule(cfg.rule, rule_, w + i, p, si, m);
+    apply_rule(cfg.rule, rule_, w + i, p, si, m, first + i, vars_[k]->size());
   }
 }
 

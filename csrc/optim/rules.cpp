@@ -11,6 +11,7 @@
 #include <cmath>
 
 #include "kernels/cpu/kernels.h"
+#include "optim/tf_pow.h"
 
 namespace fastfit {
 namespace {
@@ -113,14 +114,17 @@ FF_MULTIVERSION void nadam(float* __restrict w, const float* __restrict g, float
 }
 
 // FTRL-proximal: acc' = acc + g^2; linear += g + 2*l2_shrinkage*w - (acc'^p - acc^p)/lr * w;
-// w = (clip(linear, -l1, l1) - linear) / (acc'^p/lr + 2*l2_reg); acc = acc'. (p = -learning_rate_power)
+// w = (clip(linear, -l1, l1) - linear) / (acc'^p/lr + 2*l2_reg); acc = acc'. (p = -learning_rate_power;
+// ^ as TensorFlow's packet path computes it, or std::pow as its tail does.)
+template <bool kPacketPow>
 FF_MULTIVERSION void ftrl(float* __restrict w, const float* __restrict g, float* __restrict acc,
                           float* __restrict linear, int64_t n, float lr, float p, float shrinkage2, float l1,
                           float two_l2_reg) {
+  auto pow = [p](float x) { return kPacketPow ? tf_pow::packet_pow(x, p) : std::pow(x, p); };
   for (int64_t i = 0; i < n; ++i) {
     const float new_acc = acc[i] + g[i] * g[i];
-    const float new_acc_p = std::pow(new_acc, p);
-    linear[i] += g[i] + shrinkage2 * w[i] - (new_acc_p - std::pow(acc[i], p)) / lr * w[i];
+    const float new_acc_p = pow(new_acc);
+    linear[i] += g[i] + shrinkage2 * w[i] - (new_acc_p - pow(acc[i])) / lr * w[i];
     const float clipped = std::max(std::min(linear[i], l1), -l1);
     w[i] = (clipped - linear[i]) / (new_acc_p / lr + two_l2_reg);
     acc[i] = new_acc;
@@ -200,7 +204,8 @@ RuleStep step_scalars(const RuleConfig& c, float lr, int64_t step, float& u_prod
   return st;
 }
 
-void apply_rule(const RuleConfig& c, const RuleStep& st, float* w, const float* g, float* const* s, int64_t n) {
+void apply_rule(const RuleConfig& c, const RuleStep& st, float* w, const float* g, float* const* s, int64_t n,
+                int64_t first, int64_t size) {
   const float lr = st.lr, eps = float(c.epsilon);
   switch (c.kind) {
     case OptKind::sgd: {
@@ -241,10 +246,15 @@ void apply_rule(const RuleConfig& c, const RuleStep& st, float* w, const float* 
       nadam(w, g, s[0], s[1], n, lr, st.k, 1.f - b1, 1.f - b2, eps);
       break;
     }
-    case OptKind::ftrl:
-      ftrl(w, g, s[0], s[1], n, lr, float(-c.learning_rate_power), float(2 * c.l2_shrinkage_regularization_strength),
-           float(c.l1_regularization_strength), st.k[0]);
+    case OptKind::ftrl: {
+      const float p = float(-c.learning_rate_power), shrinkage2 = float(2 * c.l2_shrinkage_regularization_strength),
+                  l1 = float(c.l1_regularization_strength);
+      const int64_t packets = std::clamp(size - size % 8 - first, int64_t(0), n);  // TensorFlow's 8-float packets
+      ftrl<true>(w, g, s[0], s[1], packets, lr, p, shrinkage2, l1, st.k[0]);
+      ftrl<false>(w + packets, g + packets, s[0] + packets, s[1] + packets, n - packets, lr, p, shrinkage2, l1,
+                  st.k[0]);
       break;
+    }
     case OptKind::lion: {
       const float b1 = float(c.beta_1), b2 = float(c.beta_2);
       lion(w, g, s[0], n, lr, b1, 1.f - b1, b2, 1.f - b2);

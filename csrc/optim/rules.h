@@ -43,6 +43,9 @@ struct RuleStep {
 RuleStep step_scalars(const RuleConfig& c, float lr, int64_t step, float& u_product);
 
 // One step for n elements of one variable: weights w, gradient g, state s[i] in rule_slots order.
-void apply_rule(const RuleConfig& c, const RuleStep& st, float* w, const float* g, float* const* s, int64_t n);
+// `first`: the index of w[0] in its variable of `size` elements (TensorFlow's pow, which Ftrl calls,
+// computes the last size % 8 elements of a tensor differently: see tf_pow.h).
+void apply_rule(const RuleConfig& c, const RuleStep& st, float* w, const float* g, float* const* s, int64_t n,
+                int64_t first, int64_t size);
 
 }  // namespace fastfit
