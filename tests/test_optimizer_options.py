@@ -184,5 +184,10 @@ def test_argument_errors_follow_keras():
         def update_step(self, gradient, variable, learning_rate):
             variable.assign_sub(gradient * learning_rate)
 
-    with pytest.raises(NotImplementedError, match="optimizers with their own `update_step` are not supported"):
-        Custom(learning_rate=0.1)
+    class CustomAdam(keras.optimizers.Adam):
+        def update_step(self, gradient, variable, learning_rate):
+            variable.assign_sub(gradient * learning_rate)
+
+    for cls in (Custom, CustomAdam):
+        with pytest.raises(NotImplementedError, match="optimizers with their own `update_step` are not supported"):
+            cls(learning_rate=0.1)

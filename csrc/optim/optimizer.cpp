@@ -72,12 +72,8 @@ void Optimizer::build(const std::vector<TensorPtr>& vars) {
   for (Slot& s : slots_) {
     std::vector<TensorPtr> state;
     for (auto& v : fresh) {
-      state.push_back(std::make_shared<Tensor>());  // no memory yet: the arena gives it zeros
-      state.back()->shape = v->shape;
-      if (s.initial != 0.f) {
-        state.back() = Tensor::make(v->shape);
-        state.back()->fill(s.initial);
-      }
+      state.push_back(Tensor::make(v->shape));  // the arena copies the value in
+      state.back()->fill(s.initial);
     }
     s.arena.adopt(state);
     s.state.insert(s.state.end(), state.begin(), state.end());
@@ -110,11 +106,12 @@ void Optimizer::start_step() {
   const int64_t every = cfg.gradient_accumulation_steps;
   applies_ = !every || (iterations + 1) % every == 0;
   needs_norms_ = applies_ && (cfg.clipnorm > 0 || cfg.global_clipnorm > 0);
+  transforms_ = cfg.loss_scale_factor || every || cfg.clipnorm > 0 || cfg.global_clipnorm > 0 || cfg.clipvalue > 0;
   if (!applies_) return;  // Keras reads the learning rate only on the steps that apply the gradients
-  float unused = 1.f;
-  // schedules see every call to apply, accumulating or not (Keras' _iterations)
+  // A schedule sees every call to apply, accumulating or not (Keras' _iterations).
   const float lr = cfg.learning_rate.value(double(iterations));
-  rule_ = step_scalars(cfg.rule, lr, step(), u_product_ ? u_product_->f()[0] : unused);
+  float no_product = 1.f;
+  rule_ = step_scalars(cfg.rule, lr, step(), u_product_ ? u_product_->f()[0] : no_product);
   std::fill(squares_.begin(), squares_.end(), 0.0);  // variables without a gradient add nothing
 }
 
@@ -143,6 +140,7 @@ void Optimizer::add_squares(const float* g, int64_t offset) {
 }
 
 void Optimizer::finish_norms() {
+  FlushDenormals flush;
   if (cfg.clipnorm > 0) {  // tf.clip_by_norm: g * c / max(norm, c), per variable
     const float c = float(cfg.clipnorm);
     for (size_t k = 0; k < vars_.size(); ++k) {
@@ -186,9 +184,7 @@ void Optimizer::update_variable(size_t k, float* w, const float* g, int64_t at, 
   }
   float* s[kMaxRuleSlots] = {};
   for (size_t j = rule_slot_; j < slots_.size(); ++j) s[j - rule_slot_] = state(j);
-  const bool plain = !cfg.loss_scale_factor && !cfg.gradient_accumulation_steps && !(cfg.clipnorm > 0) &&
-                     !(cfg.global_clipnorm > 0) && !(cfg.clipvalue > 0) && !decay_[k];
-  if (plain) {
+  if (!transforms_ && !decay_[k]) {  // the gradient as given, straight to the rule
     apply_rule(cfg.rule, rule_, w, g, s, n, first, vars_[k]->size());
     return;
   }

@@ -96,7 +96,8 @@ class Optimizer {
 
   // This step (start_step, finish_norms), read by update()
   RuleStep rule_;
-  bool applies_ = true;  // false while gradients only accumulate
+  bool applies_ = true;     // false while gradients only accumulate
+  bool transforms_ = false;  // the rule sees the gradient unscaled, accumulated or clipped
   bool needs_norms_ = false;
   std::vector<double> squares_;  // per variable
   std::vector<float> clip_;      // per variable: the clipnorm divisor, or the global scale

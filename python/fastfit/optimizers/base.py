@@ -139,9 +139,9 @@ class Optimizer:
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
                  use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
                  gradient_accumulation_steps=None, name=None, _hyper=None, **kwargs):
-        if self._kind is None:
+        if self._kind is None or hasattr(self, "update_step"):
             raise NotImplementedError(f"{type(self).__name__}: optimizers with their own `update_step` are not "
-                                      "supported; subclass one of fastfit's optimizers instead")
+                                      "supported (fastfit's run in C++)")
         if kwargs.pop("decay", None) is not None:
             warnings.warn("Argument `decay` is no longer supported and will be ignored.")
         if "lr" in kwargs:  # the TF 2 spelling
