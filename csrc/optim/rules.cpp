@@ -120,11 +120,11 @@ template <bool kPacketPow>
 FF_MULTIVERSION void ftrl(float* __restrict w, const float* __restrict g, float* __restrict acc,
                           float* __restrict linear, int64_t n, float lr, float p, float shrinkage2, float l1,
                           float two_l2_reg) {
-  auto pow = [p](float x) { return kPacketPow ? tf_pow::packet_pow(x, p) : std::pow(x, p); };
-  for (int64_t i = 0; i < n; ++i) {
+  for (int64_t i = 0; i < n; ++i) {  // (tf_pow inlines into each ISA clone of this loop)
     const float new_acc = acc[i] + g[i] * g[i];
-    const float new_acc_p = pow(new_acc);
-    linear[i] += g[i] + shrinkage2 * w[i] - (new_acc_p - pow(acc[i])) / lr * w[i];
+    const float new_acc_p = kPacketPow ? tf_pow::packet_pow(new_acc, p) : std::pow(new_acc, p);
+    const float acc_p = kPacketPow ? tf_pow::packet_pow(acc[i], p) : std::pow(acc[i], p);
+    linear[i] += g[i] + shrinkage2 * w[i] - (new_acc_p - acc_p) / lr * w[i];
     const float clipped = std::max(std::min(linear[i], l1), -l1);
     w[i] = (clipped - linear[i]) / (new_acc_p / lr + two_l2_reg);
     acc[i] = new_acc;

@@ -12,31 +12,34 @@
 #include <cstring>
 #include <limits>
 
+// Inlined into the caller's loop, which then vectorises (each lane computes what Eigen's lane does).
+#define FF_INLINE inline __attribute__((always_inline))
+
 namespace fastfit::tf_pow {
 
-inline float from_bits(uint32_t u) {
+FF_INLINE float from_bits(uint32_t u) {
   float f;
   std::memcpy(&f, &u, 4);
   return f;
 }
-inline uint32_t to_bits(float f) {
+FF_INLINE uint32_t to_bits(float f) {
   uint32_t u;
   std::memcpy(&u, &f, 4);
   return u;
 }
 
 // hi + lo = x + y exactly, for |x| >= |y|
-inline void fast_twosum(float x, float y, float& hi, float& lo) {
+FF_INLINE void fast_twosum(float x, float y, float& hi, float& lo) {
   hi = x + y;
   lo = y - (hi - x);
 }
-inline void fast_twosum(float x_hi, float x_lo, float y_hi, float y_lo, float& hi, float& lo) {
+FF_INLINE void fast_twosum(float x_hi, float x_lo, float y_hi, float y_lo, float& hi, float& lo) {
   float r_hi, r_lo;
   fast_twosum(x_hi, y_hi, r_hi, r_lo);
   fast_twosum(r_hi, (y_lo + r_lo) + x_lo, hi, lo);
 }
 // hi + lo = x * y exactly: Dekker's product on Veltkamp's halves (no FMA)
-inline void twoprod(float x, float y, float& hi, float& lo) {
+FF_INLINE void twoprod(float x, float y, float& hi, float& lo) {
   auto split = [](float v, float& v_hi, float& v_lo) {
     const float gamma = 4097.f * v;
     v_hi = (v - gamma) + gamma;
@@ -52,23 +55,23 @@ inline void twoprod(float x, float y, float& hi, float& lo) {
   lo = x_lo * y_lo + lo;
 }
 // (x_hi + x_lo) * y as a double word
-inline void twoprod(float x_hi, float x_lo, float y, float& hi, float& lo) {
+FF_INLINE void twoprod(float x_hi, float x_lo, float y, float& hi, float& lo) {
   float c_hi, c_lo, t_hi, t_lo;
   twoprod(x_hi, y, c_hi, c_lo);
   fast_twosum(c_hi, x_lo * y, t_hi, t_lo);
   fast_twosum(t_hi, t_lo + c_lo, hi, lo);
 }
 // a * 2^e for integral e, the exponent field clamped to [0, 255]
-inline float ldexp_fast(float a, float e) {
+FF_INLINE float ldexp_fast(float a, float e) {
   return a * from_bits(uint32_t(int32_t(std::min(std::max(e + 127.f, 0.f), 255.f))) << 23);
 }
 // Eigen's pround: halves away from zero
-inline float round_half_away(float a) {
+FF_INLINE float round_half_away(float a) {
   const float below_half = from_bits(0x3EFFFFFFu);
   return std::trunc(((to_bits(a) >> 31) ? -below_half : below_half) + a);
 }
 // pexp_float for |x| <= 87 (Cephes: 2^m * polynomial(r))
-inline float exp_small(float x) {
+FF_INLINE float exp_small(float x) {
   const float m = std::floor(x * 1.44269504088896341f + 0.5f);
   float r = m * -0.693359375f + x;
   r = m * 2.12194440e-4f + r;
@@ -81,7 +84,7 @@ inline float exp_small(float x) {
   return std::max(x, ldexp_fast(y, m));
 }
 // accurate_log2<float> of z in [1/sqrt(2), sqrt(2)], as a double word
-inline void log2_near_one(float z, float& hi, float& lo) {
+FF_INLINE void log2_near_one(float z, float& hi, float& lo) {
   constexpr double kC0 = 1.442695041742110273474963832995854318141937255859375e+00;
   constexpr double kC1 = -7.2134751588268664068692714863573201000690460205078125e-01;
   constexpr float c0_hi = float(kC0), c0_lo = float(kC0 - double(c0_hi));
@@ -93,6 +96,7 @@ inline void log2_near_one(float z, float& hi, float& lo) {
                          4.8089790344238281250000000e-01f};
   const float x = z - 1.f;
   float p = c[0];
+#pragma GCC unroll 8
   for (int i = 1; i < 9; ++i) p = p * x + c[i];
   float p_hi, p_lo;
   twoprod(x, p, p_hi, p_lo);
@@ -103,14 +107,13 @@ inline void log2_near_one(float z, float& hi, float& lo) {
 }
 
 // x^y for x >= 0 (or NaN), with denormals flushed as TensorFlow flushes them.
-inline float packet_pow(float x, float y) {
+FF_INLINE float packet_pow(float x, float y) {
   // x = m * 2^e with m in [1/sqrt(2), sqrt(2))
   float e = float(to_bits(x) >> 23) + -126.f;
   float m = from_bits((to_bits(x) & ~0x7f800000u) | to_bits(0.5f));
-  if (m < 0.70710678118654752440f) {
-    m = 2.f * m;
-    e = e - 1.f;
-  }
+  const bool low = m < 0.70710678118654752440f;  // (selects, not branches: the caller's loop vectorises)
+  m = low ? 2.f * m : m;
+  e = low ? e - 1.f : e;
   float r_hi, r_lo, f1_hi, f1_lo, f2_hi, f2_lo, f_hi, f_lo;
   log2_near_one(m, r_hi, r_lo);
   twoprod(e, y, f1_hi, f1_lo);  // y * log2(x) = y*e + y*log2(m), as a double word
@@ -125,12 +128,13 @@ inline float packet_pow(float x, float y) {
   twoprod(float(0.693147180559945309417232121458176568), r, p_hi, p_lo);
   float out = ldexp_fast(exp_small(p_hi) * (1.f + p_lo), n);
   constexpr float inf = std::numeric_limits<float>::infinity();
-  if (x == 0.f) out = y < 0.f ? inf : 0.f;
-  if (x == inf) out = y < 0.f ? 0.f : inf;
-  if (std::isnan(x) || std::isnan(y)) out = std::numeric_limits<float>::quiet_NaN();
-  if (y == 1.f) out = x;
-  else if (x == 1.f || y == 0.f) out = 1.f;
-  return out;
+  out = x == 0.f ? (y < 0.f ? inf : 0.f) : out;
+  out = x == inf ? (y < 0.f ? 0.f : inf) : out;
+  out = std::isnan(x) | std::isnan(y) ? std::numeric_limits<float>::quiet_NaN() : out;
+  out = (x == 1.f) | (y == 0.f) ? 1.f : out;
+  return y == 1.f ? x : out;
 }
 
 }  // namespace fastfit::tf_pow
+
+#undef FF_INLINE
