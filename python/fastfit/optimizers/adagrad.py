@@ -11,7 +11,7 @@ class Adagrad(Optimizer):
 
     _kind = "adagrad"
 
-    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, name=None, **kwargs):
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, *, name=None, **kwargs):
         super().__init__(learning_rate, name=name, _hyper={"initial_accumulator_value": initial_accumulator_value,
                                                            "epsilon": epsilon}, **kwargs)
 
@@ -26,5 +26,5 @@ class Adadelta(Optimizer):
 
     _kind = "adadelta"
 
-    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, name=None, **kwargs):
+    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, *, name=None, **kwargs):
         super().__init__(learning_rate, name=name, _hyper={"rho": rho, "epsilon": epsilon}, **kwargs)

@@ -13,7 +13,7 @@ class Adam(Optimizer):
 
     _kind = "adam"
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, name=None,
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, *, name=None,
                  **kwargs):
         super().__init__(learning_rate, name=name, _hyper={"beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon,
                                                            "amsgrad": amsgrad}, **kwargs)
@@ -23,7 +23,7 @@ class AdamW(Adam):
     """Adam with decoupled weight decay: `w -= w * weight_decay * learning_rate` before each Adam step."""
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 amsgrad=False, name=None, **kwargs):
+                 amsgrad=False, *, name=None, **kwargs):
         if weight_decay is None:
             raise ValueError("Argument `weight_decay` must be a float. Received: weight_decay=None")
         super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, name=name, weight_decay=weight_decay,
@@ -40,7 +40,7 @@ class Adamax(Optimizer):
 
     _kind = "adamax"
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, name=None, **kwargs):
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, *, name=None, **kwargs):
         super().__init__(learning_rate, name=name, _hyper={"beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon},
                          **kwargs)
 
@@ -55,6 +55,6 @@ class Nadam(Optimizer):
 
     _kind = "nadam"
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, name=None, **kwargs):
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, *, name=None, **kwargs):
         super().__init__(learning_rate, name=name, _hyper={"beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon},
                          **kwargs)

@@ -16,7 +16,7 @@ class Ftrl(Optimizer):
 
     def __init__(self, learning_rate=0.001, learning_rate_power=-0.5, initial_accumulator_value=0.1,
                  l1_regularization_strength=0.0, l2_regularization_strength=0.0,
-                 l2_shrinkage_regularization_strength=0.0, beta=0.0, name=None, **kwargs):
+                 l2_shrinkage_regularization_strength=0.0, beta=0.0, *, name=None, **kwargs):
         if learning_rate_power > 0:
             raise ValueError("`learning_rate_power` needs to be negative or zero. Received: "
                              f"learning_rate_power={learning_rate_power}.")

@@ -11,7 +11,7 @@ class Lion(Optimizer):
 
     _kind = "lion"
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, name=None, **kwargs):
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, *, name=None, **kwargs):
         if beta_1 <= 0 or beta_1 > 1:
             raise ValueError("Argument `beta_1` must be in the [0, 1] range. Otherwise, the optimizer degenerates to "
                              f"SignSGD. Received: beta_1={beta_1}.")

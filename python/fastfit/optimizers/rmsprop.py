@@ -13,7 +13,7 @@ class RMSprop(Optimizer):
 
     _kind = "rmsprop"
 
-    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, name=None,
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, *, name=None,
                  **kwargs):
         super().__init__(learning_rate, name=name, _hyper={"rho": rho, "momentum": momentum, "epsilon": epsilon,
                                                            "centered": centered}, **kwargs)

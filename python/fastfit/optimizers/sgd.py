@@ -12,7 +12,7 @@ class SGD(Optimizer):
 
     _kind = "sgd"
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name=None, **kwargs):
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, *, name=None, **kwargs):
         if not 0 <= momentum <= 1:
             raise ValueError(f"`momentum` must be a float between [0, 1]. Received: momentum={momentum}")
         super().__init__(learning_rate, name=name, _hyper={"momentum": momentum, "nesterov": nesterov}, **kwargs)
