@@ -183,15 +183,14 @@ void Program::update_params(Executor& ex, int shards) {
   opt_->start_step();
   const int64_t n = updates_flat() ? flat_size_ : param_size_;
   const bool parallel = cpu::num_threads() >= 2 && n >= kMinSplitUpdate;
-  auto split = [&](int64_t cut, const auto& pass) {
-    ex.for_shards(parallel ? 2 : 1, parallel, [&](int i) { pass(i == 0 ? 0 : cut, i == 0 ? cut : n); });
+  auto split = [&](int64_t cut, const auto& pass) {  // [0, cut) and [cut, n) on two threads, or [0, n)
+    if (!parallel) return pass(0, n);
+    ex.for_shards(2, true, [&](int i) { pass(i == 0 ? 0 : cut, i == 0 ? cut : n); });
   };
   const bool norms = opt_->clips_by_norm();
   if (norms) {
-    int64_t cut = n;
-    for (size_t k = 0; parallel && k < param_offset_.size() && cut == n; ++k)
-      if (param_offset_[k] >= n / 2 && param_offset_[k] < n) cut = param_offset_[k];
-    split(cut, [&](int64_t begin, int64_t end) {
+    auto middle = std::lower_bound(param_offset_.begin(), param_offset_.end(), n / 2);  // a parameter's start
+    split(middle == param_offset_.end() ? n : std::min(n, *middle), [&](int64_t begin, int64_t end) {
       add_shards(ex, shards, begin, end);
       const float* g = ex.shard[0].param_grads->f();
       for (size_t k = 0; k < param_values_.size(); ++k)
@@ -200,7 +199,7 @@ void Program::update_params(Executor& ex, int shards) {
     });
     opt_->finish_norms();
   }
-  split(parallel ? std::min(n, (n / 2 + 15) / 16 * 16) : n, [&](int64_t begin, int64_t end) {
+  split(std::min(n, (n / 2 + 15) / 16 * 16), [&](int64_t begin, int64_t end) {
     if (!norms) add_shards(ex, shards, begin, end);
     update_range(ex, begin, end);
   });
