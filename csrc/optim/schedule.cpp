@@ -68,7 +68,7 @@ float Schedule::value(double step_count) const {
       const float cosine_decayed = 0.5f * std::pow(float(m_mul), restart) * (1.f + std::cos(kPi * fraction));
       return lr0 * ((1.f - alpha_f) * cosine_decayed + alpha_f);
     }
-    case Kind::python:
+    case Kind::python:  // called above, without flushing denormals in Python's arithmetic
       break;
   }
   return lr0;
