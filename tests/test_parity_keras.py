@@ -5,6 +5,7 @@ match Keras's to 1e-3 relative. Keras runs in a subprocess so TensorFlow never e
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -84,50 +85,87 @@ os.environ["KERAS_BACKEND"] = "tensorflow"
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 import numpy as np, keras
 d = np.load(sys.argv[1])
+configs, schedules = json.loads(sys.argv[2])
+def make(kind, cfg):
+    if isinstance(cfg.get("learning_rate"), list):
+        name, args = cfg["learning_rate"]
+        cfg = dict(cfg, learning_rate=getattr(keras.optimizers.schedules, name)(**args))
+    return getattr(keras.optimizers, kind)(**cfg)
 out = {}
-for i, (kind, cfg) in enumerate(json.loads(sys.argv[2])):
-    v = keras.Variable(d["w0"])
-    opt = getattr(keras.optimizers, kind)(**cfg)
-    for g in d["grads"]:
-        opt.apply_gradients([(keras.ops.convert_to_tensor(g), v)])
-    out[f"w{i}"] = v.numpy()
+for i, (kind, cfg, grads) in enumerate(configs):
+    v = [keras.Variable(d["w0"]), keras.Variable(d["w1"])]
+    opt = make(kind, cfg)
+    for g0, g1 in zip(d[grads + "0"], d[grads + "1"]):
+        opt.apply_gradients([(keras.ops.convert_to_tensor(g0), v[0]), (keras.ops.convert_to_tensor(g1), v[1])])
+    out[f"w{i}"], out[f"v{i}"] = v[0].numpy(), v[1].numpy()
     inputs = keras.Input(shape=(4,))
     x = keras.layers.Dense(3, name="dense_1")(inputs)
     model = keras.Model(inputs, keras.layers.Dense(2, name="predictions")(x))
-    opt = getattr(keras.optimizers, kind)(**cfg)
+    opt = make(kind, cfg)
     opt.build(model.trainable_variables)
     out[f"names{i}"] = np.array([v.name for v in opt.variables])
+for i, (name, args) in enumerate(schedules):
+    s = getattr(keras.optimizers.schedules, name)(**args)
+    out[f"schedule{i}"] = np.array([s(step).numpy() for step in range(150)])
 np.savez(sys.argv[3], **out)
 """
 
 
+def parity_configs():
+    """(Keras class name, arguments, gradients) for every rule, option and schedule tested here; clipping
+    by norm gets gradients whose sums of squares are exact, so Keras' summation order cannot matter."""
+    from test_optimizer_options import OPTION_CONFIGS
+    from test_optimizers import CLASSES, CONFIGS
+    from test_schedules import SCHEDULES
+    configs = [(CLASSES[kind].__name__, cfg, "exact" if "clipnorm" in str(cfg) else "grads")
+               for kind, cfg in CONFIGS + OPTION_CONFIGS]
+    configs += [("SGD", {"momentum": 0.9, "learning_rate": [name, args]}, "grads") for name, args, _ in SCHEDULES]
+    configs += [("Adam", {"learning_rate": [name, args]}, "grads") for name, args, _ in SCHEDULES[::3]]
+    return configs, [[name, args] for name, args, _ in SCHEDULES]
+
+
 def test_optimizer_steps_and_state_names_are_keras_exactly(tmp_path):
-    """20 eager steps of every configuration give Keras' float32 weights bit for bit (same ops in the
-    same order, each rounded once, denormals flushed to zero as TensorFlow does), and
-    `optimizer.variables` carry Keras' names in Keras' order."""
-    from test_optimizers import CLASSES, CONFIGS, small_model
-    configs = [(CLASSES[kind].__name__, cfg) for kind, cfg in CONFIGS]
+    """20 eager steps of every rule, option and schedule on two variables give Keras' float32 weights bit
+    for bit (same ops in the same order, each rounded once, denormals flushed to zero as TensorFlow
+    does, TensorFlow's pow for Ftrl), `optimizer.variables` carry Keras' names in Keras' order, and the
+    schedules give Keras' values at steps 0-149."""
+    from test_optimizers import small_model
+    configs, schedules = parity_configs()
     rng = np.random.default_rng(0)
-    w0 = rng.normal(size=(64, 33)).astype(np.float32)
-    w0[0, :8] = np.arange(1, 9) * np.float32(1e-39)  # denormal weights, with no gradient: TF zeroes them
-    grads = rng.normal(size=(20, 64, 33)).astype(np.float32)
-    grads[:, 0, :8] = 0
-    grads[5] *= 0.01  # small after large: amsgrad's max matters
-    grads[7] *= 1e-30  # denormal squares
-    np.savez(tmp_path / "in.npz", w0=w0, grads=grads)
-    proc = subprocess.run([sys.executable, "-c", OPTIMIZER_SCRIPT, str(tmp_path / "in.npz"), json.dumps(configs),
-                           str(tmp_path / "out.npz")], capture_output=True, text=True,
+    data = {"w0": rng.normal(size=(64, 33)).astype(np.float32), "w1": rng.normal(size=(5, 7)).astype(np.float32)}
+    data["w0"][0, :8] = np.arange(1, 9) * np.float32(1e-39)  # denormal weights, with no gradient: TF zeroes them
+    for k, shape in ((0, (64, 33)), (1, (5, 7))):  # 35 elements: TensorFlow's pow has a tail of 3
+        grads = rng.normal(size=(20,) + shape).astype(np.float32)
+        grads[:, 0, :8] = 0
+        grads[5] *= 0.01  # small after large: amsgrad's max matters
+        grads[7] *= 1e-30  # denormal squares
+        data[f"grads{k}"] = grads
+        exact = np.round(rng.normal(size=(20,) + shape) * 8) / 16  # multiples of 1/16 below 2: exact squares
+        data[f"exact{k}"] = exact.clip(-1.9375, 1.9375).astype(np.float32)
+    np.savez(tmp_path / "in.npz", **data)
+    proc = subprocess.run([sys.executable, "-c", OPTIMIZER_SCRIPT, str(tmp_path / "in.npz"),
+                           json.dumps([configs, schedules]), str(tmp_path / "out.npz")], capture_output=True, text=True,
                           env=dict(os.environ, CUDA_VISIBLE_DEVICES=""), timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     ref = np.load(tmp_path / "out.npz")
-    for i, (kind, cfg) in enumerate(configs):
-        var, opt = keras.Variable(w0), getattr(keras.optimizers, kind)(**cfg)
-        for g in grads:
-            opt.apply_gradients([(keras.constant(g), var)])
-        np.testing.assert_array_equal(var.numpy(), ref[f"w{i}"], err_msg=f"{kind} {cfg}")
+    for i, (kind, cfg, grads) in enumerate(configs):
+        if isinstance(cfg.get("learning_rate"), list):
+            name, args = cfg["learning_rate"]
+            cfg = dict(cfg, learning_rate=getattr(keras.optimizers.schedules, name)(**args))
+        variables = [keras.Variable(data["w0"]), keras.Variable(data["w1"])]
+        opt = getattr(keras.optimizers, kind)(**cfg)
+        for g0, g1 in zip(data[grads + "0"], data[grads + "1"]):
+            opt.apply_gradients([(keras.constant(g0), variables[0]), (keras.constant(g1), variables[1])])
+        np.testing.assert_array_equal(variables[0].numpy(), ref[f"w{i}"], err_msg=f"{kind} {cfg}")
+        np.testing.assert_array_equal(variables[1].numpy(), ref[f"v{i}"], err_msg=f"{kind} {cfg}")
         opt = getattr(keras.optimizers, kind)(**cfg)
         opt.build(small_model().trainable_weights)
-        assert [v.name for v in opt.variables] == list(ref[f"names{i}"]), f"{kind} {cfg}"
+        # Nadam's unnamed `variable` is numbered in Keras by how many came before it in the session
+        keras_names = [re.sub(r"^variable_\d+$", "variable", str(n)) for n in ref[f"names{i}"]]
+        assert [v.name for v in opt.variables] == keras_names, f"{kind} {cfg}"
+    for i, (name, args) in enumerate(schedules):
+        got = getattr(keras.optimizers.schedules, name)(**args)(np.arange(150)).numpy()
+        np.testing.assert_array_equal(got, ref[f"schedule{i}"], err_msg=name)
 
 
 BN_SCRIPT = r"""

@@ -1,18 +1,11 @@
-// ParamArena and Optimizer bindings: flat parameter buffers and the optimizer's state, as live views.
+// ParamArena, Optimizer and Schedule bindings: flat parameter buffers and the optimizer's state, as
+// live views; the configurations as plain records that Python fills by Keras' argument names.
+#include <pybind11/functional.h>
+
 #include "bindings/bindings.h"
 #include "optim/optimizer.h"
 
 namespace fastfit::bind {
-namespace {
-
-OptKind opt_kind(const std::string& name) {
-  if (name == "sgd") return OptKind::sgd;
-  if (name == "rmsprop") return OptKind::rmsprop;
-  if (name == "adam") return OptKind::adam;
-  throw py::value_error("unknown optimizer kind '" + name + "'; expected one of: sgd, rmsprop, adam");
-}
-
-}  // namespace
 
 void init_optim(py::module_& m) {
   py::class_<ParamArena, std::shared_ptr<ParamArena>>(m, "ParamArena", R"pbdoc(
@@ -33,31 +26,93 @@ void init_optim(py::module_& m) {
           },
           "A float32 numpy array over the whole buffer, not a copy (until the arena next grows).");
 
+  py::enum_<OptKind>(m, "OptKind")
+      .value("sgd", OptKind::sgd)
+      .value("rmsprop", OptKind::rmsprop)
+      .value("adam", OptKind::adam)
+      .value("adagrad", OptKind::adagrad)
+      .value("adadelta", OptKind::adadelta)
+      .value("adamax", OptKind::adamax)
+      .value("nadam", OptKind::nadam)
+      .value("ftrl", OptKind::ftrl)
+      .value("lion", OptKind::lion);
+  py::class_<RuleConfig>(m, "RuleConfig", "An update rule's hyperparameters, by Keras' names.")
+      .def(py::init<>())
+      .def_readwrite("kind", &RuleConfig::kind)
+      .def_readwrite("momentum", &RuleConfig::momentum)
+      .def_readwrite("nesterov", &RuleConfig::nesterov)
+      .def_readwrite("rho", &RuleConfig::rho)
+      .def_readwrite("centered", &RuleConfig::centered)
+      .def_readwrite("beta_1", &RuleConfig::beta_1)
+      .def_readwrite("beta_2", &RuleConfig::beta_2)
+      .def_readwrite("amsgrad", &RuleConfig::amsgrad)
+      .def_readwrite("epsilon", &RuleConfig::epsilon)
+      .def_readwrite("initial_accumulator_value", &RuleConfig::initial_accumulator_value)
+      .def_readwrite("learning_rate_power", &RuleConfig::learning_rate_power)
+      .def_readwrite("l1_regularization_strength", &RuleConfig::l1_regularization_strength)
+      .def_readwrite("l2_regularization_strength", &RuleConfig::l2_regularization_strength)
+      .def_readwrite("l2_shrinkage_regularization_strength", &RuleConfig::l2_shrinkage_regularization_strength)
+      .def_readwrite("beta", &RuleConfig::beta);
+
+  using Kind = Schedule::Kind;
+  py::enum_<Kind>(m, "ScheduleKind")
+      .value("constant", Kind::constant)
+      .value("exponential", Kind::exponential)
+      .value("piecewise", Kind::piecewise)
+      .value("polynomial", Kind::polynomial)
+      .value("inverse_time", Kind::inverse_time)
+      .value("cosine", Kind::cosine)
+      .value("cosine_restarts", Kind::cosine_restarts)
+      .value("python", Kind::python);
+  py::class_<Schedule>(m, "Schedule", "A learning-rate schedule, evaluated in C++ from the step count.")
+      .def(py::init<>())
+      .def_readwrite("kind", &Schedule::kind)
+      .def_readwrite("initial_learning_rate", &Schedule::initial_learning_rate)
+      .def_readwrite("decay_steps", &Schedule::decay_steps)
+      .def_readwrite("decay_rate", &Schedule::decay_rate)
+      .def_readwrite("staircase", &Schedule::staircase)
+      .def_readwrite("boundaries", &Schedule::boundaries)
+      .def_readwrite("values", &Schedule::values)
+      .def_readwrite("end_learning_rate", &Schedule::end_learning_rate)
+      .def_readwrite("power", &Schedule::power)
+      .def_readwrite("cycle", &Schedule::cycle)
+      .def_readwrite("alpha", &Schedule::alpha)
+      .def_readwrite("warmup", &Schedule::warmup)
+      .def_readwrite("warmup_target", &Schedule::warmup_target)
+      .def_readwrite("warmup_steps", &Schedule::warmup_steps)
+      .def_readwrite("t_mul", &Schedule::t_mul)
+      .def_readwrite("m_mul", &Schedule::m_mul)
+      .def_readwrite("python", &Schedule::python, "f(step) -> float, for a schedule computed in Python")
+      .def("value", &Schedule::value, py::arg("step"), "The learning rate at `step`, in float32.");
+
+  py::class_<OptimizerConfig>(m, "OptimizerConfig", "Keras' base optimizer arguments (0 or False: off).")
+      .def(py::init<>())
+      .def_readwrite("rule", &OptimizerConfig::rule)
+      .def_readwrite("learning_rate", &OptimizerConfig::learning_rate)
+      .def_readwrite("weight_decay", &OptimizerConfig::weight_decay)
+      .def_readwrite("clipnorm", &OptimizerConfig::clipnorm)
+      .def_readwrite("clipvalue", &OptimizerConfig::clipvalue)
+      .def_readwrite("global_clipnorm", &OptimizerConfig::global_clipnorm)
+      .def_readwrite("use_ema", &OptimizerConfig::use_ema)
+      .def_readwrite("ema_momentum", &OptimizerConfig::ema_momentum)
+      .def_readwrite("ema_overwrite_frequency", &OptimizerConfig::ema_overwrite_frequency)
+      .def_readwrite("gradient_accumulation_steps", &OptimizerConfig::gradient_accumulation_steps)
+      .def_readwrite("loss_scale_factor", &OptimizerConfig::loss_scale_factor);
+
   py::class_<Optimizer, std::shared_ptr<Optimizer>>(m, "Optimizer")
-      .def(py::init([](const std::string& kind, float lr, float momentum, bool nesterov, double rho, bool centered,
-                       double beta_1, double beta_2, bool amsgrad, float epsilon) {
-             OptimizerConfig c;
-             c.kind = opt_kind(kind);
-             c.learning_rate = lr;
-             c.momentum = momentum;
-             c.nesterov = nesterov;
-             c.rho = rho;
-             c.centered = centered;
-             c.beta_1 = beta_1;
-             c.beta_2 = beta_2;
-             c.amsgrad = amsgrad;
-             c.epsilon = epsilon;
-             return std::make_shared<Optimizer>(c);
-           }),
-           py::arg("kind"), py::arg("learning_rate"), py::arg("momentum") = 0.f, py::arg("nesterov") = false,
-           py::arg("rho") = 0.9, py::arg("centered") = false, py::arg("beta_1") = 0.9, py::arg("beta_2") = 0.999,
-           py::arg("amsgrad") = false, py::arg("epsilon") = 1e-7f)
+      .def(py::init<OptimizerConfig>(), py::arg("config"))
       .def("build", &Optimizer::build, py::arg("variables"), "State for the variables not seen before.")
       .def("apply", &Optimizer::apply, py::arg("variables"), py::arg("gradients"))
       .def_readwrite("iterations", &Optimizer::iterations)
       .def_property(
-          "learning_rate", [](const Optimizer& o) { return o.cfg.learning_rate; },
-          [](Optimizer& o, float v) { o.cfg.learning_rate = v; })
+          "schedule", [](const Optimizer& o) { return o.cfg.learning_rate; },
+          [](Optimizer& o, const Schedule& s) { o.cfg.learning_rate = s; }, "The learning rate's schedule (a copy).")
+      .def_property(
+          "learning_rate", [](const Optimizer& o) { return float(o.cfg.learning_rate.initial_learning_rate); },
+          [](Optimizer& o, double v) { o.cfg.learning_rate.initial_learning_rate = v; },
+          "The constant learning rate (a `constant` schedule's value), float32.")
+      .def_readwrite("decays", &Optimizer::decays, "f(variable) -> whether weight decay applies, asked at build.")
+      .def_property_readonly("built", &Optimizer::built)
       .def_property_readonly("variables", &Optimizer::variables, "The variables served, in build order.")
       .def_property_readonly("num_variables", [](const Optimizer& o) { return o.variables().size(); })
       .def(
@@ -67,7 +122,8 @@ void init_optim(py::module_& m) {
             for (auto& s : o.slot_variables()) out.append(py::make_tuple(s.slot, s.var, s.state));
             return out;
           },
-          "(slot name, index in `variables`, state tensor) in the order of Keras' optimizer.variables.");
+          "(slot name, index in `variables` or -1 for the optimizer's own, state tensor) in the order of "
+          "Keras' optimizer.variables.");
 }
 
 }  // namespace fastfit::bind

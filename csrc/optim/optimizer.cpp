@@ -1,13 +1,11 @@
-// SGD, RMSprop and Adam with Keras 3's formulas (keras/src/optimizers/*.py update_step), op for op.
-//
-// Each rule is a kernel templated on its options, so the loop has no branches and, with restrict
-// pointers, vectorises; FF_MULTIVERSION compiles it for AVX-512, AVX2 and baseline x86-64. This file
-// is built without FMA contraction: every operation rounds once, as Keras' separate ops do, and all
-// clones give the same bits.
+// Keras 3's base optimizer (keras/src/optimizers/base_optimizer.py, apply and
+// _backend_apply_gradients) in its order: unscale, accumulate, clip, decay, update, average.
+// Built without FMA contraction, like the rules: each operation rounds once, as Keras' ops do.
 #include "optim/optimizer.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "core/denormals.h"
 #include "kernels/cpu/kernels.h"
@@ -15,77 +13,36 @@
 namespace fastfit {
 namespace {
 
-// m = m*mu - g*lr; w += m (nesterov: w += m*mu - g*lr). Without momentum: w -= g*lr.
-template <bool kMomentum, bool kNesterov>
-FF_MULTIVERSION void sgd(float* __restrict w, const float* __restrict g, float* __restrict m, int64_t n, float lr,
-                         float mu) {
-  for (int64_t i = 0; i < n; ++i) {
-    if (kMomentum) {
-      m[i] = m[i] * mu - g[i] * lr;
-      w[i] += kNesterov ? m[i] * mu - g[i] * lr : m[i];
-    } else {
-      w[i] -= g[i] * lr;
-    }
-  }
+constexpr int64_t kBlock = 256;  // floats of transformed gradient at a time, on the stack
+constexpr int kMaxRuleSlots = 3;
+
+// average = mu*average + (1 - mu)*w
+FF_MULTIVERSION void moving_average(float* __restrict a, const float* __restrict w, int64_t n, float mu,
+                                    float one_minus_mu) {
+  for (int64_t i = 0; i < n; ++i) a[i] = mu * a[i] + one_minus_mu * w[i];
 }
 
-// v = rho*v + (1-rho)*g^2; centered: a = rho*a + (1-rho)*g, denominator v - a^2 + eps (else v + eps);
-// inc = lr*g / sqrt(denominator); momentum: m = mu*m + inc, w -= m (else w -= inc).
-template <bool kCentered, bool kMomentum>
-FF_MULTIVERSION void rmsprop(float* __restrict w, const float* __restrict g, float* __restrict v,
-                             float* __restrict m, float* __restrict a, int64_t n, float lr, float rho,
-                             float one_minus_rho, float mu, float eps) {
-  for (int64_t i = 0; i < n; ++i) {
-    v[i] = rho * v[i] + one_minus_rho * (g[i] * g[i]);
-    float denominator = v[i] + eps;
-    if (kCentered) {
-      a[i] = rho * a[i] + one_minus_rho * g[i];
-      denominator = v[i] - a[i] * a[i] + eps;
-    }
-    const float inc = lr * g[i] / std::sqrt(denominator);
-    if (kMomentum) {
-      m[i] = mu * m[i] + inc;
-      w[i] -= m[i];
-    } else {
-      w[i] -= inc;
-    }
-  }
-}
-
-// m += (g - m)(1-b1); v += (g^2 - v)(1-b2); amsgrad: v_hat = max(v_hat, v) is used for v;
-// w -= m*alpha / (sqrt(v) + eps).
-template <bool kAmsgrad>
-FF_MULTIVERSION void adam(float* __restrict w, const float* __restrict g, float* __restrict m, float* __restrict v,
-                          float* __restrict v_hat, int64_t n, float alpha, float one_minus_b1, float one_minus_b2,
-                          float eps) {
-  for (int64_t i = 0; i < n; ++i) {
-    m[i] += (g[i] - m[i]) * one_minus_b1;
-    v[i] += (g[i] * g[i] - v[i]) * one_minus_b2;
-    float second = v[i];
-    if (kAmsgrad) second = v_hat[i] = std::max(v_hat[i], v[i]);
-    w[i] -= m[i] * alpha / (std::sqrt(second) + eps);
-  }
+// Keras' `grads = [g / scale for g in grads]` (loss_scale_factor); g itself without one.
+const float* unscale(const float* g, int64_t n, double scale, float* buf) {
+  if (!scale) return g;
+  const float s = float(scale);
+  for (int64_t i = 0; i < n; ++i) buf[i] = g[i] / s;
+  return buf;
 }
 
 }  // namespace
 
-Optimizer::Optimizer(OptimizerConfig c) : cfg(c) {
-  auto add = [this](const char* name) { slots_.push_back({name, ParamArena(), {}}); };
-  switch (cfg.kind) {  // Keras' build order
-    case OptKind::sgd:
-      if (cfg.momentum != 0.f) add("momentum");
-      break;
-    case OptKind::rmsprop:
-      add("velocity");
-      if (cfg.momentum > 0.f) add("momentum");
-      if (cfg.centered) add("average_gradient");
-      break;
-    case OptKind::adam:
-      add("momentum");
-      add("velocity");
-      if (cfg.amsgrad) add("velocity_hat");
-      interleaved_ = 2;
-      break;
+Optimizer::Optimizer(OptimizerConfig c) : cfg(std::move(c)) {
+  auto add = [this](const char* name, int group, float initial) {
+    slots_.push_back({name, group, initial, ParamArena(), {}});
+  };
+  if (cfg.use_ema) add("average", -2, 0.f);  // Keras' base build, before the rule's slots
+  if (cfg.gradient_accumulation_steps) add("gradient_accumulator", -1, 0.f);
+  rule_slot_ = slots_.size();
+  for (const SlotSpec& s : rule_slots(cfg.rule)) add(s.name, s.group, s.initial);
+  if (cfg.rule.kind == OptKind::nadam) {
+    u_product_ = Tensor::make(Shape{});
+    u_product_->f()[0] = 1.f;
   }
 }
 
@@ -95,31 +52,42 @@ void Optimizer::build(const std::vector<TensorPtr>& vars) {
     FF_CHECK(vars[i]->dtype == DType::f32, "optimizer.build: variables[" + std::to_string(i) +
                                                "] must be float32, got " + vars[i]->desc());
   }
-  const size_t first = vars_.size();
+  built_ = true;
+  std::vector<TensorPtr> fresh;
+  std::vector<char> decay;
   for (auto& v : vars) {
-    if (!index_.try_emplace(v.get(), vars_.size()).second) continue;  // served already
+    if (index_.count(v.get()) || std::find(fresh.begin(), fresh.end(), v) != fresh.end()) continue;
+    fresh.push_back(v);
+    decay.push_back(cfg.weight_decay != 0 && (!decays || decays(v)));  // may call Python: before any change
+  }
+  if (fresh.empty()) return;
+  for (auto& v : fresh) {
+    index_.emplace(v.get(), vars_.size());
     vars_.push_back(v);
     layout_.append(v->size());
   }
-  if (vars_.size() == first) return;
+  decay_.insert(decay_.end(), decay.begin(), decay.end());
+  squares_.resize(vars_.size());
+  clip_.resize(vars_.size());
   for (Slot& s : slots_) {
-    std::vector<TensorPtr> fresh;
-    for (size_t k = first; k < vars_.size(); ++k) {
-      fresh.push_back(std::make_shared<Tensor>());  // no memory yet: the arena gives it zeros
-      fresh.back()->shape = vars_[k]->shape;
+    std::vector<TensorPtr> state;
+    for (auto& v : fresh) {
+      state.push_back(Tensor::make(v->shape));  // the arena copies the value in
+      state.back()->fill(s.initial);
     }
-    s.arena.adopt(fresh);
-    s.state.insert(s.state.end(), fresh.begin(), fresh.end());
+    s.arena.adopt(state);
+    s.state.insert(s.state.end(), state.begin(), state.end());
   }
 }
 
 std::vector<Optimizer::SlotVariable> Optimizer::slot_variables() const {
   std::vector<SlotVariable> out;
-  const size_t together = std::min(size_t(interleaved_), slots_.size());
-  for (size_t k = 0; k < vars_.size(); ++k)
-    for (size_t s = 0; s < together; ++s) out.push_back({slots_[s].name, k, slots_[s].state[k]});
-  for (size_t s = together; s < slots_.size(); ++s)
-    for (size_t k = 0; k < vars_.size(); ++k) out.push_back({slots_[s].name, k, slots_[s].state[k]});
+  for (size_t first = 0, end; first < slots_.size(); first = end) {
+    for (end = first + 1; end < slots_.size() && slots_[end].group == slots_[first].group;) ++end;
+    for (size_t k = 0; k < vars_.size(); ++k)
+      for (size_t s = first; s < end; ++s) out.push_back({slots_[s].name, int64_t(k), slots_[s].state[k]});
+  }
+  if (u_product_ && built_) out.push_back({"variable", -1, u_product_});  // Keras' unnamed Variable
   return out;
 }
 
@@ -128,42 +96,138 @@ int64_t Optimizer::offset(const Tensor& var) const {
   return it == index_.end() ? -1 : layout_.offsets[it->second];
 }
 
+int64_t Optimizer::step() const {
+  const int64_t every = cfg.gradient_accumulation_steps;
+  return every ? iterations / every : iterations;
+}
+
+void Optimizer::start_step() {
+  FlushDenormals flush;
+  const int64_t every = cfg.gradient_accumulation_steps;
+  applies_ = !every || (iterations + 1) % every == 0;
+  needs_norms_ = applies_ && (cfg.clipnorm > 0 || cfg.global_clipnorm > 0);
+  transforms_ = cfg.loss_scale_factor || every || cfg.clipnorm > 0 || cfg.global_clipnorm > 0 || cfg.clipvalue > 0;
+  if (!applies_) return;  // Keras reads the learning rate only on the steps that apply the gradients
+  // A schedule sees every call to apply, accumulating or not (Keras' _iterations).
+  const float lr = cfg.learning_rate.value(double(iterations));
+  float no_product = 1.f;
+  rule_ = step_scalars(cfg.rule, lr, step(), u_product_ ? u_product_->f()[0] : no_product);
+  std::fill(squares_.begin(), squares_.end(), 0.0);  // variables without a gradient add nothing
+}
+
+const float* Optimizer::prepare(const float* g, int64_t at, int64_t n, float* buf) const {
+  g = unscale(g, n, cfg.loss_scale_factor, buf);
+  if (!cfg.gradient_accumulation_steps) return g;
+  const float* acc = slots_[rule_slot_ - 1].arena.buffer().get() + at;
+  const float every = float(cfg.gradient_accumulation_steps);
+  for (int64_t i = 0; i < n; ++i) buf[i] = (g[i] + acc[i]) / every;
+  return buf;
+}
+
+void Optimizer::add_squares(const float* g, int64_t offset) {
+  const size_t k = std::upper_bound(layout_.offsets.begin(), layout_.offsets.end(), offset) - layout_.offsets.begin();
+  FF_CHECK(k > 0 && layout_.offsets[k - 1] == offset, "add_squares: no variable starts at " + std::to_string(offset));
+  FlushDenormals flush;
+  const int64_t n = vars_[k - 1]->size();
+  float buf[kBlock];
+  double lanes[8] = {};  // squares rounded to float32 as Keras' ops.square, summed in double, lane by lane
+  for (int64_t i = 0; i < n; i += kBlock) {
+    const int64_t m = std::min(kBlock, n - i);
+    const float* p = prepare(g + i, offset + i, m, buf);
+    for (int64_t j = 0; j < m; ++j) lanes[j % 8] += double(p[j] * p[j]);
+  }
+  squares_[k - 1] = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+}
+
+void Optimizer::finish_norms() {
+  FlushDenormals flush;
+  if (cfg.clipnorm > 0) {  // tf.clip_by_norm: g * c / max(norm, c), per variable
+    const float c = float(cfg.clipnorm);
+    for (size_t k = 0; k < vars_.size(); ++k) {
+      const float sum = float(squares_[k]);
+      clip_[k] = std::max(sum > 0.f ? std::sqrt(sum) : sum, c);
+    }
+    return;
+  }
+  // clip_by_global_norm: each variable's sum in float32, as Keras stacks them, then their sum
+  double total = 0;
+  for (double s : squares_) total += float(s);
+  const float norm = std::sqrt(float(total)), c = float(cfg.global_clipnorm);
+  const float scale = c * std::min(1.f / norm, float(1.0 / cfg.global_clipnorm)) + (norm - norm);  // NaN if not finite
+  std::fill(clip_.begin(), clip_.end(), scale);
+}
+
 void Optimizer::update(float* w, const float* g, int64_t offset, int64_t n) const {
   if (n <= 0) return;
   FlushDenormals flush;
-  float* s[3] = {};
-  for (size_t k = 0; k < slots_.size(); ++k) s[k] = slots_[k].arena.buffer().get() + offset;
-  const float lr = cfg.learning_rate, eps = cfg.epsilon;
-  switch (cfg.kind) {
-    case OptKind::sgd: {
-      const float mu = cfg.momentum;
-      if (slots_.empty()) sgd<false, false>(w, g, nullptr, n, lr, mu);
-      else if (cfg.nesterov) sgd<true, true>(w, g, s[0], n, lr, mu);
-      else sgd<true, false>(w, g, s[0], n, lr, mu);
-      break;
+  const auto& offsets = layout_.offsets;
+  const int64_t end = offset + n;
+  size_t k = std::upper_bound(offsets.begin(), offsets.end(), offset) - offsets.begin();
+  for (k = k ? k - 1 : 0; k < vars_.size() && offsets[k] < end; ++k) {
+    const int64_t b = std::max(offset, offsets[k]), e = std::min(end, offsets[k] + vars_[k]->size());
+    if (b < e) update_variable(k, w + (b - offset), g + (b - offset), b, e - b);
+  }
+}
+
+void Optimizer::update_variable(size_t k, float* w, const float* g, int64_t at, int64_t n) const {
+  auto state = [&](size_t slot) { return slots_[slot].arena.buffer().get() + at; };
+  const int64_t first = at - layout_.offsets[k];  // of w[0] in its variable
+  float buf[kBlock];
+  if (!applies_) {  // only accumulate: acc = acc + g
+    float* acc = state(rule_slot_ - 1);
+    for (int64_t i = 0; i < n; i += kBlock) {
+      const int64_t m = std::min(kBlock, n - i);
+      const float* p = unscale(g + i, m, cfg.loss_scale_factor, buf);
+      for (int64_t j = 0; j < m; ++j) acc[i + j] = acc[i + j] + p[j];
     }
-    case OptKind::rmsprop: {
-      // Keras computes 1 - rho in Python (double) and rounds it to float32
-      const float rho = float(cfg.rho), one_minus_rho = float(1.0 - cfg.rho), mu = cfg.momentum;
-      const bool momentum = mu > 0.f;
-      float* m = momentum ? s[1] : nullptr;
-      float* a = cfg.centered ? s[momentum ? 2 : 1] : nullptr;
-      if (cfg.centered && momentum) rmsprop<true, true>(w, g, s[0], m, a, n, lr, rho, one_minus_rho, mu, eps);
-      else if (cfg.centered) rmsprop<true, false>(w, g, s[0], m, a, n, lr, rho, one_minus_rho, mu, eps);
-      else if (momentum) rmsprop<false, true>(w, g, s[0], m, a, n, lr, rho, one_minus_rho, mu, eps);
-      else rmsprop<false, false>(w, g, s[0], m, a, n, lr, rho, one_minus_rho, mu, eps);
-      break;
+    return;
+  }
+  float* s[kMaxRuleSlots] = {};
+  for (size_t j = rule_slot_; j < slots_.size(); ++j) s[j - rule_slot_] = state(j);
+  if (!transforms_ && !decay_[k]) {  // the gradient as given, straight to the rule
+    apply_rule(cfg.rule, rule_, w, g, s, n, first, vars_[k]->size());
+    return;
+  }
+  const float wd = float(cfg.weight_decay), lr = rule_.lr;
+  for (int64_t i = 0; i < n; i += kBlock) {
+    const int64_t m = std::min(kBlock, n - i);
+    const float* p = prepare(g + i, at + i, m, buf);
+    if (cfg.clipnorm > 0) {
+      const float c = float(cfg.clipnorm), divisor = clip_[k];
+      for (int64_t j = 0; j < m; ++j) buf[j] = p[j] * c / divisor;
+      p = buf;
+    } else if (cfg.global_clipnorm > 0) {
+      for (int64_t j = 0; j < m; ++j) buf[j] = p[j] * clip_[k];
+      p = buf;
+    } else if (cfg.clipvalue > 0) {
+      const float v = float(cfg.clipvalue);
+      for (int64_t j = 0; j < m; ++j) buf[j] = std::max(std::min(p[j], v), -v);
+      p = buf;
     }
-    case OptKind::adam: {
-      // float32, as Keras computes it: Adam's trajectory is sensitive to the rounding of alpha
-      const float t = float(iterations + 1), b1 = float(cfg.beta_1), b2 = float(cfg.beta_2);
-      const float alpha = lr * std::sqrt(1.f - std::pow(b2, t)) / (1.f - std::pow(b1, t));
-      const float one_minus_b1 = float(1.0 - cfg.beta_1), one_minus_b2 = float(1.0 - cfg.beta_2);
-      if (cfg.amsgrad) adam<true>(w, g, s[0], s[1], s[2], n, alpha, one_minus_b1, one_minus_b2, eps);
-      else adam<false>(w, g, s[0], s[1], nullptr, n, alpha, one_minus_b1, one_minus_b2, eps);
-      break;
+    if (decay_[k])  // decoupled: w -= w * weight_decay * lr, before the rule
+      for (int64_t j = 0; j < m; ++j) w[i + j] -= w[i + j] * wd * lr;
+    float* si[kMaxRuleSlots];
+    for (int j = 0; j < kMaxRuleSlots; ++j) si[j] = s[j] ? s[j] + i : nullptr;
+    apply_rule(cfg.rule, rule_, w + i, p, si, m, first + i, vars_[k]->size());
+  }
+}
+
+void Optimizer::finish_step() {
+  FlushDenormals flush;
+  if (cfg.use_ema) {  // every variable served, with a gradient this step or not
+    const float mu = step() != 0 ? float(cfg.ema_momentum) : 0.f;  // the first step copies the weights
+    const bool overwrite = cfg.ema_overwrite_frequency && (step() + 1) % cfg.ema_overwrite_frequency == 0;
+    for (size_t k = 0; k < vars_.size(); ++k) {
+      float* average = slots_[0].arena.buffer().get() + layout_.offsets[k];
+      moving_average(average, vars_[k]->f(), vars_[k]->size(), mu, 1.f - mu);
+      if (overwrite) std::memcpy(vars_[k]->f(), average, vars_[k]->nbytes());
     }
   }
+  if (cfg.gradient_accumulation_steps && applies_ && !vars_.empty()) {
+    const ParamArena& acc = slots_[rule_slot_ - 1].arena;
+    std::memset(acc.buffer().get(), 0, size_t(acc.size()) * sizeof(float));
+  }
+  ++iterations;
 }
 
 void Optimizer::apply(const std::vector<TensorPtr>& vars, const std::vector<TensorPtr>& grads) {
@@ -176,8 +240,13 @@ void Optimizer::apply(const std::vector<TensorPtr>& vars, const std::vector<Tens
     FF_CHECK(grads[i]->dtype == DType::f32, "apply_gradients: gradients must be float32, got " + grads[i]->desc());
   }
   build(vars);
+  start_step();
+  if (clips_by_norm()) {
+    for (size_t i = 0; i < vars.size(); ++i) add_squares(grads[i]->f(), offset(*vars[i]));
+    finish_norms();
+  }
   for (size_t i = 0; i < vars.size(); ++i) update(vars[i]->f(), grads[i]->f(), offset(*vars[i]), vars[i]->size());
-  ++iterations;
+  finish_step();
 }
 
 }  // namespace fastfit

@@ -117,6 +117,8 @@ void Program::run_batch(Executor& ex, Mode mode, const Batch& batch,
                         bool update_state) {
   const int shards = ex.shards_for(mode, batch.count);
   ex.assign_rows(shards, batch.count);
+  if (mode == Mode::train && opt_->cfg.loss_scale_factor)  // Keras' train_step: optimizer.scale_loss(loss)
+    for (auto& s : ex.shard) s.loss_weight *= float(opt_->cfg.loss_scale_factor);
   // The thread policy of this call: split shards run on one core each, an unsplit batch's matrix
   // products may use every core.
   const int threads = cpu::num_threads();
@@ -176,22 +178,48 @@ void Program::write_results(const Executor::Shard& s, const Batch& batch, const 
 }
 
 // Adds the shards' gradients and applies the optimizer, elements split between two threads when
-// there are enough of them (each element's arithmetic is the same either way).
+// there are enough of them (each element's arithmetic is the same either way). Clipping by norm
+// needs every gradient whole first: a first pass adds the shards and sums each parameter's squares,
+// split at a parameter boundary, so each sum is one thread's in one order whatever the threads.
 void Program::update_params(Executor& ex, int shards) {
+  opt_->start_step();
   const int64_t n = updates_flat() ? flat_size_ : param_size_;
   const bool parallel = cpu::num_threads() >= 2 && n >= kMinSplitUpdate;
-  const int64_t cut = parallel ? std::min(n, (n / 2 + 15) / 16 * 16) : n;
-  ex.for_shards(parallel ? 2 : 1, parallel, [&](int i) { update_range(ex, shards, i == 0 ? 0 : cut, i == 0 ? cut : n); });
-  ++opt_->iterations;
+  auto split = [&](int64_t cut, const auto& pass) {  // [0, cut) and [cut, n) on two threads, or [0, n)
+    if (!parallel) return pass(0, n);
+    ex.for_shards(2, true, [&](int i) { pass(i == 0 ? 0 : cut, i == 0 ? cut : n); });
+  };
+  const bool norms = opt_->clips_by_norm();
+  if (norms) {
+    auto middle = std::lower_bound(param_offset_.begin(), param_offset_.end(), n / 2);  // a parameter's start
+    split(middle == param_offset_.end() ? n : std::min(n, *middle), [&](int64_t begin, int64_t end) {
+      add_shards(ex, shards, begin, end);
+      const float* g = ex.shard[0].param_grads->f();
+      for (size_t k = 0; k < param_values_.size(); ++k)
+        if (graph_.param_connected[k] && param_offset_[k] >= begin && param_offset_[k] < end)
+          opt_->add_squares(g + param_offset_[k], opt_offset_[k]);
+    });
+    opt_->finish_norms();
+  }
+  split(std::min(n, (n / 2 + 15) / 16 * 16), [&](int64_t begin, int64_t end) {
+    if (!norms) add_shards(ex, shards, begin, end);
+    update_range(ex, begin, end);
+  });
+  opt_->finish_step();
 }
 
-// Elements [begin, end) of the gradient block: the shards' gradients added, then the optimizer step,
-// in one pass when the weights are packed like the block, else parameter by parameter (skipping
-// those the loss does not reach, as Keras skips None gradients).
-void Program::update_range(Executor& ex, int shards, int64_t begin, int64_t end) {
+// Elements [begin, end) of the gradient block: shard 1's gradients added into shard 0's.
+void Program::add_shards(Executor& ex, int shards, int64_t begin, int64_t end) {
   FlushDenormals flush;
   float* g = ex.shard[0].param_grads->f();
   if (shards == 2) cpu::axpy_store(1.f, ex.shard[1].param_grads->f() + begin, end - begin, g + begin, true);
+}
+
+// The optimizer step on elements [begin, end) of the gradient block, in one pass when the weights are
+// packed like the block, else parameter by parameter (skipping those the loss does not reach, as
+// Keras skips None gradients).
+void Program::update_range(Executor& ex, int64_t begin, int64_t end) {
+  const float* g = ex.shard[0].param_grads->f();
   if (updates_flat()) {
     float* w = const_cast<float*>(param_values_[0]->f());
     opt_->update(w + begin, g + begin, opt_offset_[0] + begin, end - begin);

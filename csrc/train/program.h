@@ -56,7 +56,8 @@ class Program {
   void accumulate(const Executor::Shard& s, int64_t rows, const std::vector<std::shared_ptr<MetricState>>& states) const;
   void write_results(const Executor::Shard& s, const Batch& batch, const std::vector<TensorPtr>& results) const;
   void update_params(Executor& ex, int shards);
-  void update_range(Executor& ex, int shards, int64_t begin, int64_t end);
+  void add_shards(Executor& ex, int shards, int64_t begin, int64_t end);
+  void update_range(Executor& ex, int64_t begin, int64_t end);
   void update_state(const Executor& ex);
 
   Graph graph_;

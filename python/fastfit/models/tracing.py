@@ -313,7 +313,8 @@ class EagerRunner:
                 with GradientTape() as tape:
                     outs = _as_list(model(x, training=True), model)
                     loss, terms = config.compute_loss(ys, outs, w, model.losses)
-                grads = tape.gradient(loss, model.trainable_weights)
+                    scaled = config.optimizer.scale_loss(loss)  # as Keras' train_step
+                grads = tape.gradient(scaled, model.trainable_weights)
                 config.optimizer.apply_gradients(zip(grads, model.trainable_weights))
             else:
                 outs = _as_list(model(x, training=False), model)

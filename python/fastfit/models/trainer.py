@@ -242,6 +242,8 @@ class Trainer:
                 cbs.on_epoch_end(epoch, logs)
                 if self.stop_training:
                     break
+            if epochs > 0:  # as Keras: with use_ema, the weights take their moving averages
+                config.optimizer.finalize_variable_values(self.trainable_weights)
             cbs.on_train_end(logs)
         finally:
             self._in_fit = False
