@@ -77,7 +77,7 @@ class Trainer:
     def _logs(self, states):
         """{log name: value} for states in the order of `self.metrics`; the keys sorted, as Keras 3
         sorts its logs (and so history and the progress bar)."""
-        return dict(sorted((getattr(m, "log_name", m.name), float(s.result())) for m, s in zip(self.metrics, states)))
+        return dict(sorted((getattr(m, "log_name", m.name), s.result()) for m, s in zip(self.metrics, states)))
 
     # -- data ------------------------------------------------------------------------------
     def _standardizer(self, class_weight=None):
@@ -252,7 +252,7 @@ class Trainer:
         self._run_batches(runner, "test", adapter, steps, cbs, states)
         adapter.end_pass()
         for metric, state in zip(config.all_metrics(), states):
-            metric._state.total, metric._state.count = state.total, state.count
+            metric._state.copy_from(state)
         logs = self._logs(states)
         cbs.on_test_end(logs)
         return logs
