@@ -44,7 +44,7 @@ struct Confusion final : Metric {
     for (double t : a.get<std::vector<double>>("thresholds")) thresholds_.push_back(float(t));
     FF_CHECK(!thresholds_.empty(), "confusion metric: `thresholds` must not be empty");
   }
-  bool scalar() const override { return result_ > Result::fn || thresholds_.size() == 1; }
+  bool scalar() const override { return result_ > Result::recall || thresholds_.size() == 1; }  // else per threshold
 
   void fold(const Tensor& y, const Tensor& p, const Tensor* weights, MetricState& s) const override;
   std::vector<double> result(const MetricState& s) const override;

@@ -32,14 +32,16 @@ class IoU(Metric):
                 "sparse_y_true": bool(self.sparse_y_true), "sparse_y_pred": bool(self.sparse_y_pred),
                 "int_weights": self._dtype == "int32", "threshold": float(self._threshold)}
 
-    def get_config(self):
-        return {"name": self.name, "dtype": self._dtype, "num_classes": self.num_classes,
-                "target_class_ids": self.target_class_ids, "ignore_class": self.ignore_class,
-                "sparse_y_true": self.sparse_y_true, "sparse_y_pred": self.sparse_y_pred, "axis": self.axis}
+    _config_keys = ("num_classes", "target_class_ids", "ignore_class", "sparse_y_true", "sparse_y_pred", "axis")
+
+    def get_config(self):  # the constructor's arguments, as Keras lists them
+        return {"name": self.name, "dtype": self._dtype, **{k: getattr(self, k) for k in self._config_keys}}
 
 
 class MeanIoU(IoU):
     """IoU averaged over all `num_classes` classes (those that occur)."""
+
+    _config_keys = ("num_classes", "ignore_class", "sparse_y_true", "sparse_y_pred", "axis")
 
     def __init__(self, num_classes, name=None, dtype=None, ignore_class=None, sparse_y_true=True, sparse_y_pred=True,
                  axis=-1):
@@ -50,6 +52,8 @@ class MeanIoU(IoU):
 class BinaryIoU(IoU):
     """IoU of two classes: a prediction is class 1 where y_pred >= threshold."""
 
+    _config_keys = ("target_class_ids", "threshold")
+
     def __init__(self, target_class_ids=(0, 1), threshold=0.5, name=None, dtype=None):
         super().__init__(2, target_class_ids, name, dtype)
         self.threshold = self._threshold = threshold
@@ -58,6 +62,8 @@ class BinaryIoU(IoU):
 class OneHotIoU(IoU):
     """IoU of one-hot targets (and, unless sparse_y_pred, scores): class ids are the argmax of rows."""
 
+    _config_keys = ("num_classes", "target_class_ids", "ignore_class", "sparse_y_pred", "axis")
+
     def __init__(self, num_classes, target_class_ids, name=None, dtype=None, ignore_class=None, sparse_y_pred=False,
                  axis=-1):
         super().__init__(num_classes, target_class_ids, name, dtype, ignore_class, False, sparse_y_pred, axis)
@@ -65,6 +71,8 @@ class OneHotIoU(IoU):
 
 class OneHotMeanIoU(MeanIoU):
     """MeanIoU of one-hot targets (and, unless sparse_y_pred, scores)."""
+
+    _config_keys = ("num_classes", "ignore_class", "sparse_y_pred", "axis")
 
     def __init__(self, num_classes, name=None, dtype=None, ignore_class=None, sparse_y_pred=False, axis=-1):
         super().__init__(num_classes, name, dtype, ignore_class, False, sparse_y_pred, axis)

@@ -111,8 +111,8 @@ class Sum(Metric):
 
 class MeanMetricWrapper(Mean):
     """The mean of fn(y_true, y_pred, **kwargs), a function of fastfit ops giving per-sample values (any
-    loss function; a mask the function attaches, as sparse crossentropy's ignore_class does, drops
-    values). Compiled into fit's program like the model."""
+    loss function). With sample weights, a mask the function attaches (sparse crossentropy's
+    ignore_class) drops values, as in Keras. Compiled into fit's program like the model."""
 
     def __init__(self, fn, name=None, dtype=None, **kwargs):
         super().__init__(name, dtype)
@@ -123,8 +123,9 @@ class MeanMetricWrapper(Mean):
 
     def _inputs(self, y_true, y_pred, sample_weight):
         values = self._fn(y_true, y_pred, **self._fn_kwargs)
-        weights = apply_mask(sample_weight, getattr(values, "_keras_mask", None), reduction="sum")
-        return values, values, weights
+        if sample_weight is not None:  # as Keras' Mean, the mask applies to weighted values only
+            sample_weight = apply_mask(sample_weight, getattr(values, "_keras_mask", None), reduction="sum")
+        return values, values, sample_weight
 
     def get_config(self):
         config = {**super().get_config(), **self._fn_kwargs}
