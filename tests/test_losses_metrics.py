@@ -94,3 +94,12 @@ def test_metrics_keep_batches_split_across_threads():
     model.fit(X, CLASSES, batch_size=64, epochs=1, verbose=0)
     program = runner_of(model, "train").program
     assert program.splits("train") and program.splits("test")  # per-sample metric values are rows
+
+
+def test_metrics_given_as_classes_strings_and_functions_are_named_as_keras_names_them():
+    keras.backend.clear_session()
+    model = keras.Sequential([keras.Input((6,)), layers.Dense(1, activation="sigmoid")])
+    model.compile("adam", "bce", metrics=[M.AUC, "AUC", M.binary_accuracy, L.kl_divergence, "huber"])
+    history = model.fit(X, BINARY, batch_size=64, epochs=1, verbose=0).history
+    assert list(history) == ["AUC", "auc", "binary_accuracy", "huber", "kl_divergence", "loss"]
+    assert isinstance(runner_of(model, "train"), CompiledRunner)

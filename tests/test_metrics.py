@@ -154,6 +154,8 @@ def test_auc_multi_label_from_logits_and_label_weights():
     assert float(split.result()) == 0.0 and len(split._state.acc) == 4 * 200
     with pytest.raises(ValueError, match="num_labels"):
         M.AUC(num_labels=3)
+    with pytest.raises(ValueError, match="num_labels=2 but y_pred has 3 labels"):
+        M.AUC(multi_label=True, num_labels=2)(y, p)
 
 
 def test_iou_ignore_class_and_integer_weights():

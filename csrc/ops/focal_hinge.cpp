@@ -49,7 +49,9 @@ struct CategoricalFocal final : Op {
   float gamma_, alpha_;
   Tensor p_;  // the probabilities, kept for the backward
   CategoricalFocal(const Attrs& a)
-      : logits_(a.get<bool>("from_logits")), gamma_(float(a.get<double>("gamma"))), alpha_(float(a.get<double>("alpha"))) {}
+      : logits_(a.get<bool>("from_logits")),
+        gamma_(float(a.get<double>("gamma"))),
+        alpha_(float(a.get<double>("alpha"))) {}
   int arity() const override { return 2; }
   bool rowwise(const Tensor* const*, const bool* b) const override { return b[0] == b[1]; }
   bool differentiable(int i) const override { return i == 1; }

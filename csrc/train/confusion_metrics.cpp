@@ -13,7 +13,6 @@ namespace fastfit {
 namespace {
 
 constexpr float kNegInf = -1e10f;  // Keras' NEG_INF: what top_k filtering leaves outside the top k
-constexpr float kEpsilon = 1e-7f;
 
 enum class Result { tp, fp, tn, fn, precision, recall, sensitivity_at_specificity, specificity_at_sensitivity,
                     precision_at_recall, recall_at_precision, auc };
@@ -24,7 +23,7 @@ struct Confusion final : Metric {
   Result result_;
   std::vector<float> thresholds_;
   bool evenly_;  // Keras buckets the predictions instead of comparing them with each threshold
-  int64_t top_k_, class_id_;  // 0, -1: not set
+  int64_t top_k_, class_id_, num_labels_;  // 0, -1, 0: not set
   bool multi_label_, from_logits_;
   std::vector<double> label_weights_;  // empty: none
   double value_;                       // the constraint of the *At* metrics
@@ -35,6 +34,7 @@ struct Confusion final : Metric {
         evenly_(a.get<bool>("evenly")),
         top_k_(a.get<int64_t>("top_k")),
         class_id_(a.get<int64_t>("class_id")),
+        num_labels_(a.get<int64_t>("num_labels")),
         multi_label_(a.get<bool>("multi_label")),
         from_logits_(a.get<bool>("from_logits")),
         label_weights_(a.get<std::vector<double>>("label_weights")),
@@ -71,6 +71,8 @@ void Confusion::fold(const Tensor& y, const Tensor& p, const Tensor* weights, Me
            "class_id " + std::to_string(class_id_) + " needs y_pred of shape (samples, classes > class_id), got " +
                p.shape.str());
   FF_CHECK(!multi_label_ || p.rank() == 2, "AUC: `y_pred` must have rank 2 when multi_label=True, got " + p.desc());
+  FF_CHECK(!multi_label_ || num_labels_ <= 0 || C == num_labels_,
+           "AUC: num_labels=" + std::to_string(num_labels_) + " but y_pred has " + std::to_string(C) + " labels");
   const int64_t L = multi_label_ ? C : 1, T = int64_t(thresholds_.size());
   if (s.acc.empty()) s.acc.assign(size_t(4 * T * L), 0.0);
   FF_CHECK(int64_t(s.acc.size()) == 4 * T * L, std::string(what) + ": y_pred " + p.shape.str() +
@@ -192,6 +194,7 @@ const Attrs kAttrs{{"thresholds", std::vector<double>{0.5}},
                    {"evenly", false},
                    {"top_k", int64_t(0)},
                    {"class_id", int64_t(-1)},
+                   {"num_labels", int64_t(0)},
                    {"multi_label", false},
                    {"from_logits", false},
                    {"label_weights", std::vector<double>{}},

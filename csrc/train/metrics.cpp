@@ -49,11 +49,15 @@ struct Running final : Metric {
 // Accuracies: 1 where the prediction matches, per element (accuracy, binary) or per sample.
 struct Accuracy final : Metric {
   enum Kind { exact, binary, categorical, sparse, top_k, sparse_top_k } kind_;
-  float threshold_;
-  int64_t k_;
-  bool sorted_ids_;
-  Accuracy(Kind kind, float threshold, int64_t k, bool sorted_ids)
-      : kind_(kind), threshold_(threshold), k_(k), sorted_ids_(sorted_ids) {}
+  const char* name_;
+  float threshold_ = 0.5f;
+  int64_t k_ = 5;
+  bool sorted_ids_ = false;
+  Accuracy(Kind kind, const char* name, const Attrs& a) : kind_(kind), name_(name) {
+    if (auto* t = a.find("threshold")) threshold_ = float(std::get<double>(*t));
+    if (auto* k = a.find("k")) k_ = std::get<int64_t>(*k);
+    if (auto* ids = a.find("from_sorted_ids")) sorted_ids_ = std::get<bool>(*ids);
+  }
 
   // Whether label `t` ranks among the k largest of row r (ties at the boundary count, as in_top_k).
   bool in_top_k(const Tensor& p, int64_t r, int64_t t) const {
@@ -70,25 +74,22 @@ struct Accuracy final : Metric {
   }
 
   void fold(const Tensor& y, const Tensor& p, const Tensor* w, MetricState& s) const override {
-    const char* what = kind_ == exact ? "accuracy" : kind_ == binary ? "binary_accuracy" : "categorical_accuracy";
     if (kind_ == exact || kind_ == binary) {
-      expect_same_elements(what, y, p);
-      fold_mean(what, p.shape, w, false, s, [&](int64_t e) {
+      expect_same_elements(name_, y, p);
+      fold_mean(name_, p.shape, w, false, s, [&](int64_t e) {
         const float pred = kind_ == binary ? float(value_at(p, e) > threshold_) : value_at(p, e);
         return pred == value_at(y, e) ? 1.0 : 0.0;
       });
       return;
     }
-    FF_CHECK(p.rank() >= 1, std::string(what) + ": `y_pred` must have a class axis, got " + p.desc());
-    const int64_t rows = p.rows();
-    if (kind_ == categorical || kind_ == top_k) {
-      FF_CHECK(y.shape == p.shape, std::string(what) + ": `y_true` and `y_pred` must have the same shape, got " +
+    FF_CHECK(p.rank() >= 1, std::string(name_) + ": `y_pred` must have a class axis, got " + p.desc());
+    if (kind_ == categorical || kind_ == top_k)
+      FF_CHECK(y.shape == p.shape, std::string(name_) + ": `y_true` and `y_pred` must have the same shape, got " +
                                        y.shape.str() + " and " + p.shape.str());
-    } else {
-      FF_CHECK(y.size() == rows, "sparse " + std::string(what) + ": expected " + std::to_string(rows) +
-                                     " labels for y_pred " + p.shape.str() + ", got y_true " + y.shape.str());
-    }
-    fold_mean(what, without_last(p), w, false, s, [&](int64_t r) {
+    else
+      FF_CHECK(y.size() == p.rows(), std::string(name_) + ": expected " + std::to_string(p.rows()) +
+                                         " labels for y_pred " + p.shape.str() + ", got y_true " + y.shape.str());
+    fold_mean(name_, without_last(p), w, false, s, [&](int64_t r) {
       switch (kind_) {
         case categorical: return argmax_row(p, r) == argmax_row(y, r) ? 1.0 : 0.0;
         case sparse: return double(argmax_row(p, r)) == double(value_at(y, r)) ? 1.0 : 0.0;
@@ -103,23 +104,22 @@ template <Running::Kind K>
 MetricPtr make_running(const Attrs&) {
   return std::make_shared<Running>(K);
 }
-template <Accuracy::Kind K>
-MetricPtr make_accuracy(const Attrs& a) {
-  return std::make_shared<Accuracy>(K, float(a.get<double>("threshold")), a.get<int64_t>("k"),
-                                    a.get<bool>("from_sorted_ids"));
-}
 
-const Attrs kAccuracyAttrs{{"threshold", 0.5}, {"k", int64_t(5)}, {"from_sorted_ids", false}};
+#define FF_ACCURACY(kind, name, ...)                                                                \
+  const MetricRegistrar k_##kind({name, Attrs{__VA_ARGS__}, [](const Attrs& a) -> MetricPtr {     \
+    return std::make_shared<Accuracy>(Accuracy::kind, name, a);                                   \
+  }})
+
 const MetricRegistrar kMean({"mean", {}, make_running<Running::mean>});
 const MetricRegistrar kSum({"sum", {}, make_running<Running::sum>});
 const MetricRegistrar kRootMean({"root_mean", {}, make_running<Running::root_mean>});
-const MetricRegistrar kAcc({"accuracy", kAccuracyAttrs, make_accuracy<Accuracy::exact>});
-const MetricRegistrar kBinary({"binary_accuracy", kAccuracyAttrs, make_accuracy<Accuracy::binary>});
-const MetricRegistrar kCategorical({"categorical_accuracy", kAccuracyAttrs, make_accuracy<Accuracy::categorical>});
-const MetricRegistrar kSparse({"sparse_categorical_accuracy", kAccuracyAttrs, make_accuracy<Accuracy::sparse>});
-const MetricRegistrar kTopK({"top_k_categorical_accuracy", kAccuracyAttrs, make_accuracy<Accuracy::top_k>});
-const MetricRegistrar kSparseTopK({"sparse_top_k_categorical_accuracy", kAccuracyAttrs,
-                                   make_accuracy<Accuracy::sparse_top_k>});
+FF_ACCURACY(exact, "accuracy");
+FF_ACCURACY(binary, "binary_accuracy", {"threshold", 0.5});
+FF_ACCURACY(categorical, "categorical_accuracy");
+FF_ACCURACY(sparse, "sparse_categorical_accuracy");
+FF_ACCURACY(top_k, "top_k_categorical_accuracy", {"k", int64_t(5)});
+FF_ACCURACY(sparse_top_k, "sparse_top_k_categorical_accuracy", {"k", int64_t(5)}, {"from_sorted_ids", false});
+#undef FF_ACCURACY
 
 }  // namespace
 

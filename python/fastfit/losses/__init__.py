@@ -2,7 +2,7 @@
 import inspect
 
 from ..backend import snake_case
-from .loss import Loss, LossFunctionWrapper, reduce_weighted_values
+from .loss import Loss, LossFunctionWrapper
 from .losses import (BinaryCrossentropy, BinaryFocalCrossentropy, CategoricalCrossentropy,
                      CategoricalFocalCrossentropy, CategoricalHinge, CosineSimilarity, Hinge, Huber, KLDivergence,
                      LogCosh, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError,

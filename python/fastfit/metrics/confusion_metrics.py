@@ -196,7 +196,8 @@ class AUC(_Confusion):
         self.label_weights = None if label_weights is None else [float(w) for w in np.asarray(label_weights)]
         super().__init__([0.0 - epsilon()] + inner + [1.0 + epsilon()], evenly, name, dtype,
                          curve=self.curve, summation_method=self.summation_method, multi_label=bool(multi_label),
-                         label_weights=self.label_weights or [], from_logits=bool(from_logits))
+                         num_labels=int(num_labels or 0), label_weights=self.label_weights or [],
+                         from_logits=bool(from_logits))
 
     def get_config(self):
         config = {**super().get_config(), "num_thresholds": self.num_thresholds, "curve": self.curve,

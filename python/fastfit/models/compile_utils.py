@@ -36,7 +36,9 @@ class CompileConfig:
                 raise TypeError(f"compile: `{name}` must be a list or a dict, got {type(value).__name__}")
         self.metric_specs, self.weighted_specs = metrics, weighted_metrics
         for spec in _leaves(metrics) + _leaves(weighted_metrics):  # fail early on unknown names
-            if not (isinstance(spec, str) and spec in metrics_module._ACCURACY):
+            metric = isinstance(spec, metrics_module.Metric) or (
+                isinstance(spec, type) and issubclass(spec, metrics_module.Metric))  # not built twice: names count
+            if not metric and spec not in metrics_module._ACCURACY:
                 metrics_module.get(spec)
         if not isinstance(run_eagerly, bool):
             raise TypeError(f"compile: `run_eagerly` must be True or False, got {run_eagerly!r}")
