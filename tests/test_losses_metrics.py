@@ -1,84 +1,105 @@
-"""Losses and metrics against the values Keras documents."""
+"""Losses and metrics in fit and evaluate: traced into the compiled C++ programs (the loss and the
+metrics' per-sample values as ops, the metrics as C++ accumulators), giving the history that
+run_eagerly=True gives."""
 import numpy as np
 import pytest
 
 import fastfit as keras
+from fastfit import layers
+from fastfit.models.tracing import CompiledRunner
+from helpers import runner_of
+
+M, L = keras.metrics, keras.losses
+rng = np.random.default_rng(0)
+X = rng.normal(size=(240, 6)).astype(np.float32)
+W = rng.uniform(0.2, 2.0, 240).astype(np.float32)
+BINARY = (X[:, :3].sum(1, keepdims=True) > 0).astype(np.float32)
+CLASSES = np.abs(X[:, :4]).argmax(1)
+REGRESSION = np.stack([X[:, 0] - X[:, 1], X[:, 2] * 0.5], 1).astype(np.float32)
 
 
-def test_sparse_categorical_crossentropy_documented_value():
-    loss = keras.losses.SparseCategoricalCrossentropy()([1, 2], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]])
-    assert float(loss) == pytest.approx(1.177, abs=1e-3)
+def _binary():
+    return ("sigmoid", 1, BINARY, L.BinaryFocalCrossentropy(gamma=1.5, label_smoothing=0.05),
+            ["accuracy", M.AUC(), M.AUC(curve="PR", name="pr_auc"), M.Precision(), M.Recall(thresholds=[0.3, 0.7]),
+             M.TruePositives(), M.F1Score(threshold=0.5), M.BinaryIoU(), "mse", M.BinaryCrossentropy(),
+             M.SensitivityAtSpecificity(0.5), "kld"],
+            [M.AUC(name="weighted_auc"), "mae"])
 
 
-def test_categorical_crossentropy_documented_value():
-    loss = keras.losses.CategoricalCrossentropy()([[0, 1, 0], [0, 0, 1]], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]])
-    assert float(loss) == pytest.approx(1.177, abs=1e-3)
+def _categorical():
+    return ("softmax", 4, np.eye(4, dtype=np.float32)[CLASSES], L.CategoricalCrossentropy(label_smoothing=0.1),
+            ["accuracy", M.TopKCategoricalAccuracy(k=2), M.Precision(top_k=2), M.AUC(multi_label=True),
+             M.F1Score(average="macro"), M.OneHotMeanIoU(4), M.KLDivergence(),
+             M.MeanMetricWrapper(L.categorical_focal_crossentropy, name="focal", gamma=1.0)],
+            [M.CategoricalAccuracy(name="weighted_accuracy"), M.CategoricalHinge()])
 
 
-def test_mean_squared_error_documented_value():
-    assert float(keras.losses.MeanSquaredError()([[0., 1.], [0., 0.]], [[1., 1.], [1., 0.]])) == pytest.approx(0.5)
+def _sparse():
+    return (None, 4, CLASSES, L.SparseCategoricalCrossentropy(from_logits=True),
+            ["accuracy", M.SparseTopKCategoricalAccuracy(k=3), M.SparseCategoricalCrossentropy(from_logits=True)],
+            [M.SparseCategoricalAccuracy(name="weighted_accuracy")])
 
 
-@pytest.mark.parametrize("reduction,expected", [("sum_over_batch_size", 1.177), ("sum", 2.354)])
-def test_reductions(reduction, expected):
-    loss = keras.losses.SparseCategoricalCrossentropy(reduction=reduction)([1, 2], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]])
-    assert float(loss) == pytest.approx(expected, abs=2e-3)
+def _regression():
+    return (None, 2, REGRESSION, L.Huber(delta=0.5),
+            [M.RootMeanSquaredError(), M.MeanAbsoluteError(), M.R2Score(), M.CosineSimilarity(), M.LogCoshError(),
+             "mape", M.MeanMetricWrapper(lambda y, p: keras.reduce_mean(keras.square(y - p) * 2.0, axis=-1),
+                                         name="twice_mse")],
+            [M.R2Score(class_aggregation="variance_weighted_average", name="weighted_r2"), "msle"])
 
 
-def test_reduction_none_gives_per_sample_values():
-    values = keras.losses.SparseCategoricalCrossentropy(reduction="none")([1, 2], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]])
-    np.testing.assert_allclose(values.numpy(), [0.0513, 2.3026], atol=1e-3)
+def _hinge():
+    return ("tanh", 1, BINARY, L.SquaredHinge(), [M.Hinge(), M.BinaryAccuracy(threshold=0.0)], [])
 
 
-def test_from_logits_matches_softmax_of_logits():
-    logits = np.array([[2.0, 1.0, 0.1], [0.5, 2.5, 0.3]], np.float32)
-    p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
-    a = keras.losses.SparseCategoricalCrossentropy(from_logits=True)([0, 1], logits)
-    b = keras.losses.SparseCategoricalCrossentropy()([0, 1], p)
-    assert float(a) == pytest.approx(float(b), rel=1e-5)
+def _fit(config, run_eagerly):
+    keras.backend.clear_session()  # metric names start over: "auc", not "auc_1"
+    activation, units, y, loss, metrics, weighted = config()
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([keras.Input((6,)), layers.Dense(8, activation="relu"),
+                              layers.Dense(units, activation=activation)])
+    model.compile(optimizer="adam", loss=loss, metrics=metrics, weighted_metrics=weighted, run_eagerly=run_eagerly)
+    history = model.fit(X, y, sample_weight=W, batch_size=32, epochs=2, validation_split=0.25, verbose=0).history
+    return model, history, model.evaluate(X, y, sample_weight=W, batch_size=64, verbose=0, return_dict=True)
 
 
-def test_invalid_reduction_and_unknown_loss():
-    with pytest.raises(ValueError, match="reduction"):
-        keras.losses.MeanSquaredError(reduction="avg")
-    with pytest.raises(ValueError, match="Valid names"):
-        keras.losses.get("hinge_but_wrong")
+@pytest.mark.parametrize("config", [_binary, _categorical, _sparse, _regression, _hinge],
+                         ids=["binary", "categorical", "sparse", "regression", "hinge"])
+def test_compiled_fit_and_evaluate_match_eager(config):
+    model, history, evaluated = _fit(config, run_eagerly=False)
+    assert isinstance(runner_of(model, "train"), CompiledRunner)
+    assert isinstance(runner_of(model, "test"), CompiledRunner)
+    _, eager_history, eager_evaluated = _fit(config, run_eagerly=True)
+    assert list(history) == list(eager_history)
+    for key in history:
+        np.testing.assert_allclose(np.array(history[key], np.float64), np.array(eager_history[key], np.float64),
+                                   rtol=1e-5, atol=1e-6, err_msg=key)
+    for key in evaluated:
+        np.testing.assert_allclose(evaluated[key], eager_evaluated[key], rtol=1e-5, atol=1e-6, err_msg=key)
 
 
-@pytest.mark.parametrize("metric,y_true,y_pred,expected", [
-    (keras.metrics.SparseCategoricalAccuracy(), [[2], [1]], [[0.1, 0.6, 0.3], [0.05, 0.95, 0]], 0.5),
-    (keras.metrics.CategoricalAccuracy(), [[0, 0, 1], [0, 1, 0]], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]], 0.5),
-    (keras.metrics.Accuracy(), [[1], [2], [3], [4]], [[0], [2], [3], [4]], 0.75),
-    (keras.metrics.BinaryAccuracy(), [[1], [1], [0], [0]], [[0.98], [1], [0], [0.6]], 0.75),
-])
-def test_accuracy_metrics_documented_values(metric, y_true, y_pred, expected):
-    metric.update_state(np.array(y_true, np.float32), np.array(y_pred, np.float32))
-    assert float(metric.result()) == pytest.approx(expected)
-    metric.reset_state()
-    assert float(metric.result()) == 0.0
+def test_history_keys_and_metric_of_several_values(capsys):
+    model, history, _ = _fit(_binary, run_eagerly=False)
+    assert {"auc", "pr_auc", "precision", "recall", "weighted_auc", "mae", "val_auc", "kld"} <= set(history)
+    assert np.shape(history["recall"]) == (2, 2)  # one value per threshold, per epoch
+    model.fit(X, BINARY, batch_size=64, epochs=1, verbose=1)  # the progress bar shows their mean
+    assert "recall: " in capsys.readouterr().out
 
 
-def test_mean_accumulates_and_resets_with_both_spellings():
-    m = keras.metrics.Mean()
-    m.update_state([1, 3, 5, 7])
-    assert float(m.result()) == pytest.approx(4.0)
-    m.update_state([10.0])
-    assert float(m.result()) == pytest.approx(26 / 5)
-    m.reset_states()
-    assert float(m.result()) == 0.0
+def test_metrics_keep_batches_split_across_threads():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6,)), layers.Dense(8, activation="relu"), layers.Dense(4)])
+    model.compile("rmsprop", L.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy", M.SparseCategoricalCrossentropy(from_logits=True), M.SparseTopKCategoricalAccuracy(2)])
+    model.fit(X, CLASSES, batch_size=64, epochs=1, verbose=0)
+    program = runner_of(model, "train").program
+    assert program.splits("train") and program.splits("test")  # per-sample metric values are rows
 
 
-def test_metric_accumulates_across_batches():
-    m = keras.metrics.SparseCategoricalAccuracy()
-    m.update_state([0, 1], [[0.9, 0.1], [0.8, 0.2]])
-    m.update_state([1], [[0.3, 0.7]])
-    assert float(m.result()) == pytest.approx(2 / 3)
-
-
-def test_accuracy_string_resolution():
-    assert isinstance(keras.metrics.get("accuracy", (8,), (8, 10)), keras.metrics.SparseCategoricalAccuracy)
-    assert isinstance(keras.metrics.get("accuracy", (8, 10), (8, 10)), keras.metrics.CategoricalAccuracy)
-    assert isinstance(keras.metrics.get("accuracy", (8, 1), (8, 1)), keras.metrics.BinaryAccuracy)
-    assert keras.metrics.get("accuracy", (8,), (8, 10)).name == "accuracy"
-    with pytest.raises(ValueError, match="Valid names"):
-        keras.metrics.get("acuracy")
+def test_metrics_given_as_classes_strings_and_functions_are_named_as_keras_names_them():
+    keras.backend.clear_session()
+    model = keras.Sequential([keras.Input((6,)), layers.Dense(1, activation="sigmoid")])
+    model.compile("adam", "bce", metrics=[M.AUC, "AUC", M.binary_accuracy, L.kl_divergence, "huber"])
+    history = model.fit(X, BINARY, batch_size=64, epochs=1, verbose=0).history
+    assert list(history) == ["AUC", "auc", "binary_accuracy", "huber", "kl_divergence", "loss"]
+    assert isinstance(runner_of(model, "train"), CompiledRunner)

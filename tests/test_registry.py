@@ -23,8 +23,9 @@ def test_unknown_attribute_names_the_expected_ones():
     ("matmul", {"transpose_a": 1}, r"matmul: attribute `transpose_a` must be bool, got int"),
     ("dropout", {"rate": "0.5"}, r"dropout: attribute `rate` must be float, got str"),
     ("reduce_sum", {"axes": 0}, r"reduce_sum: attribute `axes` must be list of int, got int"),
-    ("reduce_sum", {"axes": [0.5]}, r"attribute `axes` must be a list of ints, got an element of type float"),
-    ("matmul", {"transpose_a": None}, r"attribute `transpose_a` must be a bool, int, float, str or list of ints, "
+    ("reduce_sum", {"axes": [0.5]}, r"reduce_sum: attribute `axes` must be list of int, got list of float"),
+    ("reduce_sum", {"axes": ["0"]}, r"attribute `axes` must be a list of numbers, got an element of type str"),
+    ("matmul", {"transpose_a": None}, r"attribute `transpose_a` must be a bool, int, float, str or list of numbers, "
                                       r"got NoneType"),
 ])
 def test_attribute_of_the_wrong_type_is_a_type_error(name, attrs, match):

@@ -20,7 +20,7 @@ void pop_tape(Tape* t) {
 
 TensorPtr apply(const OpPtr& op, const std::vector<TensorPtr>& in) {
   auto out = run_op(*op, in, ExecCtx::eager());
-  if (op->is_softmax()) out->logits = in[0];
+  if (op->keeps_logits()) out->logits = in[0];
   if (op->random_state() >= 0) advance_random_state(*in[op->random_state()]);  // fresh numbers next call
   for (Tape* t : g_tapes) {
     bool hit = t->record_all;

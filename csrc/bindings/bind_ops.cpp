@@ -14,8 +14,36 @@ int64_t int_attr(const std::string& name, py::handle x) {
   return v;
 }
 
-// Python keyword arguments as an op's attributes: bool, int, float, str or a list/tuple of ints
-// (numpy scalars as the Python values they hold).
+// A list of ints, or of floats when any element is one (numpy scalars as the values they hold).
+Attrs::Value list_attr(const std::string& name, const py::handle& v, const py::handle& numpy_scalar) {
+  std::vector<int64_t> ints;
+  std::vector<double> floats;
+  bool any_float = false;
+  for (auto item : v) {
+    const py::object x =
+        py::isinstance(item, numpy_scalar) ? item.attr("item")() : py::reinterpret_borrow<py::object>(item);
+    if (py::isinstance<py::float_>(x)) {
+      any_float = true;
+    } else if (!PyIndex_Check(x.ptr()) || py::isinstance<py::bool_>(x)) {
+      throw py::type_error("attribute `" + name + "` must be a list of numbers, got an element of type " +
+                           std::string(py::str(py::type::of(x).attr("__name__"))));
+    }
+    floats.push_back(x.cast<double>());
+    if (!any_float) ints.push_back(int_attr(name, x));
+  }
+  if (any_float) return floats;
+  return ints;
+}
+
+py::dict attrs_to_dict(const Attrs& attrs) {
+  py::dict d;
+  for (auto& [name, value] : attrs.items()) std::visit([&](auto& x) { d[py::str(name)] = x; }, value);
+  return d;
+}
+
+}  // namespace
+
+// Numpy scalars count as the Python values they hold.
 Attrs attrs_from(const py::kwargs& kwargs) {
   static const py::handle numpy_scalar = py::object(py::module_::import("numpy").attr("generic")).release();
   Attrs attrs;
@@ -32,29 +60,14 @@ Attrs attrs_from(const py::kwargs& kwargs) {
     } else if (py::isinstance<py::str>(v)) {
       attrs.set(name, v.cast<std::string>());
     } else if (py::isinstance<py::list>(v) || py::isinstance<py::tuple>(v)) {
-      std::vector<int64_t> ints;
-      for (auto x : v) {
-        if (!PyIndex_Check(x.ptr()) || py::isinstance<py::bool_>(x))
-          throw py::type_error("attribute `" + name + "` must be a list of ints, got an element of type " +
-                               std::string(py::str(py::type::of(x).attr("__name__"))));
-        ints.push_back(int_attr(name, x));
-      }
-      attrs.set(name, std::move(ints));
+      attrs.set(name, list_attr(name, v, numpy_scalar));
     } else {
-      throw py::type_error("attribute `" + name + "` must be a bool, int, float, str or list of ints, got " +
+      throw py::type_error("attribute `" + name + "` must be a bool, int, float, str or list of numbers, got " +
                            std::string(py::str(py::type::of(v).attr("__name__"))));
     }
   }
   return attrs;
 }
-
-py::dict attrs_to_dict(const Attrs& attrs) {
-  py::dict d;
-  for (auto& [name, value] : attrs.items()) std::visit([&](auto& x) { d[py::str(name)] = x; }, value);
-  return d;
-}
-
-}  // namespace
 
 void init_ops(py::module_& m) {
   m.def(

@@ -6,22 +6,47 @@
 #include "train/program.h"
 
 namespace fastfit::bind {
+namespace {
+
+py::object result_object(const std::vector<double>& r, bool scalar) {
+  if (scalar) return py::float_(r[0]);
+  return py::array_t<double>(py::ssize_t(r.size()), r.data());
+}
+
+}  // namespace
 
 void init_train(py::module_& m) {
   py::class_<MetricState, std::shared_ptr<MetricState>>(m, "MetricState")
       .def(py::init<>())
       .def_readwrite("total", &MetricState::total)
       .def_readwrite("count", &MetricState::count)
+      .def_property_readonly("acc", [](const MetricState& s) { return s.acc; }, "A copy of the other accumulators.")
       .def("reset", &MetricState::reset)
-      .def("result", &MetricState::result);
+      .def(
+          "result", [](const MetricState& s) { return result_object(s.result(), !s.metric || s.metric->scalar()); },
+          "The value of the metric that folded into it: a float, or an array for a metric of several values "
+          "(per threshold, class); total / count before any.")
+      .def(
+          "copy_from", [](MetricState& s, const MetricState& other) { s = other; }, py::arg("other"),
+          "Becomes a copy of `other` (its totals, accumulators and metric).");
 
-  m.def(
-      "metric_update",
-      [](const std::string& kind, TensorPtr y, TensorPtr p, MetricState& s, float threshold, TensorPtr w) {
-        metric_named(kind)(threshold, *y, *p, w.get(), s);
-      },
-      py::arg("kind"), py::arg("y_true"), py::arg("y_pred"), py::arg("state"), py::arg("threshold") = 0.5f,
-      py::arg("sample_weight") = nullptr, "Folds one batch into `state` (weighted by `sample_weight`, one per sample).");
+  py::class_<Metric, std::shared_ptr<Metric>>(m, "Metric", "A built-in metric's accumulator, configured.")
+      .def(py::init([](const std::string& kind, const py::kwargs& attrs) {
+             return std::const_pointer_cast<Metric>(make_metric(kind, attrs_from(attrs)));
+           }),
+           py::arg("kind"))
+      .def(
+          "update",
+          [](const Metric& metric, TensorPtr y, TensorPtr p, TensorPtr w, MetricState& s) {
+            FF_CHECK(y && p, "metric update: y_true and y_pred must be tensors, got None");
+            metric.update(*y, *p, w.get(), s);
+          },
+          py::arg("y_true"), py::arg("y_pred"), py::arg("sample_weight").none(true), py::arg("state"),
+          "Folds one batch into `state`, each value weighted by `sample_weight` (None: 1).")
+      .def(
+          "result",
+          [](const Metric& metric, const MetricState& s) { return result_object(metric.result(s), metric.scalar()); },
+          py::arg("state"), "This metric's value of `state`: a float, or an array (per threshold, class, ...).");
 
   py::class_<Trace, std::shared_ptr<Trace>>(m, "Trace")
       .def(py::init([](Tape& tape, std::vector<TensorPtr> inputs, std::vector<TensorPtr> targets,
@@ -41,8 +66,8 @@ void init_train(py::module_& m) {
            py::arg("tape"), py::arg("inputs"), py::arg("targets"), py::arg("outputs"), py::arg("loss").none(true),
            py::arg("labels") = std::vector<TensorPtr>{}, py::arg("loss_terms") = std::vector<TensorPtr>{},
            "The ops a tracing tape recorded, with the call's inputs, targets, outputs and loss; `labels`: what "
-           "metrics compare outputs with when it is not the targets themselves; `loss_terms`: scalars tracked beside "
-           "the loss (per-output losses).")
+           "metrics read (targets, weights, outputs, values computed from them; empty: the targets); `loss_terms`: "
+           "scalars tracked beside the loss (per-output losses).")
       .def_property_readonly("num_ops", [](const Trace& t) { return t.records.size(); })
       .def(
           "first_reader",
@@ -82,13 +107,9 @@ void init_train(py::module_& m) {
   py::class_<Program, std::shared_ptr<Program>>(m, "Program")
       .def(py::init<const Trace&, std::vector<TensorPtr>, std::vector<TensorPtr>, std::shared_ptr<Optimizer>>(),
            py::arg("trace"), py::arg("batch_constants"), py::arg("params"), py::arg("optimizer").none(true))
-      .def(
-          "add_metric",
-          [](Program& p, const std::string& kind, float threshold, int output, int target, int weight) {
-            p.add_metric(metric_named(kind), threshold, output, target, weight);
-          },
-          py::arg("kind"), py::arg("threshold"), py::arg("output"), py::arg("target"), py::arg("weight") = -1,
-          "Binds metric `kind` to model output `output`, target `target` and sample weights `weight` (-1: none).")
+      .def("add_metric", &Program::add_metric, py::arg("metric"), py::arg("y_true"), py::arg("y_pred"),
+           py::arg("weight") = -1,
+           "Binds `metric` to the trace's labels `y_true` and `y_pred`, weighted by label `weight` (-1: none).")
       .def(
           "run",
           [](Program& p, const std::string& mode, BatchSource& source, int64_t max_steps,

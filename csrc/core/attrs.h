@@ -11,7 +11,7 @@ namespace fastfit {
 
 class Attrs {
  public:
-  using Value = std::variant<bool, int64_t, double, std::string, std::vector<int64_t>>;
+  using Value = std::variant<bool, int64_t, double, std::string, std::vector<int64_t>, std::vector<double>>;
   using Item = std::pair<std::string, Value>;
 
   Attrs() = default;
@@ -31,6 +31,10 @@ class Attrs {
   std::vector<Item> items_;  // a few items: a sorted vector is cheaper to copy and search than a map
 };
 
-const char* type_name(const Attrs::Value& v);  // "bool", "int", "float", "str", "list of int"
+const char* type_name(const Attrs::Value& v);  // "bool", "int", "float", "str", "list of int", "list of float"
+
+// `given` completed with `defaults`, the attributes `what` (an op, a metric) takes. An unknown name raises
+// ValueError listing the known ones; a value of another type TypeError (ints convert to floats).
+Attrs complete_attrs(const std::string& what, const Attrs& defaults, const Attrs& given);
 
 }  // namespace fastfit

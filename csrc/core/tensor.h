@@ -64,7 +64,7 @@ struct Tensor {
   size_t capacity = 0;          // bytes usable at data
   std::shared_ptr<void> owner;  // keeps data alive: our aligned block, or a numpy array we view
   bool trainable = false;       // a trainable variable: every tape watches it
-  TensorPtr logits;             // set on softmax outputs: crossentropy then works on the logits (Keras' _keras_logits)
+  TensorPtr logits;             // set on softmax and sigmoid outputs: crossentropy reads them (Keras' _keras_logits)
 
   static TensorPtr make(const Shape& s, DType d = DType::f32, Device dev = Device::cpu);
   static TensorPtr zeros(const Shape& s, DType d = DType::f32);

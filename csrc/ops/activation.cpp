@@ -8,6 +8,7 @@ struct Activation final : Op {
   Act act_;
   explicit Activation(Act a) : act_(a) {}
   int arity() const override { return 1; }
+  bool keeps_logits() const override { return act_ == Act::sigmoid; }  // for binary crossentropy, as Keras
   bool rowwise(const Tensor* const*, const bool*) const override { return true; }
   void infer(const Tensor* const* in, Shape& s, DType& d) const override {
     expect_dtype(registry_name(), "x", *in[0], DType::f32);
@@ -26,7 +27,7 @@ struct Activation final : Op {
 struct Softmax final : Op {
   int arity() const override { return 1; }
   bool rowwise(const Tensor* const*, const bool*) const override { return true; }
-  bool is_softmax() const override { return true; }
+  bool keeps_logits() const override { return true; }
   void infer(const Tensor* const* in, Shape& s, DType& d) const override {
     expect_dtype("softmax", "x", *in[0], DType::f32);
     expect_rank_at_least("softmax", "x", *in[0], 1);

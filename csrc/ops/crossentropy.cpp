@@ -1,16 +1,21 @@
-// Per-sample losses (reduction is a separate op): sparse and categorical crossentropy, squared error.
-// On logits, softmax is fused in and p kept for the backward, which is then (p - onehot) * g. On
-// probabilities they follow Keras 3: clip to [eps, 1 - eps], then (categorical) normalise.
+// Per-sample losses (reduction is a separate op): sparse, categorical and binary crossentropy, squared
+// error. On logits, softmax is fused in and p kept for the backward, which is then (p - onehot) * g. On
+// probabilities they follow Keras 3: (categorical) normalise, then clip to [eps, 1 - eps].
+#include <limits>
+
 #include "ops/op.h"
 
 namespace fastfit {
 namespace {
 
-// Sparse: labels (B) or (B, 1), integer class ids; pred (B, C).
+constexpr int64_t kNoClass = std::numeric_limits<int64_t>::min();  // ignore_class unset: no label equals it
+
+// Sparse: labels (B) or (B, 1), integer class ids; pred (B, C). Rows labelled `ignore_class` lose 0.
 struct SparseCrossentropy final : Op {
   bool logits_;
+  int64_t ignore_;
   Tensor p_;  // softmax(logits) or the clipped probabilities, kept for the backward
-  explicit SparseCrossentropy(bool logits) : logits_(logits) {}
+  SparseCrossentropy(bool logits, int64_t ignore) : logits_(logits), ignore_(ignore) {}
   int arity() const override { return 2; }
   bool rowwise(const Tensor* const*, const bool* b) const override { return b[0] == b[1]; }
   bool differentiable(int i) const override { return i == 1; }
@@ -33,8 +38,8 @@ struct SparseCrossentropy final : Op {
     const Tensor &y = *in[0], &x = *in[1];
     const int64_t C = x.cols();
     resize_scratch(p_, out.device, x.shape);
-    const int64_t bad = FF_DISPATCH(out.device, sparse_crossentropy_forward)(labels(y), x.f(), x.rows(), C, logits_,
-                                                                             p_.f(), out.f());
+    const int64_t bad = FF_DISPATCH(out.device, sparse_crossentropy_forward)(labels(y), ignore_, x.f(), x.rows(), C,
+                                                                             logits_, p_.f(), out.f());
     FF_CHECK(bad < 0, "sparse_categorical_crossentropy: labels must be in [0, " + std::to_string(C) + "), got " +
                           std::to_string(labels(y)[bad]) + " at position " + std::to_string(bad));
   }
@@ -42,8 +47,8 @@ struct SparseCrossentropy final : Op {
                 const bool* acc) override {
     const Tensor &y = *in[0], &x = *in[1];
     if (din[1])
-      FF_DISPATCH(out.device, sparse_crossentropy_backward)(labels(y), x.f(), p_.f(), g.f(), x.rows(), x.cols(),
-                                                            logits_, din[1]->f(), acc[1]);
+      FF_DISPATCH(out.device, sparse_crossentropy_backward)(labels(y), ignore_, x.f(), p_.f(), g.f(), x.rows(),
+                                                            x.cols(), logits_, din[1]->f(), acc[1]);
   }
 };
 
@@ -79,6 +84,32 @@ struct Crossentropy final : Op {
   }
 };
 
+// Binary crossentropy per element of y_pred (probabilities or logits), targets of the same shape.
+struct BinaryCrossentropy final : Op {
+  bool logits_;
+  explicit BinaryCrossentropy(bool logits) : logits_(logits) {}
+  int arity() const override { return 2; }
+  bool rowwise(const Tensor* const*, const bool* b) const override { return b[0] == b[1]; }
+  bool differentiable(int i) const override { return i == 1; }
+  void infer(const Tensor* const* in, Shape& s, DType& d) const override {
+    expect_dtype("binary_crossentropy", "y_true", *in[0], DType::f32);
+    expect_dtype("binary_crossentropy", "y_pred", *in[1], DType::f32);
+    FF_CHECK(in[0]->shape == in[1]->shape, "binary_crossentropy: `y_true` and `y_pred` must have the same shape, "
+                                           "got " + in[0]->shape.str() + " and " + in[1]->shape.str());
+    s = in[1]->shape;
+    d = DType::f32;
+  }
+  void forward(const ExecCtx&, const Tensor* const* in, Tensor& out) override {
+    FF_DISPATCH(out.device, binary_crossentropy_forward)(in[0]->f(), in[1]->f(), out.size(), logits_, out.f());
+  }
+  void backward(const ExecCtx&, const Tensor* const* in, const Tensor& out, const Tensor& g, Tensor* const* din,
+                const bool* acc) override {
+    if (din[1])
+      FF_DISPATCH(out.device, binary_crossentropy_backward)(in[0]->f(), in[1]->f(), g.f(), out.size(), logits_,
+                                                            din[1]->f(), acc[1]);
+  }
+};
+
 // mean((y_pred - y_true)^2, axis=-1), as keras.losses.mean_squared_error.
 struct SquaredError final : Op {
   int arity() const override { return 2; }
@@ -110,9 +141,14 @@ OpPtr make_crossentropy(const Attrs& a) {
 }
 
 const OpRegistrar kSparse({"sparse_categorical_crossentropy", "SparseCategoricalCrossentropy",
-                           {{"from_logits", false}}, make_crossentropy<SparseCrossentropy>});
+                           {{"from_logits", false}, {"ignore_class", kNoClass}}, [](const Attrs& a) -> OpPtr {
+                             return std::make_shared<SparseCrossentropy>(a.get<bool>("from_logits"),
+                                                                         a.get<int64_t>("ignore_class"));
+                           }});
 const OpRegistrar kCategorical({"categorical_crossentropy", "CategoricalCrossentropy", {{"from_logits", false}},
                                 make_crossentropy<Crossentropy>});
+const OpRegistrar kBinary({"binary_crossentropy", "BinaryCrossentropy", {{"from_logits", false}},
+                           make_crossentropy<BinaryCrossentropy>});
 const OpRegistrar kSquaredError({"mean_squared_error", "MeanSquaredError", {},
                                  [](const Attrs&) -> OpPtr { return std::make_shared<SquaredError>(); }});
 

@@ -22,16 +22,6 @@ std::string joined(const std::vector<std::string>& names) {
   return s;
 }
 
-// `given` as the type of the attribute's default; an int where a float is expected is converted.
-Attrs::Value conform(const OpDef& def, const std::string& attr, const Attrs::Value& expected,
-                     const Attrs::Value& given) {
-  if (given.index() == expected.index()) return given;
-  if (std::holds_alternative<double>(expected) && std::holds_alternative<int64_t>(given))
-    return double(std::get<int64_t>(given));
-  fail_type(std::string(def.name) + ": attribute `" + attr + "` must be " + type_name(expected) + ", got " +
-            type_name(given));
-}
-
 }  // namespace
 
 OpRegistrar::OpRegistrar(OpDef def) {
@@ -56,18 +46,7 @@ OpPtr make_op(const std::string& name, const Attrs& given) {
   auto it = registry().find(name);
   FF_CHECK(it != registry().end(), "unknown op '" + name + "'; known ops: " + joined(op_names()));
   const OpDef& def = it->second;
-  Attrs attrs = def.defaults;
-  for (auto& [attr, value] : given.items()) {
-    const Attrs::Value* expected = def.defaults.find(attr);
-    if (!expected) {
-      std::vector<std::string> known;
-      for (auto& entry : def.defaults.items()) known.push_back(entry.first);
-      fail(name + ": unknown attribute '" + attr + "'" +
-           (known.empty() ? "; it takes none" : "; expected one of: " + joined(known)));
-    }
-    attrs.set(attr, conform(def, attr, *expected, value));
-  }
-  return instantiate(def, std::move(attrs));
+  return instantiate(def, complete_attrs(name, def.defaults, given));
 }
 
 const char* Op::name() const { return def_->display; }

@@ -39,7 +39,7 @@ struct Op {
                         Tensor* const* din, const bool* acc) = 0;
   virtual int arity() const = 0;
   virtual bool differentiable(int /*input*/) const { return true; }  // labels are not
-  virtual bool is_softmax() const { return false; }                   // output carries its logits
+  virtual bool keeps_logits() const { return false; }  // softmax, sigmoid: the output carries its input (logits)
   // The input holding a random op's state [seed, counter] (int32 (2,)); -1 for other ops.
   virtual int random_state() const { return -1; }
 

@@ -25,7 +25,7 @@ struct Graph {
   std::vector<Shape> shape;         // per slot, as traced
   std::vector<DType> dtype;
   std::vector<int> inputs, targets, outputs;
-  std::vector<int> labels;  // what metrics compare outputs with (trace.labels, or the targets)
+  std::vector<int> labels;  // what metrics read (trace.labels, or the targets)
   int loss = -1;
   int loss_reduction = 0;            // the loss is a linear combination of: 1 sums, 2 means over the batch
   std::vector<int> loss_terms;       // scalars tracked beside the loss (each output's loss)

@@ -59,11 +59,13 @@ Program::Program(const Trace& trace, const std::vector<TensorPtr>& batch_constan
   param_size_ = grads.size;
 }
 
-void Program::add_metric(MetricUpdate update, float threshold, int output, int target, int weight) {
-  FF_CHECK(output >= 0 && output < int(graph_.outputs.size()), "metric: no model output " + std::to_string(output));
-  FF_CHECK(target >= 0 && target < int(graph_.labels.size()), "metric: no target " + std::to_string(target));
-  FF_CHECK(weight >= -1 && weight < int(graph_.labels.size()), "metric: no sample weights " + std::to_string(weight));
-  metrics_.push_back({update, threshold, graph_.outputs[output], graph_.labels[target],
+void Program::add_metric(MetricPtr metric, int y_true, int y_pred, int weight) {
+  const int n = int(graph_.labels.size());
+  FF_CHECK(metric, "metric: None");
+  FF_CHECK(y_true >= 0 && y_true < n && y_pred >= 0 && y_pred < n && weight >= -1 && weight < n,
+           "metric: labels " + std::to_string(y_true) + ", " + std::to_string(y_pred) + ", " + std::to_string(weight) +
+               " out of range: the trace has " + std::to_string(n));
+  metrics_.push_back({std::move(metric), graph_.labels[y_true], graph_.labels[y_pred],
                       weight < 0 ? -1 : graph_.labels[weight]});
 }
 
@@ -150,8 +152,8 @@ void Program::accumulate(const Executor::Shard& s, int64_t rows, const std::vect
   const size_t first = has_loss + graph_.loss_terms.size();
   for (size_t m = 0; m < metrics_.size(); ++m) {
     const MetricBinding& b = metrics_[m];
-    b.update(b.threshold, *s.value[b.target], *s.value[b.output], b.weight < 0 ? nullptr : s.value[b.weight].get(),
-             *states[first + m]);
+    b.metric->update(*s.value[b.y_true], *s.value[b.y_pred], b.weight < 0 ? nullptr : s.value[b.weight].get(),
+                     *states[first + m]);
   }
 }
 

@@ -22,10 +22,10 @@ class Program {
   Program(const Trace& trace, const std::vector<TensorPtr>& batch_constants, const std::vector<TensorPtr>& params,
           std::shared_ptr<Optimizer> optimizer);
 
-  // Metric `update` of model output `output` against target `target`, weighted by target `weight`
-  // (the sample weights; -1: unweighted); the state it accumulates into is given per call (run's
-  // `states`, after the loss tracker).
-  void add_metric(MetricUpdate update, float threshold, int output, int target, int weight = -1);
+  // Metric `metric` folding labels `y_true` and `y_pred` (indices into the trace's labels: targets,
+  // outputs, values computed from them), weighted by label `weight` (-1: unweighted); the state it
+  // accumulates into is given per call (run's `states`, after the loss trackers).
+  void add_metric(MetricPtr metric, int y_true, int y_pred, int weight = -1);
   size_t num_metrics() const { return metrics_.size(); }
 
   // Runs up to max_steps batches from the source; returns how many ran (fewer: the source ran out).
@@ -45,9 +45,8 @@ class Program {
 
  private:
   struct MetricBinding {
-    MetricUpdate update;
-    float threshold;
-    int output, target, weight;  // slots (weight -1: unweighted)
+    MetricPtr metric;
+    int y_true, y_pred, weight;  // slots (weight -1: unweighted)
   };
   struct Lease;  // an executor borrowed from the pool for one call
   void check_batch(const Batch& batch) const;

@@ -13,8 +13,8 @@ struct Trace {
   std::vector<Record> records;
   std::vector<Assign> assigns;
   std::vector<TensorPtr> inputs, targets, outputs;
-  // What metrics compare the outputs with: the targets (and sample weights) themselves, or values
-  // computed from them by a Dataset's `map` traced into the call. Empty: the targets.
+  // What metrics read: the targets, sample weights and outputs, or values computed from them (a
+  // Dataset's `map`, a metric's per-sample values) traced into the call. Empty: the targets.
   std::vector<TensorPtr> labels;
   TensorPtr loss;  // null for predict
   std::vector<TensorPtr> loss_terms;  // scalars reported beside the loss (a model's per-output losses)

@@ -31,7 +31,7 @@ class TraceState:
     def note_apply(self, optimizer, pairs):
         self.refuse("an optimizer applied gradients inside the traced model call")
 
-    def note_metric(self, metric, y_true, y_pred, sample_weight):
+    def note_metric(self, metric, state, y_true, y_pred, sample_weight):
         self.refuse(f"the built-in metric '{metric.name}' was updated inside the traced model call")
 
     def note_result(self, metric):

@@ -8,7 +8,9 @@ def linear(x):
     return x
 
 
-_FUSED = ("linear", "relu", "sigmoid", "tanh")  # applied in Dense's epilogue
+# Applied in Dense's epilogue. Sigmoid runs as its own op: its output carries the logits, which binary
+# crossentropy reads, as Keras' does.
+_FUSED = ("linear", "relu", "tanh")
 _BY_NAME = {"linear": linear, "relu": relu, "sigmoid": sigmoid, "tanh": tanh, "softmax": softmax}
 
 

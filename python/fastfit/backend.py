@@ -30,8 +30,11 @@ def set_random_seed(seed):
 
 
 def snake_case(name):
-    """'SparseCategoricalAccuracy' -> 'sparse_categorical_accuracy', as Keras derives default names."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    """'SparseCategoricalAccuracy' -> 'sparse_categorical_accuracy', 'AUC' -> 'auc', 'Conv2D' -> 'conv2d':
+    Keras' to_snake_case, from which it derives default names."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def unique_name(base):

@@ -13,7 +13,7 @@ class _StepRecording(_tracing.TraceState):
         super().__init__(tape)
         self.gradients = []  # (target, sources, gradients)
         self.applies = []    # (optimizer, [(gradient, variable)], ops recorded before it)
-        self.metrics = []    # (metric, y_true, y_pred, sample_weight)
+        self.metrics = []    # (metric, its state, y_true, y_pred, sample_weight)
 
     def note_gradient(self, target, sources, grads):
         self.gradients.append((target, list(sources), list(grads)))
@@ -24,8 +24,8 @@ class _StepRecording(_tracing.TraceState):
     def note_apply(self, optimizer, pairs):
         self.applies.append((optimizer, list(pairs), self.tape.num_records))
 
-    def note_metric(self, metric, y_true, y_pred, sample_weight):
-        self.metrics.append((metric, y_true, y_pred, sample_weight))
+    def note_metric(self, metric, state, y_true, y_pred, sample_weight):
+        self.metrics.append((metric, state, y_true, y_pred, sample_weight))
 
 
 class _Step:
@@ -108,15 +108,13 @@ class _Step:
             else:
                 return f"it returns a tensor of shape {t.shape}, neither a scalar nor a batch of rows"
         self.returned_outputs = len(outputs)
-        labels, bindings = [], []
-        for metric, y_true, y_pred, weight in rec.metrics:
-            if metric._kind is None:
-                continue  # a Metric subclass: its variable updates are in the recording
-            bindings.append((metric, len(outputs), len(labels), -1 if weight is None else len(labels) + 1))
-            outputs.append(y_pred)
-            labels.append(y_true)
-            if weight is not None:
-                labels.append(weight)
+        labels, place, bindings = [], {}, []
+        for metric, state, *folded in rec.metrics:  # each tensor a metric reads becomes a label, once
+            for t in folded:
+                if t is not None and id(t) not in place:
+                    place[id(t)] = len(labels)
+                    labels.append(t)
+            bindings.append((metric, state, [-1 if t is None else place[id(t)] for t in folded]))
         trace = _core.Trace(rec.tape, inputs, [], outputs, loss, labels, terms)
         grads = [g for g in (rec.gradients[0][2] if rec.gradients else []) if g is not None]
         if grads and trace.first_reader(grads) >= 0:
@@ -127,9 +125,9 @@ class _Step:
             optimizers.flatten_variables(params)
         self.program = None
         self._program = _core.Program(trace, [], params, optimizer._core if optimizer else None)
-        for metric, output, label, weight in bindings:
-            self._program.add_metric(metric._kind, metric._threshold, output, label, weight)
-        self.metrics = [m for m, *_ in bindings]
+        for metric, _, slots in bindings:
+            self._program.add_metric(metric._accumulator, *slots)
+        self.metric_states = [state for _, state, _ in bindings]
         self.params = params
         self.state_tensors = list(trace.state_tensors)
         self.loss_state = [_core.MetricState()] if loss is not None else []
@@ -152,7 +150,7 @@ class _Step:
             s.reset()
         returned = [np.empty(s, d) for s, d in self.output_shapes[:self.returned_outputs]]
         results = [Tensor.view(a) for a in returned + self.scratch]
-        states = self.loss_state + self.term_states + [m._state for m in self.metrics]
+        states = self.loss_state + self.term_states + self.metric_states
         program.run(self.mode, _core.ArraySource(arrays, arrays[0].shape[0]), 1, states, results, True)
         values = []
         for kind, what in self.returns:
@@ -205,20 +203,22 @@ class _Step:
             if id(v) not in seen:
                 seen.add(id(v))
                 out.append((v, _value(v)))
-        for m in self.metrics:
-            out.append((m._state, _value(m._state)))
+        for state in self.metric_states:
+            out.append((state, _value(state)))
         return out
 
 
 def _value(v):
     if isinstance(v, _core.MetricState):
-        return np.array([v.total, v.count])
+        copy = _core.MetricState()
+        copy.copy_from(v)
+        return copy
     return np.array(_raw_numpy(v) if isinstance(v, Tensor) else v.numpy(), copy=True)
 
 
 def _restore(v, value):
     if isinstance(v, _core.MetricState):
-        v.total, v.count = float(value[0]), float(value[1])
+        v.copy_from(value)
     elif isinstance(v, Variable):
         v._assign(value)
     else:
@@ -226,6 +226,8 @@ def _restore(v, value):
 
 
 def _close(a, b):
+    if isinstance(a, _core.MetricState):  # a metric's state: its counts and accumulators
+        return _close(np.array([a.total, a.count] + a.acc), np.array([b.total, b.count] + b.acc))
     if isinstance(a, Tensor) or isinstance(b, Tensor) or isinstance(a, np.ndarray):
         a, b = np.asarray(_raw_numpy(a) if isinstance(a, Tensor) else a), \
             np.asarray(_raw_numpy(b) if isinstance(b, Tensor) else b)

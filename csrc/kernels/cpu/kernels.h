@@ -1,6 +1,8 @@
 // CPU-side helpers beside the kernel interface (kernels/kernels.h): ISA dispatch, the thread count
 // setting, and routines the CPU kernels share.
 #pragma once
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 
 #include "kernels/kernels.h"
@@ -28,6 +30,19 @@ int num_threads();
 const char* gemm_isa();
 
 float softmax_row(const float* x, int64_t N, float* p);  // p = softmax(x) for one row; returns logsumexp(x)
+
+// Keras 3's binary crossentropy of one element (see binary_crossentropy_forward) and its derivative
+// w.r.t. x: shared by the binary and focal losses.
+inline float binary_crossentropy(float y, float x, bool from_logits) {
+  if (from_logits) return std::max(x, 0.f) - x * y + std::log1p(std::exp(-std::fabs(x)));
+  const float p = std::min(std::max(x, 1e-7f), 1.f - 1e-7f);
+  return -(y * std::log(p) + (1.f - y) * std::log(1.f - p));
+}
+inline float binary_crossentropy_grad(float y, float x, bool from_logits) {
+  if (from_logits) return 1.f / (1.f + std::exp(-x)) - y;
+  if (x < 1e-7f || x > 1.f - 1e-7f) return 0.f;
+  return -(y / x - (1.f - y) / (1.f - x));
+}
 
 // One Philox4x32-10 block: out = philox(counter, key) (Random123's reference function).
 void philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]);

@@ -1,5 +1,5 @@
-// Softmax over rows and the per-row losses: sparse and categorical crossentropy (softmax fused in on
-// logits; Keras 3's clipping on probabilities), squared error.
+// Softmax over rows and the per-sample losses: sparse, categorical and binary crossentropy (softmax
+// fused in on logits; Keras 3's clipping on probabilities), squared error.
 #include <algorithm>
 #include <cmath>
 
@@ -39,11 +39,15 @@ FF_MULTIVERSION void softmax_backward(const float* __restrict y, const float* __
 }
 
 // Sparse: labels (B), pred (B, C).
-FF_MULTIVERSION_NOFMA int64_t sparse_crossentropy_forward(Labels labels, const float* __restrict x, int64_t B,
-                                                          int64_t C, bool from_logits, float* __restrict p,
-                                                          float* __restrict loss) {
+FF_MULTIVERSION_NOFMA int64_t sparse_crossentropy_forward(Labels labels, int64_t ignore, const float* __restrict x,
+                                                          int64_t B, int64_t C, bool from_logits,
+                                                          float* __restrict p, float* __restrict loss) {
   for (int64_t i = 0; i < B; ++i) {
     const int32_t t = labels[i];
+    if (t == ignore) {
+      loss[i] = 0.f;
+      continue;
+    }
     if (t < 0 || t >= C) return i;
     const float* xr = x + i * C;
     float* pr = p + i * C;
@@ -58,13 +62,13 @@ FF_MULTIVERSION_NOFMA int64_t sparse_crossentropy_forward(Labels labels, const f
   return -1;
 }
 
-FF_MULTIVERSION_NOFMA void sparse_crossentropy_backward(Labels labels, const float* __restrict x,
+FF_MULTIVERSION_NOFMA void sparse_crossentropy_backward(Labels labels, int64_t ignore, const float* __restrict x,
                                                         const float* __restrict p, const float* __restrict dloss,
                                                         int64_t B, int64_t C, bool from_logits, float* __restrict dx,
                                                         bool acc) {
   for (int64_t i = 0; i < B; ++i) {
     const int32_t t = labels[i];
-    const float gi = dloss[i];
+    const float gi = t == ignore ? 0.f : dloss[i];
     const float* pr = p + i * C;
     const float* xr = x + i * C;
     float* o = dx + i * C;
@@ -161,6 +165,22 @@ FF_MULTIVERSION_NOFMA void squared_error_backward(const float* __restrict y, con
       const float v = gi * (p[i * C + j] - y[i * C + j]);
       d[i * C + j] = acc ? d[i * C + j] + v : v;
     }
+  }
+}
+
+// Binary crossentropy per element; gradients w.r.t. the logits (sigmoid(x) - y) or the probabilities
+// (zero outside the clip, as tf.clip_by_value's).
+FF_MULTIVERSION_NOFMA void binary_crossentropy_forward(const float* __restrict y, const float* __restrict x, int64_t n,
+                                                       bool from_logits, float* __restrict loss) {
+  for (int64_t i = 0; i < n; ++i) loss[i] = binary_crossentropy(y[i], x[i], from_logits);
+}
+
+FF_MULTIVERSION_NOFMA void binary_crossentropy_backward(const float* __restrict y, const float* __restrict x,
+                                                        const float* __restrict dloss, int64_t n, bool from_logits,
+                                                        float* __restrict dx, bool acc) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = dloss[i] * binary_crossentropy_grad(y[i], x[i], from_logits);
+    dx[i] = acc ? dx[i] + v : v;
   }
 }
 

@@ -36,7 +36,9 @@ class CompileConfig:
                 raise TypeError(f"compile: `{name}` must be a list or a dict, got {type(value).__name__}")
         self.metric_specs, self.weighted_specs = metrics, weighted_metrics
         for spec in _leaves(metrics) + _leaves(weighted_metrics):  # fail early on unknown names
-            if not (isinstance(spec, str) and spec in metrics_module._ACCURACY):
+            metric = isinstance(spec, metrics_module.Metric) or (
+                isinstance(spec, type) and issubclass(spec, metrics_module.Metric))  # not built twice: names count
+            if not metric and spec not in metrics_module._ACCURACY:
                 metrics_module.get(spec)
         if not isinstance(run_eagerly, bool):
             raise TypeError(f"compile: `run_eagerly` must be True or False, got {run_eagerly!r}")
@@ -162,10 +164,15 @@ class CompileConfig:
         """The loss trackers and the built-in metrics: those a program accumulates in C++ states, in
         the order of its `states` argument. (A Metric subclass keeps its state in variables, which the
         program's traced updates change.)"""
-        return list(self.loss_trackers) + [m for m in self.metrics or [] if m._kind is not None]
+        return list(self.loss_trackers) + self.compiled_metrics()
+
+    def compiled_metrics(self):
+        """The metrics whose C++ accumulators a program folds (the built-ins)."""
+        return [m for m in self.metrics or [] if m._compiled]
 
     def custom_metrics(self):
-        return [m for m in self.metrics or [] if m._kind is None]
+        """The metrics whose own update_state runs (traced into the program, like the model)."""
+        return [m for m in self.metrics or [] if not m._compiled]
 
     def log_order(self):
         """evaluate()'s list order, as Keras 3 gives it: the loss, the metrics under their own names,

@@ -103,26 +103,24 @@ def _compile(model, mode, batch):
         optimizers.flatten_variables(model.trainable_weights)
     program = _core.Program(trace_a.trace, batch_constants, model.trainable_weights if train else [],
                             config.optimizer._core if train else None)
-    if mode != "predict":
-        ys, ws = trace_a.labels
-        for m in config.resolve_metrics([y.shape for y in ys], [o.shape for o in trace_a.outputs]):
-            if m._kind is not None:  # built-in: a C++ accumulator; a subclass's updates are in the trace
-                weight = len(ys) if m.weighted and ws is not None else -1  # the weights follow the targets
-                program.add_metric(m._kind, m._threshold, m.output, m.output, weight)
+    for m, (y_true, y_pred, weight) in zip(config.compiled_metrics() if mode != "predict" else [],
+                                           trace_a.metric_slots):
+        program.add_metric(m._accumulator, y_true, y_pred, weight)
     runner = CompiledRunner(program, [tuple(o.shape[1:]) for o in trace_a.outputs])
     why = _verify(model, mode, runner, batch.rows(slice(n - v, n)))
     return (runner, None) if why is None else (None, why)
 
 
 class _Recorded:
-    def __init__(self, trace, outputs, labels):
+    def __init__(self, trace, outputs, metric_slots):
         self.trace, self.outputs = trace, outputs
-        self.labels = labels  # (targets, weights) the loss and metrics saw
+        self.metric_slots = metric_slots  # per metric: the trace's labels its accumulator folds
 
 
 def _record(model, mode, batch):
-    """Runs the model (and loss) on these rows while recording: (_Recorded, None) or (None, why).
-    Sample weights are one more target of the trace; a Dataset's map runs first, recorded too."""
+    """Runs the model, loss and metrics' inputs on these rows while recording: (_Recorded, None) or
+    (None, why). Sample weights are one more target of the trace; a Dataset's map runs first, recorded
+    too."""
     tape = _core.Tape(record_all=True)
     inputs, targets, weights = batch.tensors()
     raw = inputs + targets + ([weights] if weights is not None else [])
@@ -131,17 +129,36 @@ def _record(model, mode, batch):
     with _tracing.recording(tape) as state:
         xs, ys, ws = batch.prepared((inputs, targets, weights))
         outs = _as_list(model(_one(xs), training=_TRAINING[mode]), model)
-        loss, terms = (None, [])
+        config = model._compile_config
+        loss, terms, folded = None, [], []
         if mode != "predict":
-            config = model._compile_config
             loss, terms = config.compute_loss(ys, outs, ws, model.losses)
-            config.resolve_metrics([y.shape for y in ys], [o.shape for o in outs])
+            folded = _metric_inputs(config, ys, outs, ws)
             _update_custom_metrics(config, ys, outs, ws)
     if state.data_dependent:
         return None, state.data_dependent
-    labels = ys + ([ws] if ws is not None else []) if batch.preprocess is not None and mode != "predict" else []
+    labels, slots = _label_slots(folded)
     trace = _core.Trace(tape, inputs, raw[len(inputs):], outs, loss, labels, terms)
-    return _Recorded(trace, outs, ([y.numpy() for y in ys], ws)), None
+    return _Recorded(trace, outs, slots), None
+
+
+def _metric_inputs(config, ys, outs, ws):
+    """Per compiled metric, what its accumulator folds: (y_true, y_pred, weights or None), computed
+    from the outputs and targets (a MeanMetricWrapper's per-sample values, recorded when tracing)."""
+    metrics = config.resolve_metrics([y.shape for y in ys], [o.shape for o in outs])
+    return [m._inputs(ys[m.output], outs[m.output], ws if m.weighted else None) for m in metrics]
+
+
+def _label_slots(folded):
+    """The tensors the metrics read, each once, and per metric the places of its three (-1: none)."""
+    labels, place, slots = [], {}, []
+    for tensors in folded:
+        for t in tensors:
+            if t is not None and id(t) not in place:
+                place[id(t)] = len(labels)
+                labels.append(t)
+        slots.append([-1 if t is None else place[id(t)] for t in tensors])
+    return labels, slots
 
 
 def _update_custom_metrics(config, ys, outs, ws):
@@ -160,16 +177,15 @@ def _verify(model, mode, runner, batch):
         eager_outs = _as_list(model(_one(xs), training=_TRAINING[mode]), model)
         eager = [o.numpy() for o in eager_outs]
         if mode != "predict":
-            outs = [Tensor(o) for o in eager]
+            outs = eager_outs
             loss, terms = config.compute_loss(targets, outs, weights, model.losses)
             eager_losses = [float(loss)] + [float(t) for t in terms]
             _update_custom_metrics(config, targets, outs, weights)
             eager_variables = [v.numpy() for m in config.custom_metrics() + model._metrics_added() for v in m.variables]
             eager_metrics = []
-            for m in config.state_metrics()[len(config.loss_trackers):]:
+            for m in config.compiled_metrics():
                 state = _core.MetricState()
-                _core.metric_update(m._kind, targets[m.output], outs[m.output], state, m._threshold,
-                                    weights if m.weighted else None)
+                m._fold(state, targets[m.output], outs[m.output], weights if m.weighted else None)
                 eager_metrics.append(state.result())
     results = PredictResults(runner.output_rows, n)
     source = _core.ArraySource([Tensor.view(a) for a in batch.arrays()], n)
@@ -196,9 +212,9 @@ def _verify(model, mode, runner, batch):
         if got.shape != want.shape or not np.allclose(got, want, rtol=1e-3, atol=1e-6):
             return ("the compiled program's metric updates (a Metric subclass or add_metric) differ from the "
                     "eager model's on rows the trace never saw")
-    for m, state, want in zip(config.state_metrics()[trackers:], states[trackers:], eager_metrics):
-        if not np.isclose(state.result(), want, rtol=1e-3, atol=1e-6):
-            return f"the compiled metric '{m.name}' gives {state.result():.6g} where the eager model gives {want:.6g}"
+    for m, state, want in zip(config.compiled_metrics(), states[trackers:], eager_metrics):
+        if not np.allclose(state.result(), want, rtol=1e-3, atol=1e-6, equal_nan=True):
+            return f"the compiled metric '{m.name}' gives {state.result()} where the eager model gives {want}"
     return None
 
 
@@ -325,9 +341,8 @@ class EagerRunner:
                 for state, value in zip(states, [loss] + terms):
                     state.total += float(value) * n
                     state.count += n
-                for m, state in zip(config.state_metrics()[len(config.loss_trackers):], states[len(config.loss_trackers):]):
-                    _core.metric_update(m._kind, ys[m.output], outs[m.output], state, m._threshold,
-                                        w if m.weighted else None)
+                for m, state in zip(config.compiled_metrics(), states[len(config.loss_trackers):]):
+                    m._fold(state, ys[m.output], outs[m.output], w if m.weighted else None)
                 _update_custom_metrics(config, ys, outs, w)
             done += 1
         return done

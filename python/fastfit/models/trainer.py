@@ -81,11 +81,12 @@ class Trainer:
 
     def _logs(self, states):
         """{log name: value}, the keys sorted as Keras 3 sorts its logs (and so history and the progress
-        bar): the C++-accumulated metrics from `states` (in `_state_metrics()` order), the others from
-        their own `result()`."""
-        values = {getattr(m, "log_name", m.name): float(s.result()) for m, s in zip(self._state_metrics(), states)}
+        bar): the C++-accumulated metrics from `states` (in `_state_metrics()` order: a float, or an
+        array for a metric of several values), the others from their own `result()`."""
+        values = {getattr(m, "log_name", m.name): s.result() for m, s in zip(self._state_metrics(), states)}
         for m in self._compile_config.custom_metrics() + self._metrics_added():
-            values[getattr(m, "log_name", m.name)] = float(m.result())
+            value = m.result().numpy()
+            values[getattr(m, "log_name", m.name)] = float(value) if value.ndim == 0 else value
         return dict(sorted(values.items()))
 
     # -- data ------------------------------------------------------------------------------
@@ -265,7 +266,7 @@ class Trainer:
         self._run_batches(runner, "test", adapter, steps, cbs, states)
         adapter.end_pass()
         for metric, state in zip(self._state_metrics(), states):
-            metric._state.total, metric._state.count = state.total, state.count
+            metric._state.copy_from(state)
         logs = self._logs(states)
         cbs.on_test_end(logs)
         return logs

@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from .. import _core
+from .. import _core, _tracing
 from ..tensor import Tensor, Variable, convert_to_tensor
 from . import schedules
 
@@ -260,6 +260,9 @@ class Optimizer:
         for g, v in grads_and_vars:
             grads.append(g)
             variables.append(v)
+        state = _tracing.current()
+        if state is not None:  # a compiled tf.function step replays the update
+            state.note_apply(self, list(zip(grads, variables)))
         self.apply(grads, variables)
         return self._iterations
 

@@ -5,6 +5,8 @@ and writes only the finished line of each epoch."""
 import sys
 import time
 
+import numpy as np
+
 
 def _format_value(v):
     return f"{v:.4f}" if abs(v) > 1e-3 else f"{v:.4e}"
@@ -35,7 +37,7 @@ class Progbar:
         if finalize is None:
             finalize = self.target is not None and current >= self.target
         for k, v in values or []:
-            self._values[k] = float(v)
+            self._values[k] = float(np.mean(v))  # a metric of several values (per class, ...) shows their mean
         now = time.time()
         if self.verbose == 1:
             if not finalize and (not self._dynamic or now - self._last_update < self.interval):
