@@ -58,8 +58,6 @@ class Trainer:
         config = self._compile_config
         if config is None:
             raise ValueError(f"You must call `compile()` before using the model: `{method}` needs a loss and an optimizer.")
-        if config.loss is None:
-            raise ValueError(f"`{method}` needs a loss: pass `loss=` to compile().")
         return config
 
     @property
@@ -96,7 +94,8 @@ class Trainer:
             raise NotImplementedError("`class_weight` for a model with several outputs is not supported yet")
         inputs = getattr(self, "inputs", None) or []
         return adapters.Standardizer(sparse, class_weight, getattr(self, "input_names", None) or [],
-                                     getattr(self, "output_names", None) or [], [t.dtype for t in inputs])
+                                     getattr(self, "output_names", None) or [], [t.dtype for t in inputs],
+                                     self._compile_config.needs_targets() if self._compile_config else True)
 
     def _adapter(self, x, y, batch_size, steps, with_targets, what, sample_weight=None):
         adapter = adapters.get_adapter(x, y, batch_size if adapters.is_batch_stream(x) else _batch_size(batch_size),
