@@ -35,3 +35,47 @@ def small_data():
     x = rng.normal(size=(200, 784)).astype("float32")
     y = (np.abs(x[:, :10]).argmax(1)).astype("uint8")  # learnable labels
     return x, y
+
+
+@pytest.fixture
+def gpu():
+    """The GPU: the real one when fastfit runs on one, else the emulated one (host memory, the CPU
+    kernels), so the device paths run on any machine; numbers must then equal the CPU's."""
+    from fastfit import _core
+    if keras.cuda.is_available():
+        yield "GPU"
+        return
+    _core._emulate_gpu(True)
+    try:
+        yield "GPU"
+    finally:
+        _core._emulate_gpu(False)
+
+
+def real_gpu():
+    """Whether the GPU fixture is a real GPU (its matrix products round differently from the CPU's)."""
+    from fastfit import _core
+    return _core.cuda_backend() == "cuda"
+
+
+@pytest.fixture(autouse=True)
+def _on_the_cpu_unless_asked(request):
+    """On a machine with a GPU, fit and friends would run there by default; the tests that check the
+    CPU's numbers (Keras parity, bit-exact replays) keep them on the CPU. Tests of the GPU ask for the
+    `gpu` or `device` fixture."""
+    if "gpu" in request.fixturenames or not keras.cuda.is_available():
+        yield
+        return
+    with keras.device("CPU"):
+        yield
+
+
+DEVICES = ["CPU"] + (["GPU"] if keras.cuda.is_available() else [])
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    """Each device fastfit runs on here: the op tests run once per device (use it with
+    `pytestmark = pytest.mark.usefixtures("device")`)."""
+    with keras.device(request.param):
+        yield request.param

@@ -42,6 +42,7 @@ CONV2D = [
 
 @pytest.mark.parametrize("xs,ws,strides,padding,dilation", CONV2D)
 @pytest.mark.parametrize("act,bias", [("linear", True), ("relu", True), ("tanh", False)])
+@pytest.mark.usefixtures("device")  # on each device (conftest.py)
 def test_conv2d(xs, ws, strides, padding, dilation, act, bias):
     x, w, b = inputs_off_kinks([xs, ws, (ws[-1],)], sum(xs) + sum(ws),
                                lambda *a: ref.conv2d(*a, strides=strides, padding=padding, dilation=dilation), act)
@@ -55,6 +56,7 @@ def test_conv2d(xs, ws, strides, padding, dilation, act, bias):
     ((2, 7, 3), (3, 3, 4), 1, "valid", 1), ((1, 8, 2), (3, 2, 3), 2, "same", 1),
     ((2, 6, 1), (2, 1, 2), 1, "causal", 2), ((1, 5, 2), (5, 2, 1), 1, "valid", 1),
     ((3, 4, 2), (1, 2, 2), 1, "valid", 1), ((1, 9, 2), (3, 2, 2), 3, "causal", 1)])
+@pytest.mark.usefixtures("device")  # on each device (conftest.py)
 def test_conv1d(xs, ws, stride, padding, dilation):
     rng = np.random.default_rng(sum(xs))
     x, w, b = rand(rng, *xs), rand(rng, *ws), rand(rng, ws[-1])
@@ -71,6 +73,7 @@ def test_conv1d(xs, ws, stride, padding, dilation):
     ((1, 3, 2, 2), (3, 2, 2, 2), (2, 2), "same", (1, 1), (1, 0)),
     ((1, 2, 2, 2), (3, 3, 2, 2), (2, 3), "valid", (1, 1), (1, 2)),
 ])
+@pytest.mark.usefixtures("device")  # on each device (conftest.py)
 def test_conv2d_transpose(xs, ws, strides, padding, dilation, output_padding):
     rng = np.random.default_rng(sum(xs) + sum(ws))
     x, w, b = rand(rng, *xs), rand(rng, *ws), rand(rng, ws[2])
@@ -84,6 +87,7 @@ def test_conv2d_transpose(xs, ws, strides, padding, dilation, output_padding):
     ((2, 5, 5, 3), (3, 3, 3, 1), (1, 1), "valid", (1, 1)), ((1, 6, 5, 2), (3, 3, 2, 3), (2, 2), "same", (1, 1)),
     ((1, 7, 7, 1), (3, 2, 1, 2), (1, 1), "same", (2, 2)), ((2, 3, 3, 2), (3, 3, 2, 2), (1, 1), "valid", (1, 1))])
 @pytest.mark.parametrize("act", ["linear", "sigmoid"])
+@pytest.mark.usefixtures("device")  # on each device (conftest.py)
 def test_depthwise_conv2d(xs, ws, strides, padding, dilation, act):
     rng = np.random.default_rng(sum(xs) + sum(ws))
     x, w, b = rand(rng, *xs), rand(rng, *ws), rand(rng, ws[2] * ws[3])
@@ -125,6 +129,7 @@ def test_conv2d_in_several_im2col_blocks():
                       [x, w.transpose(0, 1, 3, 2).copy(), b])
 
 
+@pytest.mark.usefixtures("device")  # on each device (conftest.py)
 def test_conv_gradients_accumulate_when_an_input_is_used_twice():
     rng = np.random.default_rng(4)
     x, w = rand(rng, 2, 5, 5, 2), rand(rng, 3, 3, 2, 2)

@@ -13,6 +13,7 @@ from helpers import check_op, rand, runner_of
 
 @pytest.mark.parametrize("table,ids", [((5, 3), (4,)), ((1, 1), (1, 1)), ((7, 2, 3), (2, 5)), ((11, 4), ()),
                                        ((3, 6), (2, 3, 2))])
+@pytest.mark.usefixtures("device")  # on each device (conftest.py)
 def test_gather(table, ids):
     rng = np.random.default_rng(len(ids))
     index = rng.integers(0, table[0], ids).astype(np.int32)  # repeated ids: their gradients add up

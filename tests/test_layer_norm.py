@@ -7,6 +7,8 @@ import fastfit as tf
 from fastfit import _core, layers
 from helpers import check_op, rand
 
+pytestmark = pytest.mark.usefixtures("device")  # each test on each device (conftest.py)
+
 
 def layer_norm_ref(x, gamma=None, beta=None, axes=(-1,), epsilon=1e-3):
     mean = x.mean(axis=axes, keepdims=True)

@@ -7,6 +7,8 @@ import pytest
 import fastfit as keras
 from helpers import check_op
 
+pytestmark = pytest.mark.usefixtures("device")  # each test on each device (conftest.py)
+
 EPS = 1e-7
 rng = np.random.default_rng(0)
 

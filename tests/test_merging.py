@@ -7,6 +7,8 @@ import fastfit as tf
 from fastfit import _core, layers
 from helpers import check_op, rand
 
+pytestmark = pytest.mark.usefixtures("device")  # each test on each device (conftest.py)
+
 
 @pytest.mark.parametrize("shapes,axis", [([(1, 3), (1, 2)], 1), ([(2, 3, 4), (2, 5, 4), (2, 1, 4)], 1),
                                          ([(3, 2, 5), (3, 2, 1)], -1), ([(1, 4), (2, 4), (3, 4)], 0),

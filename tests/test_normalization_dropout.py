@@ -30,6 +30,7 @@ def test_batch_normalization_training_and_inference_forward():
     assert [w.name for w in bn.non_trainable_weights] == ["moving_mean", "moving_variance"]
 
 
+@pytest.mark.usefixtures("device")  # on each device (conftest.py)
 def test_batch_normalization_gradients_match_finite_differences():
     from helpers import check_op
     rng = np.random.default_rng(1)

@@ -6,6 +6,8 @@ import fastfit as tf
 from fastfit import _core
 from helpers import check_op, rand
 
+pytestmark = pytest.mark.usefixtures("device")  # each test on each device (conftest.py)
+
 SHAPES = [(1, 1, 1), (1, 7, 3), (5, 1, 4), (3, 9, 1), (17, 33, 11),
           (7, 33, 16), (13, 5, 32), (6, 20, 64), (1, 9, 48),  # our AVX2 kernel: every row tail,
           (8, 12, 10), (5, 3, 21), (50, 7, 8)]                # masked column tails

@@ -8,6 +8,8 @@ import fastfit as keras
 from fastfit import _core, layers
 from helpers import check_op, rand
 
+pytestmark = pytest.mark.usefixtures("device")  # each test on each device (conftest.py)
+
 # (input shape, pool_size, strides, padding): odd sizes, batch 1, channels 1, overlapping windows,
 # strides past the window, pool = input size, 'same' padding on either side.
 POOL2D = [

@@ -7,6 +7,8 @@ import fastfit as tf
 from fastfit import _core, layers
 from helpers import check_op, rand
 
+pytestmark = pytest.mark.usefixtures("device")  # each test on each device (conftest.py)
+
 
 def op(name, **attrs):
     return lambda *t: _core.apply(name, list(t), **attrs)

@@ -6,6 +6,8 @@ import pytest
 import fastfit as tf
 from helpers import check_op, rand
 
+pytestmark = pytest.mark.usefixtures("device")  # each test on each device (conftest.py)
+
 
 @pytest.mark.parametrize("axis", [None, 0, 1, -1, (0, 2)])
 @pytest.mark.parametrize("fn,ref", [(tf.reduce_max, np.max), (tf.reduce_min, np.min)])

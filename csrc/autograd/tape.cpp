@@ -18,10 +18,17 @@ void pop_tape(Tape* t) {
   if (it != g_tapes.end()) g_tapes.erase(it);
 }
 
-TensorPtr apply(const OpPtr& op, const std::vector<TensorPtr>& in) {
+TensorPtr apply(const OpPtr& op, const std::vector<TensorPtr>& given) {
+  // Inputs that live on another device are copied there by recorded ops, so gradients flow back.
+  const Device device = op_device(*op, given);
+  std::vector<TensorPtr> in = given;
+  Device own;
+  if (!op->places(own))
+    for (auto& t : in)
+      if (t && t->device != device) t = apply(to_device_op(device), {t});
   auto out = run_op(*op, in, ExecCtx::eager());
   if (op->keeps_logits()) out->logits = in[0];
-  if (op->random_state() >= 0) advance_random_state(*in[op->random_state()]);  // fresh numbers next call
+  if (op->random_state() >= 0) advance_random_state(*given[op->random_state()]);  // fresh numbers next call
   for (Tape* t : g_tapes) {
     bool hit = t->record_all;
     for (size_t i = 0; i < in.size() && !hit; ++i)
@@ -66,9 +73,9 @@ std::vector<TensorPtr> Tape::gradient(const TensorPtr& target, const std::vector
   std::vector<TensorPtr> grad(values.size());
   if (plan.has_grad[tgt]) {
     if (seed) {
-      grad[tgt] = seed;
+      grad[tgt] = Tensor::on(target->device, seed);
     } else {
-      grad[tgt] = Tensor::make(target->shape);
+      grad[tgt] = Tensor::make(target->shape, DType::f32, target->device);
       grad[tgt]->fill(1.f);
     }
   }
@@ -83,7 +90,7 @@ std::vector<TensorPtr> Tape::gradient(const TensorPtr& target, const std::vector
       acc[k] = plan.accumulate[i][k];
       const int v = steps[i].in[k];
       if (!r.op->differentiable(int(k)) || !plan.has_grad[v]) continue;
-      if (!grad[v]) grad[v] = Tensor::make(raw[k]->shape);
+      if (!grad[v]) grad[v] = Tensor::make(raw[k]->shape, DType::f32, raw[k]->device);
       din[k] = grad[v].get();
     }
     r.op->backward(ExecCtx::eager(), raw.data(), *r.out, *grad[steps[i].out], din.data(), acc.get());

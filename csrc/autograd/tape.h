@@ -47,7 +47,8 @@ struct Tape {
 void push_tape(Tape* t);
 void pop_tape(Tape* t);
 
-// Run an op now on the inputs; record it on every active tape that watches an input.
+// Run an op now on the inputs, on op_device (ops/op.h), after copying there any input that lives on
+// another device (recorded to_device ops); record it on every active tape that watches an input.
 TensorPtr apply(const OpPtr& op, const std::vector<TensorPtr>& in);
 
 }  // namespace fastfit

@@ -1,5 +1,5 @@
 // Eager ops by name: each runs now and is recorded on the active tapes (autograd/tape.h). Also the
-// device scope and the random-number reference function.
+// random-number reference function.
 #include "autograd/tape.h"
 #include "bindings/bindings.h"
 #include "kernels/cpu/kernels.h"
@@ -100,17 +100,6 @@ void init_ops(py::module_& m) {
           py::arg("inputs"), py::kw_only(), py::arg("threads"), py::arg("row0") = 0,
           "Runs this op once (not recorded, random state untouched), as a Program replica with these settings.")
       .def("__repr__", [](const Op& op) { return "<Op " + op.key() + ">"; });
-
-  m.def(
-      "set_device",
-      [](const std::string& type) {
-        if (type != "CPU" && type != "GPU")
-          throw py::value_error("device_type must be 'CPU' or 'GPU', got '" + type + "'");
-        set_current_device(type == "GPU" ? Device::cuda : Device::cpu);
-      },
-      py::arg("device_type"), "This thread's device for eager ops: 'CPU' or 'GPU'.");
-  m.def("get_device", [] { return device_name(current_device()); });
-  m.def("cuda_is_available", &cuda::is_available);
 
   m.def(
       "philox4x32_10",

@@ -20,6 +20,8 @@ void init_optim(py::module_& m) {
       .def(
           "buffer",
           [](const ParamArena& a) {  // the capsule keeps the buffer alive as long as the array
+            FF_CHECK(a.device() == Device::cpu, "ParamArena.buffer: the arena lives on the GPU; read its "
+                                                "variables with .numpy() instead");
             auto* keep = new std::shared_ptr<float>(a.buffer());
             py::capsule owner(keep, [](void* p) { delete static_cast<std::shared_ptr<float>*>(p); });
             return py::array_t<float>({a.size()}, {sizeof(float)}, keep->get(), owner);

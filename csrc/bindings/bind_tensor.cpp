@@ -35,11 +35,11 @@ void init_tensor(py::module_& m) {
   py::class_<Tensor, TensorPtr>(m, "Tensor")
       .def(py::init([](const py::array& a) {  // owns a copy: the caller's array may change later
              auto view = from_numpy(a);
-             auto t = Tensor::make(view->shape, view->dtype);
+             auto t = Tensor::make(view->shape, view->dtype, current_device());
              t->copy_from_host(view->data);
              return t;
            }),
-           py::arg("value"))
+           py::arg("value"), "A copy of the array, on the device of this thread's fastfit.device scope (else the CPU).")
       .def(py::init([](TensorPtr t) { return t; }), py::kw_only(), py::arg("shares"),
            "Another Python object for the same C++ tensor (for Variable views of C++ state).")
       .def_static("view", &from_numpy, "A tensor sharing the numpy array's memory.")
@@ -50,6 +50,10 @@ void init_tensor(py::module_& m) {
         return s;
       })
       .def_property_readonly("ndim", &Tensor::rank)
+      .def_property_readonly(
+          "device",
+          [](const Tensor& t) { return std::string("/job:localhost/replica:0/task:0/device:") + device_name(t.device) + ":0"; },
+          "Where the tensor lives, as TensorFlow names it: '/job:localhost/replica:0/task:0/device:GPU:0'.")
       .def_property_readonly("dtype_name", [](const Tensor& t) { return dtype_name(t.dtype); })
       .def_readwrite("_trainable", &Tensor::trainable)
       .def_property_readonly("_logits", [](const Tensor& t) { return t.logits; })

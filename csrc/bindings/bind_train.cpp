@@ -39,7 +39,8 @@ void init_train(py::module_& m) {
           "update",
           [](const Metric& metric, TensorPtr y, TensorPtr p, TensorPtr w, MetricState& s) {
             FF_CHECK(y && p, "metric update: y_true and y_pred must be tensors, got None");
-            metric.update(*y, *p, w.get(), s);
+            const Device host = Device::cpu;  // metrics fold on the host: GPU values are copied here
+            metric.update(*Tensor::on(host, y), *Tensor::on(host, p), Tensor::on(host, w).get(), s);
           },
           py::arg("y_true"), py::arg("y_pred"), py::arg("sample_weight").none(true), py::arg("state"),
           "Folds one batch into `state`, each value weighted by `sample_weight` (None: 1).")
@@ -105,8 +106,21 @@ void init_train(py::module_& m) {
       "(why the traces differ or '', the constants of `a` that hold the batch size).");
 
   py::class_<Program, std::shared_ptr<Program>>(m, "Program")
-      .def(py::init<const Trace&, std::vector<TensorPtr>, std::vector<TensorPtr>, std::shared_ptr<Optimizer>>(),
-           py::arg("trace"), py::arg("batch_constants"), py::arg("params"), py::arg("optimizer").none(true))
+      .def(py::init([](const Trace& trace, const std::vector<TensorPtr>& batch_constants,
+                       const std::vector<TensorPtr>& params, std::shared_ptr<Optimizer> optimizer,
+                       const std::string& device) {
+             if (device != "CPU" && device != "GPU")
+               throw py::value_error("Program: device must be 'CPU' or 'GPU', got '" + device + "'");
+             FF_CHECK(device == "CPU" || cuda::is_available(), "Program: no GPU is available");
+             return std::make_shared<Program>(trace, batch_constants, params, std::move(optimizer),
+                                              device == "GPU" ? Device::cuda : Device::cpu);
+           }),
+           py::arg("trace"), py::arg("batch_constants"), py::arg("params"), py::arg("optimizer").none(true),
+           py::arg("device") = "CPU",
+           "A compiled program; on 'GPU' an optimizer option without a GPU kernel raises NotImplementedError.")
+      .def_property_readonly("device", [](const Program& p) { return std::string(device_name(p.device())); })
+      .def("release_data", &Program::release_data,
+           "Drops the device copies of the batch sources' arrays (a GPU program, after fit or evaluate).")
       .def("add_metric", &Program::add_metric, py::arg("metric"), py::arg("y_true"), py::arg("y_pred"),
            py::arg("weight") = -1,
            "Binds `metric` to the trace's labels `y_true` and `y_pred`, weighted by label `weight` (-1: none).")

@@ -19,5 +19,6 @@ void init_ops(py::module_& m);
 void init_optim(py::module_& m);
 void init_train(py::module_& m);
 void init_data(py::module_& m);
+void init_device(py::module_& m);
 
 }  // namespace fastfit::bind

@@ -4,13 +4,16 @@
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "fastfit C++ core";
-  pybind11::register_exception_translator([](std::exception_ptr e) {  // core's TypeError -> Python's
+  pybind11::register_exception_translator([](std::exception_ptr e) {  // core's TypeError, NotImplemented -> Python's
     try {
       if (e) std::rethrow_exception(e);
     } catch (const fastfit::TypeError& err) {
       PyErr_SetString(PyExc_TypeError, err.what());
+    } catch (const fastfit::NotImplemented& err) {
+      PyErr_SetString(PyExc_NotImplementedError, err.what());
     }
   });
+  fastfit::bind::init_device(m);
   fastfit::bind::init_tensor(m);
   fastfit::bind::init_ops(m);
   fastfit::bind::init_data(m);

@@ -78,8 +78,8 @@ void Tensor::resize(const Shape& s, DType d) {
   if (need > capacity || !data) {
     size_t bytes = (std::max<size_t>(need, 4) + 63) / 64 * 64;
     if (device == Device::cuda) {
-      data = cuda::alloc(bytes);
-      owner = std::shared_ptr<void>(data, [](void* q) { cuda::free(q); });
+      owner = cuda::alloc(bytes);
+      data = owner.get();
     } else {
       data = block_cache().acquire(bytes);
       owner = std::shared_ptr<void>(data, [bytes](void* q) { block_cache().release(q, bytes); });
@@ -110,6 +110,18 @@ TensorPtr Tensor::scalar(float v) {
 }
 
 void Tensor::fill(float v) { FF_DISPATCH(device, fill)(f(), size(), v); }
+
+TensorPtr Tensor::on(Device dev, const TensorPtr& t) {
+  if (!t || t->device == dev) return t;
+  auto copy = make(t->shape, t->dtype, dev);
+  copy->copy_from(*t);
+  return copy;
+}
+
+void Tensor::copy_from(const Tensor& src) {
+  if (device == Device::cpu && src.device == Device::cpu) std::memcpy(data, src.data, nbytes());
+  else cuda::copy(data, src.data, nbytes());
+}
 
 void Tensor::copy_to_host(void* dst) const {
   if (device == Device::cuda) cuda::copy(dst, data, nbytes());

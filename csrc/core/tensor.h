@@ -18,6 +18,9 @@ struct TypeError : std::invalid_argument {       // a value of the wrong type (P
   using std::invalid_argument::invalid_argument;
 };
 [[noreturn]] void fail_type(const std::string& msg);
+struct NotImplemented : std::logic_error {  // an accepted option this path lacks (Python NotImplementedError)
+  using std::logic_error::logic_error;
+};
 #define FF_CHECK(cond, msg)                     \
   do {                                          \
     if (!(cond)) ::fastfit::fail(msg);          \
@@ -67,6 +70,8 @@ struct Tensor {
   TensorPtr logits;             // set on softmax and sigmoid outputs: crossentropy reads them (Keras' _keras_logits)
 
   static TensorPtr make(const Shape& s, DType d = DType::f32, Device dev = Device::cpu);
+  // `t` itself when it lives on `dev`, else a copy there (waits for queued GPU work).
+  static TensorPtr on(Device dev, const TensorPtr& t);
   static TensorPtr zeros(const Shape& s, DType d = DType::f32);
   static TensorPtr scalar(float v);
 
@@ -77,6 +82,7 @@ struct Tensor {
   void fill(float v);
   void copy_to_host(void* dst) const;  // nbytes() bytes, wherever the tensor lives
   void copy_from_host(const void* src);
+  void copy_from(const Tensor& src);  // same shape and dtype, either device
 
   int64_t size() const { return shape.numel(); }
   size_t nbytes() const { return size_t(size()) * 4; }

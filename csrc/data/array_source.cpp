@@ -8,6 +8,7 @@ namespace fastfit {
 ArraySource::ArraySource(std::vector<TensorPtr> arrays, int64_t batch_size, bool drop_remainder)
     : arrays_(std::move(arrays)), batch_size_(batch_size), drop_(drop_remainder) {
   FF_CHECK(!arrays_.empty(), "no arrays to cut into batches");
+  for (auto& t : arrays_) t = Tensor::on(Device::cpu, t);  // batches are cut from host memory
   FF_CHECK(batch_size > 0, "batch_size must be a positive integer, got " + std::to_string(batch_size));
   n_ = arrays_[0]->rank() ? arrays_[0]->shape[0] : 0;
   for (auto& t : arrays_)

@@ -1,8 +1,10 @@
-// The kernel interface: every kernel of kernels.def, declared for the CPU and for CUDA.
+// The kernel interface: every kernel of kernels.def, declared for the CPU and for CUDA (whose kernels
+// live in fastfit._cuda and reach the core as a KernelTable, kernels/cuda/README.md).
 #pragma once
 #include <cstdint>
 
 #include "core/tensor.h"
+#include "optim/rules.h"
 
 namespace fastfit {
 
@@ -18,6 +20,26 @@ struct Labels {
   int32_t operator[](int64_t i) const {
     return is_int ? static_cast<const int32_t*>(data)[i] : static_cast<int32_t>(static_cast<const float*>(data)[i]);
   }
+  float value(int64_t i) const {  // as a float, not truncated
+    return is_int ? float(static_cast<const int32_t*>(data)[i]) : static_cast<const float*>(data)[i];
+  }
+};
+
+// A metric folded by metric_fold: what one element's value is, and the layout of the batch. p holds
+// the predictions (float32), y the targets (int32 or float32, as Labels).
+struct MetricFold {
+  enum Kind : int {
+    mean,         // value(e) = p[e] (Mean, RootMeanSquaredError, a MeanMetricWrapper's per-sample values)
+    sum,          // likewise, summed (Sum)
+    exact,        // p[e] == y[e] (accuracy)
+    binary,       // (p[e] > threshold) == y[e] (binary_accuracy)
+    categorical,  // per row of C: argmax(p) == argmax(y), the first maximum (categorical_accuracy)
+    sparse,       // per row of C: argmax(p) == y[row] (sparse_categorical_accuracy)
+  } kind = mean;
+  float threshold = 0.5f;
+  int64_t samples = 0, per = 0;  // per-sample values: samples x per
+  int64_t C = 1;                 // classes per row (categorical, sparse): each value reads a row of p
+  int64_t block = 1;             // values per weight
 };
 
 // A sliding window over channels-last images (convolution, pooling): input (B, H, W, C), output
@@ -37,5 +59,12 @@ namespace cuda {
 #include "kernels/kernels.def"
 }  // namespace cuda
 #undef FF_KERNEL
+
+// One function pointer per kernel, of the type of &cpu::name: how FF_DISPATCH reaches a GPU kernel.
+struct KernelTable {
+#define FF_KERNEL(ret, name, params) ret(*name) params;
+#include "kernels/kernels.def"
+#undef FF_KERNEL
+};
 
 }  // namespace fastfit

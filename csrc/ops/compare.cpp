@@ -51,7 +51,7 @@ struct Cast final : Op {
     const int64_t n = x.size();
     if (to_ == "int32" && x.dtype == DType::f32) FF_DISPATCH(out.device, cast_f32_i32)(x.f(), n, out.i32());
     else if (to_ != "int32" && x.dtype == DType::i32) FF_DISPATCH(out.device, cast_i32_f32)(x.i32(), n, out.f());
-    else std::memcpy(out.data, x.data, x.nbytes());
+    else copy_on(out.device, out.data, x.data, x.nbytes());
     if (to_ == "bool") FF_DISPATCH(out.device, cast_to_bool)(out.f(), n, out.f());
   }
   void backward(const ExecCtx&, const Tensor* const* in, const Tensor& out, const Tensor& g, Tensor* const* din,
@@ -73,7 +73,7 @@ struct StopGradient final : Op {
     d = in[0]->dtype;
   }
   void forward(const ExecCtx&, const Tensor* const* in, Tensor& out) override {
-    std::memcpy(out.data, in[0]->data, in[0]->nbytes());
+    copy_on(out.device, out.data, in[0]->data, in[0]->nbytes());
   }
   void backward(const ExecCtx&, const Tensor* const*, const Tensor&, const Tensor&, Tensor* const*,
                 const bool*) override {}

@@ -41,7 +41,7 @@ struct SparseCrossentropy final : Op {
     const int64_t bad = FF_DISPATCH(out.device, sparse_crossentropy_forward)(labels(y), ignore_, x.f(), x.rows(), C,
                                                                              logits_, p_.f(), out.f());
     FF_CHECK(bad < 0, "sparse_categorical_crossentropy: labels must be in [0, " + std::to_string(C) + "), got " +
-                          std::to_string(labels(y)[bad]) + " at position " + std::to_string(bad));
+                          std::to_string(int_at(y, bad)) + " at position " + std::to_string(bad));
   }
   void backward(const ExecCtx&, const Tensor* const* in, const Tensor& out, const Tensor& g, Tensor* const* din,
                 const bool* acc) override {

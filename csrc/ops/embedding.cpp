@@ -23,7 +23,7 @@ struct Gather final : Op {
     const int64_t V = params.shape[0], D = row_size(params);
     const Labels labels{ids.data, ids.dtype == DType::i32};
     const int64_t bad = FF_DISPATCH(out.device, gather_forward)(params.f(), V, D, labels, ids.size(), out.f());
-    if (bad >= 0) fail("gather: indices" + position(ids.shape, bad) + " = " + std::to_string(labels[bad]) +
+    if (bad >= 0) fail("gather: indices" + position(ids.shape, bad) + " = " + std::to_string(int_at(ids, bad)) +
                        " is not in [0, " + std::to_string(V) + ")");
   }
   void backward(const ExecCtx&, const Tensor* const* in, const Tensor& out, const Tensor& g, Tensor* const* din,

@@ -2,6 +2,7 @@
 #include "ops/op.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <stdexcept>
 
@@ -56,15 +57,30 @@ OpPtr Op::clone() const { return instantiate(*def_, attrs_); }
 
 ExecCtx ExecCtx::eager() { return ExecCtx{cpu::num_threads(), 0}; }
 
+Device op_device(const Op& op, const std::vector<TensorPtr>& in) {
+  Device d = Device::cpu;
+  if (!op.places(d)) {
+    if (has_device_scope()) d = current_device();
+    for (auto& t : in)
+      if (!has_device_scope() && t && t->device == Device::cuda) d = Device::cuda;
+  }
+  if (d == Device::cuda && !cuda::is_available())
+    throw std::runtime_error(std::string(op.name()) + " has no GPU implementation");
+  return d;
+}
+
 TensorPtr run_op(Op& op, const std::vector<TensorPtr>& in, const ExecCtx& ctx) {
   FF_CHECK(int(in.size()) == op.arity(), std::string(op.registry_name()) + ": expected " +
                                              std::to_string(op.arity()) + " inputs, got " + std::to_string(in.size()));
-  const Device device = current_device();
-  if (device == Device::cuda && !cuda::is_available())
-    throw std::runtime_error(std::string(op.name()) + " has no GPU implementation");
+  const Device device = op_device(op, in);
+  Device own;
+  const bool moves = op.places(own);
   std::vector<const Tensor*> raw(in.size());
   for (size_t i = 0; i < in.size(); ++i) {
     if (!in[i]) fail_type(std::string(op.registry_name()) + ": input " + std::to_string(i) + " is None");
+    FF_CHECK(moves || in[i]->device == device,
+             std::string(op.name()) + ": input " + std::to_string(i) + " is on the " + device_name(in[i]->device) +
+                 ", but the op runs on the " + device_name(device) + ": its inputs must be on its device");
     raw[i] = in[i].get();
   }
   Shape s;
@@ -74,6 +90,17 @@ TensorPtr run_op(Op& op, const std::vector<TensorPtr>& in, const ExecCtx& ctx) {
   FlushDenormals flush;
   op.forward(ctx, raw.data(), *out);
   return out;
+}
+
+int64_t int_at(const Tensor& t, int64_t i) {
+  int32_t v[1];
+  const char* at = static_cast<const char*>(t.data) + i * 4;
+  if (t.device == Device::cuda) cuda::copy(v, at, 4);
+  else std::memcpy(v, at, 4);
+  if (t.dtype == DType::i32) return v[0];
+  float f;
+  std::memcpy(&f, v, 4);
+  return int64_t(f);
 }
 
 void resize_scratch(Tensor& t, Device device, const Shape& shape, DType dtype) {

@@ -42,6 +42,9 @@ struct Op {
   virtual bool keeps_logits() const { return false; }  // softmax, sigmoid: the output carries its input (logits)
   // The input holding a random op's state [seed, counter] (int32 (2,)); -1 for other ops.
   virtual int random_state() const { return -1; }
+  // An op that picks its own device (to_device, which copies between devices) sets it and says true;
+  // every other op runs where op_device puts it, on inputs that are there.
+  virtual bool places(Device& /*device*/) const { return false; }
 
   // For splitting a batch's rows across threads (train/program.h). batched[i]: input i carries the
   // batch on axis 0. True when each output row depends only on the same input rows.
@@ -71,10 +74,21 @@ struct OpRegistrar {
 OpPtr make_op(const std::string& name, const Attrs& attrs = {});
 std::vector<std::string> op_names();  // sorted
 
-// Runs `op` once now on `in`, on this thread's current device (fastfit.device), recording nothing.
-// Checks the inputs (ValueError) and the device: in a build without CUDA, a GPU device raises
-// RuntimeError "<Op> has no GPU implementation", before anything runs.
+// Where an eager call of `op` on `in` runs: the op's own choice (to_device), else this thread's
+// fastfit.device scope, else the GPU when an input is there, else the CPU (as TensorFlow places ops).
+// With no GPU backend, the GPU raises RuntimeError "<Op> has no GPU implementation".
+Device op_device(const Op& op, const std::vector<TensorPtr>& in);
+
+// Runs `op` once now on `in`, on op_device, recording nothing. Checks the inputs (ValueError; an input
+// on another device is one: autograd's apply copies them first) before anything runs.
 TensorPtr run_op(Op& op, const std::vector<TensorPtr>& in, const ExecCtx& ctx);
+
+// The op that copies a tensor to `device` (gradients flow back across it): what apply inserts before
+// an input that lives elsewhere, as TensorFlow copies implicitly.
+OpPtr to_device_op(Device device);
+
+// Element i of a float32 or int32 tensor on either device, as an integer (for messages).
+int64_t int_at(const Tensor& t, int64_t i);
 
 // An op's scratch tensor (kept for the backward, reused across calls), resized on `device`.
 void resize_scratch(Tensor& t, Device device, const Shape& shape, DType dtype = DType::f32);

@@ -14,7 +14,6 @@ namespace fastfit {
 namespace {
 
 constexpr int64_t kBlock = 256;  // floats of transformed gradient at a time, on the stack
-constexpr int kMaxRuleSlots = 3;
 
 // average = mu*average + (1 - mu)*w
 FF_MULTIVERSION void moving_average(float* __restrict a, const float* __restrict w, int64_t n, float mu,
@@ -52,6 +51,11 @@ void Optimizer::build(const std::vector<TensorPtr>& vars) {
     FF_CHECK(vars[i]->dtype == DType::f32, "optimizer.build: variables[" + std::to_string(i) +
                                                "] must be float32, got " + vars[i]->desc());
   }
+  if (!built_ && !vars.empty()) device_ = vars[0]->device;
+  for (size_t i = 0; i < vars.size(); ++i)
+    FF_CHECK(vars[i]->device == device_, "optimizer.build: variables[" + std::to_string(i) + "] is on the " +
+                                             device_name(vars[i]->device) + ", the optimizer's variables on the " +
+                                             device_name(device_) + ": one optimizer serves variables of one device");
   built_ = true;
   std::vector<TensorPtr> fresh;
   std::vector<char> decay;
@@ -72,7 +76,7 @@ void Optimizer::build(const std::vector<TensorPtr>& vars) {
   for (Slot& s : slots_) {
     std::vector<TensorPtr> state;
     for (auto& v : fresh) {
-      state.push_back(Tensor::make(v->shape));  // the arena copies the value in
+      state.push_back(Tensor::make(v->shape, DType::f32, device_));  // the arena copies the value in
       state.back()->fill(s.initial);
     }
     s.arena.adopt(state);
@@ -96,6 +100,12 @@ int64_t Optimizer::offset(const Tensor& var) const {
   return it == index_.end() ? -1 : layout_.offsets[it->second];
 }
 
+size_t Optimizer::index(const Tensor& var) const {
+  auto it = index_.find(&var);
+  FF_CHECK(it != index_.end(), "optimizer: a variable it was not built on");
+  return it->second;
+}
+
 int64_t Optimizer::step() const {
   const int64_t every = cfg.gradient_accumulation_steps;
   return every ? iterations / every : iterations;
@@ -113,6 +123,22 @@ void Optimizer::start_step() {
   float no_product = 1.f;
   rule_ = step_scalars(cfg.rule, lr, step(), u_product_ ? u_product_->f()[0] : no_product);
   std::fill(squares_.begin(), squares_.end(), 0.0);  // variables without a gradient add nothing
+  if (device_ == Device::cuda) {
+    static_assert(sizeof(RuleStep) % 4 == 0, "RuleStep is copied as floats");
+    if (!rule_on_device_) rule_on_device_ = Tensor::make(Shape{int64_t(sizeof(RuleStep) / 4)}, DType::f32, device_);
+    rule_on_device_->copy_from_host(&rule_);
+  }
+}
+
+const char* Optimizer::gpu_unsupported() const {
+  if (cfg.rule.kind == OptKind::ftrl) return "the Ftrl optimizer";
+  if (cfg.clipnorm > 0) return "clipnorm";
+  if (cfg.clipvalue > 0) return "clipvalue";
+  if (cfg.global_clipnorm > 0) return "global_clipnorm";
+  if (cfg.use_ema) return "use_ema";
+  if (cfg.gradient_accumulation_steps) return "gradient_accumulation_steps";
+  if (cfg.loss_scale_factor) return "loss_scale_factor";
+  return nullptr;
 }
 
 const float* Optimizer::prepare(const float* g, int64_t at, int64_t n, float* buf) const {
@@ -182,13 +208,19 @@ void Optimizer::update_variable(size_t k, float* w, const float* g, int64_t at, 
     }
     return;
   }
-  float* s[kMaxRuleSlots] = {};
-  for (size_t j = rule_slot_; j < slots_.size(); ++j) s[j - rule_slot_] = state(j);
-  if (!transforms_ && !decay_[k]) {  // the gradient as given, straight to the rule
-    apply_rule(cfg.rule, rule_, w, g, s, n, first, vars_[k]->size());
+  RuleSlots s;
+  for (size_t j = rule_slot_; j < slots_.size(); ++j) s.s[j - rule_slot_] = state(j);
+  if (device_ == Device::cuda) {  // the rule and the decay as kernels (apply checked gpu_unsupported)
+    const RuleStep* st = static_cast<const RuleStep*>(rule_on_device_->data);
+    if (decay_[k]) FF_DISPATCH(device_, decay_weights)(w, n, float(cfg.weight_decay), st);
+    FF_DISPATCH(device_, apply_rule)(cfg.rule, st, w, g, s, n, first, vars_[k]->size());
     return;
   }
-  const float wd = float(cfg.weight_decay), lr = rule_.lr;
+  if (!transforms_ && !decay_[k]) {  // the gradient as given, straight to the rule
+    cpu::apply_rule(cfg.rule, &rule_, w, g, s, n, first, vars_[k]->size());
+    return;
+  }
+  const float wd = float(cfg.weight_decay);
   for (int64_t i = 0; i < n; i += kBlock) {
     const int64_t m = std::min(kBlock, n - i);
     const float* p = prepare(g + i, at + i, m, buf);
@@ -204,11 +236,10 @@ void Optimizer::update_variable(size_t k, float* w, const float* g, int64_t at, 
       for (int64_t j = 0; j < m; ++j) buf[j] = std::max(std::min(p[j], v), -v);
       p = buf;
     }
-    if (decay_[k])  // decoupled: w -= w * weight_decay * lr, before the rule
-      for (int64_t j = 0; j < m; ++j) w[i + j] -= w[i + j] * wd * lr;
-    float* si[kMaxRuleSlots];
-    for (int j = 0; j < kMaxRuleSlots; ++j) si[j] = s[j] ? s[j] + i : nullptr;
-    apply_rule(cfg.rule, rule_, w + i, p, si, m, first + i, vars_[k]->size());
+    if (decay_[k]) cpu::decay_weights(w + i, m, wd, &rule_);  // decoupled, before the rule
+    RuleSlots si;
+    for (int j = 0; j < kMaxRuleSlots; ++j) si.s[j] = s.s[j] ? s.s[j] + i : nullptr;
+    cpu::apply_rule(cfg.rule, &rule_, w + i, p, si, m, first + i, vars_[k]->size());
   }
 }
 
@@ -240,12 +271,17 @@ void Optimizer::apply(const std::vector<TensorPtr>& vars, const std::vector<Tens
     FF_CHECK(grads[i]->dtype == DType::f32, "apply_gradients: gradients must be float32, got " + grads[i]->desc());
   }
   build(vars);
+  if (device_ == Device::cuda && gpu_unsupported())
+    throw NotImplemented(std::string("apply_gradients: ") + gpu_unsupported() +
+                         " is not supported yet for variables on the GPU");
+  std::vector<TensorPtr> local;  // each gradient on its variable's device
+  for (auto& g : grads) local.push_back(Tensor::on(device_, g));
   start_step();
   if (clips_by_norm()) {
-    for (size_t i = 0; i < vars.size(); ++i) add_squares(grads[i]->f(), offset(*vars[i]));
+    for (size_t i = 0; i < vars.size(); ++i) add_squares(local[i]->f(), offset(*vars[i]));
     finish_norms();
   }
-  for (size_t i = 0; i < vars.size(); ++i) update(vars[i]->f(), grads[i]->f(), offset(*vars[i]), vars[i]->size());
+  for (size_t i = 0; i < vars.size(); ++i) update(vars[i]->f(), local[i]->f(), offset(*vars[i]), vars[i]->size());
   finish_step();
 }
 

@@ -60,6 +60,7 @@ class Optimizer {
   void build(const std::vector<TensorPtr>& vars);
   // Where a variable's state starts in the slot layout (floats); -1 if build() has not seen it.
   int64_t offset(const Tensor& var) const;
+  size_t index(const Tensor& var) const;  // its place in variables() (build() has seen it)
 
   void start_step();  // the learning rate (a Python schedule is called here) and the step's scalars
   bool clips_by_norm() const { return needs_norms_; }
@@ -75,6 +76,18 @@ class Optimizer {
   void apply(const std::vector<TensorPtr>& vars, const std::vector<TensorPtr>& grads);
 
   const std::vector<TensorPtr>& variables() const { return vars_; }  // those served, in build order
+  Device device() const { return device_; }  // where the variables (and so the state) live
+
+  // The first option set that has no GPU kernel ("clipnorm", "use_ema", "Ftrl", ...), or null: a step
+  // on the GPU is the rule (apply_rule) and the weight decay (decay_weights) alone.
+  const char* gpu_unsupported() const;
+  // For a step run elsewhere (a GPU Program): this step's scalars (after start_step), whether weight
+  // decay applies to variable k, and the state of the rule's slot j (rule_slots' order): its arena's
+  // buffer, laid out as offset() says.
+  const RuleStep& scalars() const { return rule_; }
+  bool decays_variable(size_t k) const { return decay_[k] != 0; }
+  size_t num_rule_slots() const { return slots_.size() - rule_slot_; }
+  float* rule_slot(size_t j) const { return slots_[rule_slot_ + j].arena.buffer().get(); }
   // The state tensors in the order of Keras' optimizer.variables (after iteration and learning_rate).
   std::vector<SlotVariable> slot_variables() const;
   bool built() const { return built_; }
@@ -93,6 +106,8 @@ class Optimizer {
   std::unordered_map<const Tensor*, size_t> index_;  // vars_ holds the tensors: no address is reused
   std::vector<char> decay_;                           // per variable: weight decay applies
   bool built_ = false;
+  Device device_ = Device::cpu;
+  TensorPtr rule_on_device_;  // rule_ copied to the GPU, for steps of variables there
 
   // This step (start_step, finish_norms), read by update()
   RuleStep rule_;

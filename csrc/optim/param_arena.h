@@ -36,6 +36,7 @@ class ParamArena {
   std::vector<TensorPtr> variables() const;
   std::vector<int64_t> offsets() const;
   int64_t size() const { return layout_.size; }
+  Device device() const { return device_; }  // where the buffer lives: its first variable's device
   const std::shared_ptr<float>& buffer() const { return buffer_; }
 
  private:
@@ -44,6 +45,7 @@ class ParamArena {
   std::shared_ptr<float> buffer_;
   std::vector<TensorPtr> vars_;  // everything ever adopted, in order: offsets never change
   Layout layout_;
+  Device device_ = Device::cpu;
 };
 
 // Whether `ts` (at least one) lie in one buffer back to back, each where Layout puts it after the

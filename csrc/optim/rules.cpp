@@ -204,8 +204,10 @@ RuleStep step_scalars(const RuleConfig& c, float lr, int64_t step, float& u_prod
   return st;
 }
 
-void apply_rule(const RuleConfig& c, const RuleStep& st, float* w, const float* g, float* const* s, int64_t n,
-                int64_t first, int64_t size) {
+void cpu::apply_rule(const RuleConfig& c, const RuleStep* step, float* w, const float* g, RuleSlots slots, int64_t n,
+                     int64_t first, int64_t size) {
+  const RuleStep& st = *step;
+  float* const* s = slots.s;
   const float lr = st.lr, eps = float(c.epsilon);
   switch (c.kind) {
     case OptKind::sgd: {
@@ -261,6 +263,11 @@ void apply_rule(const RuleConfig& c, const RuleStep& st, float* w, const float* 
       break;
     }
   }
+}
+
+FF_MULTIVERSION void cpu::decay_weights(float* __restrict w, int64_t n, float weight_decay, const RuleStep* st) {
+  const float lr = st->lr;
+  for (int64_t i = 0; i < n; ++i) w[i] -= w[i] * weight_decay * lr;
 }
 
 }  // namespace fastfit

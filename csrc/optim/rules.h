@@ -42,10 +42,13 @@ struct RuleStep {
 // Keras advances before the rule runs.
 RuleStep step_scalars(const RuleConfig& c, float lr, int64_t step, float& u_product);
 
-// One step for n elements of one variable: weights w, gradient g, state s[i] in rule_slots order.
-// `first`: the index of w[0] in its variable of `size` elements (TensorFlow's pow, which Ftrl calls,
+// The state a step reads and writes: one pointer per slot, in rule_slots order (null past the last).
+// The step itself is the kernel apply_rule (kernels/kernels.def): for the CPU in rules.cpp, where
+// `first`, the index of w[0] in its variable of `size` elements, matters to Ftrl only (TensorFlow's pow
 // computes the last size % 8 elements of a tensor differently: see tf_pow.h).
-void apply_rule(const RuleConfig& c, const RuleStep& st, float* w, const float* g, float* const* s, int64_t n,
-                int64_t first, int64_t size);
+constexpr int kMaxRuleSlots = 3;
+struct RuleSlots {
+  float* s[kMaxRuleSlots] = {};
+};
 
 }  // namespace fastfit

@@ -1,41 +1,54 @@
 // Executor buffers and the per-shard batch run: gather, forward, backward.
 #include "train/executor.h"
 
-#include "core/denormals.h"
-
 #include <algorithm>
 #include <cstring>
+
+#include "core/denormals.h"
+#include "kernels/cpu/kernels.h"
 
 namespace fastfit {
 namespace {
 constexpr int64_t kMinSplitRows = 16;  // smaller batches run as one shard: the handover would dominate
 }
 
-Executor::Executor(const Graph& g, const std::vector<int64_t>& param_offsets, int64_t param_size) : graph(g) {
-  for (Shard& s : shard) make_shard(s, param_offsets, param_size);
+Executor::Executor(const Graph& g, const std::vector<int64_t>& param_offsets, int64_t param_size, Device d,
+                   const std::vector<TensorPtr>& external)
+    : graph(g), device(d) {
+  for (int i = 0; i < (device == Device::cpu ? 2 : 1); ++i) make_shard(shard[i], param_offsets, param_size, external);
 }
 
-void Executor::make_shard(Shard& s, const std::vector<int64_t>& param_offsets, int64_t param_size) {
+void Executor::make_shard(Shard& s, const std::vector<int64_t>& param_offsets, int64_t param_size,
+                          const std::vector<TensorPtr>& external) {
   const size_t S = graph.external.size();
+  auto zeros = [&](const Shape& shape) {
+    auto t = Tensor::make(shape, DType::f32, device);
+    t->zero();
+    return t;
+  };
   s.value.resize(S);
   s.grad.resize(S);
-  for (size_t i = 0; i < S; ++i)
-    s.value[i] = graph.external[i] ? graph.external[i] : Tensor::make(graph.shape[i], graph.dtype[i]);
+  for (size_t i = 0; i < S; ++i) {
+    if (i < external.size() && external[i]) s.value[i] = external[i];
+    else if (graph.external[i]) s.value[i] = graph.external[i];
+    else s.value[i] = Tensor::make(graph.shape[i], graph.dtype[i], device);
+  }
   // Parameter gradients are views into one zeroed block, so shards add up and the optimizer updates
   // in single passes; a parameter the loss does not reach keeps a zero gradient.
-  s.param_grads = Tensor::zeros(Shape{std::max<int64_t>(param_size, 1)});
+  s.param_grads = zeros(Shape{std::max<int64_t>(param_size, 1)});
   for (size_t k = 0; k < graph.params.size(); ++k) {
     const int p = graph.params[k];
     if (p < 0 || !graph.has_grad[p]) continue;
     auto view = std::make_shared<Tensor>();
     view->shape = graph.shape[p];
+    view->device = device;
     view->data = s.param_grads->f() + param_offsets[k];
     view->capacity = size_t(view->size()) * 4;
     view->owner = s.param_grads->owner;
     s.grad[p] = view;
   }
   for (size_t i = 0; i < S; ++i)
-    if (graph.has_grad[i] && !s.grad[i]) s.grad[i] = Tensor::zeros(graph.shape[i]);
+    if (graph.has_grad[i] && !s.grad[i]) s.grad[i] = zeros(graph.shape[i]);
   for (auto& plan : graph.steps) {
     Shard::Step st;
     st.op = plan.op->clone();
@@ -51,7 +64,7 @@ void Executor::make_shard(Shard& s, const std::vector<int64_t>& param_offsets, i
 }
 
 int Executor::shards_for(Mode mode, int64_t rows) const {
-  return graph.splits(mode) && rows >= kMinSplitRows ? 2 : 1;
+  return device == Device::cpu && graph.splits(mode) && rows >= kMinSplitRows ? 2 : 1;
 }
 
 void Executor::assign_rows(int n, int64_t rows) {
@@ -93,8 +106,7 @@ void Executor::gather(Shard& s, const Batch& batch, size_t num_arrays) {
     }
     dst.data = dst.owner.get();
     dst.resize(shape, src.dtype);
-    char* out = static_cast<char*>(dst.data);
-    for (int64_t k = 0; k < count; ++k) std::memcpy(out + k * row, base + idx[k] * row, row);
+    cpu::gather_rows(base, int64_t(row), idx, count, dst.data);
   }
 }
 
@@ -106,6 +118,10 @@ void Executor::run_shard(Shard& s, Mode mode, const Batch& batch, const ExecCtx&
     if (t.dtype == DType::f32) t.f()[0] = float(s.count);
     else t.i32()[0] = int32_t(s.count);
   }
+  run_steps(s, mode, ctx);
+}
+
+void Executor::run_steps(Shard& s, Mode mode, const ExecCtx& ctx) {
   for (int i : mode == Mode::predict ? graph.predict_steps : graph.test_steps) {
     Shard::Step& st = s.steps[i];
     Shape shape;

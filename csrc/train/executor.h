@@ -31,7 +31,10 @@ class Executor {
     float loss_weight = 1.f;       // d(batch loss) / d(this shard's loss)
   };
 
-  Executor(const Graph& graph, const std::vector<int64_t>& param_offsets, int64_t param_size);
+  // On the GPU (train/device_runner.h) an executor has one shard, and `external` gives, per slot, the
+  // device tensor that stands for the graph's variable or constant there (null: the graph's own).
+  Executor(const Graph& graph, const std::vector<int64_t>& param_offsets, int64_t param_size,
+           Device device = Device::cpu, const std::vector<TensorPtr>& external = {});
   // The shards a batch of `rows` runs as: rows are split only when the graph allows it and there are
   // enough of them for the split to pay.
   int shards_for(Mode mode, int64_t rows) const;
@@ -40,15 +43,19 @@ class Executor {
   // Runs fn(shard index) for shards 0..n-1: shard 1 on the helper thread when two threads may be used.
   template <class F>
   void for_shards(int n, bool parallel, F&& fn);
-  // The shard's rows of the batch into its input (and target) slots, then the forward steps of
-  // `mode` and, in training, the backward pass.
+  // The shard's rows of the batch into its input (and target) slots, the batch size into the slots
+  // that hold it, then run_steps.
   void run_shard(Shard& s, Mode mode, const Batch& batch, const ExecCtx& ctx);
+  // The forward steps of `mode` and, in training, the backward pass, on the shard's inputs as they are.
+  void run_steps(Shard& s, Mode mode, const ExecCtx& ctx);
 
   const Graph& graph;
+  const Device device;
   Shard shard[2];
 
  private:
-  void make_shard(Shard& s, const std::vector<int64_t>& param_offsets, int64_t param_size);
+  void make_shard(Shard& s, const std::vector<int64_t>& param_offsets, int64_t param_size,
+                  const std::vector<TensorPtr>& external);
   void gather(Shard& s, const Batch& batch, size_t num_arrays);
   static void run_job(void* self);
   std::unique_ptr<Worker> worker_;  // started on the first parallel batch

@@ -42,6 +42,8 @@ Graph::Graph(const Trace& trace, const std::vector<TensorPtr>& batch_consts, con
     FF_CHECK(s >= 0, std::string("Program: the ") + what + " was not computed from the traced inputs");
     return s;
   };
+  for (int r : random_states)  // advanced in place after each step: it must be the generator's own variable
+    FF_CHECK(external[r], "Program: a random op draws from a state computed in the call, not a generator's variable");
   for (auto& t : trace.outputs) outputs.push_back(lookup(t, "model output"));
   for (auto& t : trace.loss_terms) loss_terms.push_back(lookup(t, "loss term"));
   if (trace.labels.empty()) labels = targets;

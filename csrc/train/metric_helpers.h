@@ -20,6 +20,10 @@ struct WeightMap {
   double operator()(int64_t e) const { return w ? double(value_at(*w, e / block)) : 1.0; }
 };
 
+// The layout fold_mean folds values of shape `shape` in (samples, values per sample, values per
+// weight), as the metric_fold kernel takes it; raises as WeightMap when the weights do not fit.
+void fold_layout(const char* what, const Shape& shape, const Tensor* weights, MetricFold& f);
+
 // Keras' Mean (Sum with `sum`) over values of shape `shape`, value(e) for flat element e: each sample
 // (the first axis; everything, under a scalar weight) adds the mean of w * value to total and the
 // mean of its weights to count (Sum: the sum of w * value to total).

@@ -44,6 +44,12 @@ struct Running final : Metric {
     const double m = s.count != 0 ? s.total / s.count : 0.0;
     return {kind_ == root_mean ? std::sqrt(m) : m};
   }
+  bool device_fold(const Tensor&, const Tensor& v, const Tensor* w, MetricFold& f) const override {
+    if (v.dtype != DType::f32) return false;
+    f.kind = kind_ == sum ? MetricFold::sum : MetricFold::mean;
+    fold_layout("mean", v.shape, w, f);
+    return true;
+  }
 };
 
 // Accuracies: 1 where the prediction matches, per element (accuracy, binary) or per sample.
@@ -73,14 +79,11 @@ struct Accuracy final : Metric {
     return above < k_;
   }
 
-  void fold(const Tensor& y, const Tensor& p, const Tensor* w, MetricState& s) const override {
+  // The shape of the per-sample values (one per element, or one per row of classes), after the checks.
+  Shape values_shape(const Tensor& y, const Tensor& p) const {
     if (kind_ == exact || kind_ == binary) {
       expect_same_elements(name_, y, p);
-      fold_mean(name_, p.shape, w, false, s, [&](int64_t e) {
-        const float pred = kind_ == binary ? float(value_at(p, e) > threshold_) : value_at(p, e);
-        return pred == value_at(y, e) ? 1.0 : 0.0;
-      });
-      return;
+      return p.shape;
     }
     FF_CHECK(p.rank() >= 1, std::string(name_) + ": `y_pred` must have a class axis, got " + p.desc());
     if (kind_ == categorical || kind_ == top_k)
@@ -89,7 +92,32 @@ struct Accuracy final : Metric {
     else
       FF_CHECK(y.size() == p.rows(), std::string(name_) + ": expected " + std::to_string(p.rows()) +
                                          " labels for y_pred " + p.shape.str() + ", got y_true " + y.shape.str());
-    fold_mean(name_, without_last(p), w, false, s, [&](int64_t r) {
+    return without_last(p);
+  }
+
+  bool device_fold(const Tensor& y, const Tensor& p, const Tensor* w, MetricFold& f) const override {
+    if (p.dtype != DType::f32 || kind_ == top_k || kind_ == sparse_top_k) return false;
+    const Shape shape = values_shape(y, p);
+    f.kind = kind_ == exact ? MetricFold::exact
+             : kind_ == binary ? MetricFold::binary
+             : kind_ == categorical ? MetricFold::categorical
+                                    : MetricFold::sparse;
+    f.threshold = threshold_;
+    f.C = kind_ == exact || kind_ == binary ? 1 : p.cols();
+    fold_layout(name_, shape, w, f);
+    return true;
+  }
+
+  void fold(const Tensor& y, const Tensor& p, const Tensor* w, MetricState& s) const override {
+    const Shape shape = values_shape(y, p);
+    if (kind_ == exact || kind_ == binary) {
+      fold_mean(name_, shape, w, false, s, [&](int64_t e) {
+        const float pred = kind_ == binary ? float(value_at(p, e) > threshold_) : value_at(p, e);
+        return pred == value_at(y, e) ? 1.0 : 0.0;
+      });
+      return;
+    }
+    fold_mean(name_, shape, w, false, s, [&](int64_t r) {
       switch (kind_) {
         case categorical: return argmax_row(p, r) == argmax_row(y, r) ? 1.0 : 0.0;
         case sparse: return double(argmax_row(p, r)) == double(value_at(y, r)) ? 1.0 : 0.0;
@@ -153,6 +181,14 @@ MetricPtr make_metric(const std::string& name, const Attrs& attrs) {
     fail("unknown metric '" + name + "'; known metrics: " + known);
   }
   return it->second.create(complete_attrs(name, it->second.defaults, attrs));
+}
+
+void fold_layout(const char* what, const Shape& shape, const Tensor* weights, MetricFold& f) {
+  const WeightMap w(what, weights, shape);
+  const int64_t n = shape.numel();
+  f.samples = (weights && weights->rank() == 0) || !shape.rank ? 1 : shape.d[0];
+  f.per = f.samples ? n / f.samples : 0;
+  f.block = w.block;
 }
 
 float value_at(const Tensor& t, int64_t i) { return t.dtype == DType::i32 ? float(t.i32()[i]) : t.f()[i]; }

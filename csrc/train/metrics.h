@@ -8,6 +8,7 @@
 
 #include "core/attrs.h"
 #include "core/tensor.h"
+#include "kernels/kernels.h"
 
 namespace fastfit {
 
@@ -32,6 +33,12 @@ struct Metric : std::enable_shared_from_this<Metric> {
   void update(const Tensor& y_true, const Tensor& y_pred, const Tensor* weights, MetricState& s) const;
   virtual std::vector<double> result(const MetricState& s) const;  // default: total / count
   virtual bool scalar() const { return true; }  // false: result() is a vector (per threshold, class, ...)
+  // The same fold as the metric_fold kernel computes it (to fold on a GPU): checks the shapes as fold
+  // does, sets `f` and says true; false when this metric folds on the host only.
+  virtual bool device_fold(const Tensor& /*y_true*/, const Tensor& /*y_pred*/, const Tensor* /*weights*/,
+                           MetricFold& /*f*/) const {
+    return false;
+  }
 
  protected:
   virtual void fold(const Tensor& y_true, const Tensor& y_pred, const Tensor* weights, MetricState& s) const = 0;

@@ -6,6 +6,7 @@
 
 #include "core/denormals.h"
 #include "kernels/cpu/kernels.h"
+#include "train/device_runner.h"
 
 namespace fastfit {
 namespace {
@@ -32,8 +33,27 @@ struct Program::Lease {
 };
 
 Program::Program(const Trace& trace, const std::vector<TensorPtr>& batch_constants, const std::vector<TensorPtr>& params,
-                 std::shared_ptr<Optimizer> optimizer)
-    : graph_(trace, batch_constants, optimizer ? params : std::vector<TensorPtr>{}), opt_(std::move(optimizer)) {
+                 std::shared_ptr<Optimizer> optimizer, Device device)
+    : graph_(trace, batch_constants, optimizer ? params : std::vector<TensorPtr>{}),
+      opt_(std::move(optimizer)),
+      device_(device) {
+  if (device_ == Device::cpu)
+    for (auto& t : graph_.external)
+      FF_CHECK(!t || t->device == Device::cpu, "a program on the CPU cannot use a variable that lives on the GPU (" +
+                                                   t->desc() + "): run it on the GPU (fastfit.device('/GPU:0'))");
+  if (device_ == Device::cuda && opt_ && opt_->gpu_unsupported())
+    throw NotImplemented(std::string(opt_->gpu_unsupported()) + " has no GPU kernel yet");
+  init_params(params);
+  if (device_ == Device::cuda) gpu_ = std::make_unique<DeviceRunner>(*this);
+}
+
+Program::~Program() = default;
+
+void Program::release_data() {
+  if (gpu_) gpu_->release_data();
+}
+
+void Program::init_params(const std::vector<TensorPtr>& params) {
   if (!opt_ || graph_.params.empty()) return;
   opt_->build(params);  // as Keras: state for every trainable variable, connected or not
   // The gradient block packs the parameters as flatten_variables packs weights and the optimizer its
@@ -102,6 +122,7 @@ int64_t Program::run(Mode mode, BatchSource& source, int64_t max_steps,
   if (mode == Mode::predict || !results.empty())
     FF_CHECK(results.size() == graph_.outputs.size(), "expected " + std::to_string(graph_.outputs.size()) +
                                                           " result tensors, got " + std::to_string(results.size()));
+  if (gpu_) return gpu_->run(mode, source, max_steps, states, results, update_state);
   Lease lease(*this);
   Batch batch;
   int64_t done = 0;
@@ -129,7 +150,8 @@ void Program::run_batch(Executor& ex, Mode mode, const Batch& batch,
     ex.run_shard(ex.shard[i], mode, batch, ExecCtx{shards == 2 ? 1 : threads, ex.shard[i].begin});
   });
   for (int i = 0; i < shards; ++i) {  // in shard order: the same sums whatever ran where
-    if (!results.empty()) write_results(ex.shard[i], batch, results);
+    const Executor::Shard& s = ex.shard[i];
+    for (size_t k = 0; k < results.size(); ++k) write_rows(k, *s.value[graph_.outputs[k]], batch.first + s.begin, results);
     if (mode != Mode::predict) accumulate(ex.shard[i], batch.count, states);
   }
   if (mode != Mode::predict)  // the loss and its terms are means over the batches' rows
@@ -157,26 +179,24 @@ void Program::accumulate(const Executor::Shard& s, int64_t rows, const std::vect
   }
 }
 
-// The shard's outputs into rows [first + begin, ...) of the results. Results sized ahead (arrays)
-// are written in place; when the source's length is unknown they grow, keeping the rows written.
-void Program::write_results(const Executor::Shard& s, const Batch& batch, const std::vector<TensorPtr>& results) const {
-  for (size_t k = 0; k < graph_.outputs.size(); ++k) {
-    const Tensor& y = *s.value[graph_.outputs[k]];
-    Tensor& out = *results[k];
-    const int64_t row_elems = y.size() / std::max<int64_t>(s.count, 1);
-    const int64_t start = batch.first + s.begin, end = start + s.count;
-    const int64_t have = out.rank() ? out.shape[0] : 0;
-    if (have < end) {
-      Shape rows = y.shape;
-      rows.d[0] = std::max(end, 2 * have);
-      auto grown = Tensor::make(rows, y.dtype);
-      if (have) std::memcpy(grown->data, out.data, out.nbytes());
-      out = *grown;
-    }
-    FF_CHECK(out.dtype == y.dtype && out.size() / out.shape[0] == row_elems,
-             "predict: result " + std::to_string(k) + " is " + out.desc() + ", output rows are " + y.desc());
-    std::memcpy(static_cast<char*>(out.data) + start * row_elems * 4, y.data, y.nbytes());
+// Results sized ahead (arrays) are written in place; when the source's length is unknown they grow,
+// keeping the rows written.
+void Program::write_rows(size_t k, const Tensor& y, int64_t start, const std::vector<TensorPtr>& results) const {
+  Tensor& out = *results[k];
+  const int64_t count = y.rank() ? y.shape[0] : 1;
+  const int64_t row_elems = y.size() / std::max<int64_t>(count, 1);
+  const int64_t end = start + count;
+  const int64_t have = out.rank() ? out.shape[0] : 0;
+  if (have < end) {
+    Shape rows = y.shape;
+    rows.d[0] = std::max(end, 2 * have);
+    auto grown = Tensor::make(rows, y.dtype);
+    if (have) std::memcpy(grown->data, out.data, out.nbytes());
+    out = *grown;
   }
+  FF_CHECK(out.dtype == y.dtype && out.size() / out.shape[0] == row_elems,
+           "predict: result " + std::to_string(k) + " is " + out.desc() + ", output rows are " + y.desc());
+  std::memcpy(static_cast<char*>(out.data) + start * row_elems * 4, y.data, y.nbytes());
 }
 
 // Adds the shards' gradients and applies the optimizer, elements split between two threads when

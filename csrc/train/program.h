@@ -14,13 +14,19 @@
 
 namespace fastfit {
 
+class DeviceRunner;
+
 class Program {
  public:
   // trace: the model (and loss) recorded on some rows; batch_constants: its constants that hold the
   // batch size (see compare_traces); params: the variables `optimizer` trains (the loss must be a
   // scalar), none for inference.
+  // device: where the batches run. On the GPU (train/device_runner.h) the variables stay where they
+  // are and the program keeps device copies; an optimizer option with no GPU kernel raises
+  // NotImplemented. On the CPU every variable must be on the CPU (ValueError naming one that is not).
   Program(const Trace& trace, const std::vector<TensorPtr>& batch_constants, const std::vector<TensorPtr>& params,
-          std::shared_ptr<Optimizer> optimizer);
+          std::shared_ptr<Optimizer> optimizer, Device device = Device::cpu);
+  ~Program();
 
   // Metric `metric` folding labels `y_true` and `y_pred` (indices into the trace's labels: targets,
   // outputs, values computed from them), weighted by label `weight` (-1: unweighted); the state it
@@ -37,6 +43,10 @@ class Program {
               const std::vector<TensorPtr>& results, bool update_state);
 
   const Graph& graph() const { return graph_; }
+  Device device() const { return device_; }
+  // Drops what a GPU program keeps of the batch sources it ran (the device copies of their arrays),
+  // at the end of a fit or evaluate; the next call copies its arrays again.
+  void release_data();
   size_t num_steps() const { return graph_.steps.size(); }
   // Whether the optimizer step runs as one range: every parameter gets a gradient and the weights
   // lie packed (flatten_variables) as the optimizer lays out its state. Checked every step, since
@@ -48,12 +58,15 @@ class Program {
     MetricPtr metric;
     int y_true, y_pred, weight;  // slots (weight -1: unweighted)
   };
+  friend class DeviceRunner;
   struct Lease;  // an executor borrowed from the pool for one call
+  void init_params(const std::vector<TensorPtr>& params);
   void check_batch(const Batch& batch) const;
   void run_batch(Executor& ex, Mode mode, const Batch& batch, const std::vector<std::shared_ptr<MetricState>>& states,
                  const std::vector<TensorPtr>& results, bool update_state);
   void accumulate(const Executor::Shard& s, int64_t rows, const std::vector<std::shared_ptr<MetricState>>& states) const;
-  void write_results(const Executor::Shard& s, const Batch& batch, const std::vector<TensorPtr>& results) const;
+  // Output k's rows (host memory) into rows [start, start + rows of y) of results[k].
+  void write_rows(size_t k, const Tensor& y, int64_t start, const std::vector<TensorPtr>& results) const;
   void update_params(Executor& ex, int shards);
   void add_shards(Executor& ex, int shards, int64_t begin, int64_t end);
   void update_range(Executor& ex, int64_t begin, int64_t end);
@@ -70,6 +83,8 @@ class Program {
   std::vector<MetricBinding> metrics_;
   std::mutex pool_m_;
   std::vector<std::unique_ptr<Executor>> pool_;
+  Device device_;
+  std::unique_ptr<DeviceRunner> gpu_;  // the batches on the GPU
 };
 
 }  // namespace fastfit

@@ -3,6 +3,7 @@
 
 #include <cstring>
 #include <unordered_map>
+#include <vector>
 
 namespace fastfit {
 namespace {
@@ -26,13 +27,27 @@ struct Origins {
   }
 };
 
+std::vector<char> bytes_of(const Tensor& t) {  // on the host, wherever t lives
+  std::vector<char> b(t.nbytes());
+  t.copy_to_host(b.data());
+  return b;
+}
+
 bool same_values(const Tensor& x, const Tensor& y) {
-  return x.dtype == y.dtype && x.shape == y.shape && std::memcmp(x.data, y.data, x.nbytes()) == 0;
+  return x.dtype == y.dtype && x.shape == y.shape && bytes_of(x) == bytes_of(y);
 }
 
 bool holds(const Tensor& t, int64_t value) {
   if (t.size() != 1) return false;
-  return t.dtype == DType::f32 ? t.f()[0] == float(value) : t.i32()[0] == value;
+  const std::vector<char> b = bytes_of(t);
+  if (t.dtype == DType::i32) {
+    int32_t v;
+    std::memcpy(&v, b.data(), 4);
+    return v == value;
+  }
+  float v;
+  std::memcpy(&v, b.data(), 4);
+  return v == float(value);
 }
 
 std::string at(size_t step, const Record& r) {

@@ -27,6 +27,10 @@ finally:
     if _timeout is None:
         del _os.environ["OPENBLAS_THREAD_TIMEOUT"]
 
+from . import _cuda_loader
+
+_cuda_loader.load()
+
 from . import (activations, backend, callbacks, config, cuda, data, datasets, initializers, layers, losses, metrics,
                optimizers, utils)
 from .config import device

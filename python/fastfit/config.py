@@ -39,24 +39,55 @@ def list_physical_devices(device_type=None):
     return [d for d in devices if device_type is None or d.device_type == device_type.upper()]
 
 
-_DEVICE_NAME = re.compile(r"(?:/job:\w+)?(?:/replica:\d+)?(?:/task:\d+)?/?(?:device:)?(CPU|GPU)(?::\d+)?", re.I)
+_DEVICE_NAME = re.compile(r"(?:/job:\w+)?(?:/replica:\d+)?(?:/task:\d+)?/?(?:device:)?(CPU|GPU|cuda)(?::(\d+))?", re.I)
+
+
+def _device_type(device_name):
+    """'CPU' or 'GPU' for a TensorFlow or PyTorch device name ('/GPU:0', 'cuda', 'cpu:0', ...)."""
+    match = _DEVICE_NAME.fullmatch(device_name) if isinstance(device_name, str) else None
+    if match is None:
+        raise ValueError(f"device_name must name a device such as '/CPU:0', '/GPU:0', 'cuda' or 'cpu', "
+                         f"got {device_name!r}")
+    kind = "GPU" if match.group(1).upper() in ("GPU", "CUDA") else "CPU"
+    if int(match.group(2) or 0) != 0:
+        raise ValueError(f"device_name {device_name!r}: fastfit uses one device of each kind, {kind}:0")
+    return kind
 
 
 @contextlib.contextmanager
 def device(device_name):
-    """Runs the eager ops of the block on `device_name` ('/CPU:0', '/GPU:0', 'GPU', '/device:GPU:0'),
-    as `tf.device`; for this thread only. In a build without CUDA, an op run in a GPU scope raises
-    RuntimeError '<Op> has no GPU implementation'.
+    """Runs the block on `device_name` ('/GPU:0', 'GPU', 'cuda', '/CPU:0', 'cpu', ...), as `tf.device`,
+    for this thread only: eager ops run there (inputs that live elsewhere are copied, and gradients
+    flow back), new tensors and variables are created there, and `fit`/`evaluate`/`predict` compile
+    their programs for it. Without a scope, an op runs where its inputs are and programs run on the GPU
+    when one is present. With no GPU, an op run in a GPU scope raises RuntimeError
+    '<Op> has no GPU implementation'.
 
     >>> with device("/CPU:0"):
     ...     y = matmul(a, b)
     """
-    match = _DEVICE_NAME.fullmatch(device_name) if isinstance(device_name, str) else None
-    if match is None:
-        raise ValueError(f"device_name must name a device such as '/CPU:0' or '/GPU:0', got {device_name!r}")
+    kind = _device_type(device_name)
     previous = _core.get_device()
-    _core.set_device(match.group(1).upper())
+    _core.set_device(kind)
     try:
         yield
     finally:
         _core.set_device(previous)
+
+
+@contextlib.contextmanager
+def no_scope():
+    """Runs the block with no device scope (ops where their inputs are, new tensors on the CPU): how
+    fit traces a model, so the trace holds the model's own ops, not copies between devices."""
+    previous = _core.get_device()
+    _core.set_device("")
+    try:
+        yield
+    finally:
+        _core.set_device(previous)
+
+
+def program_device():
+    """Where `fit`, `evaluate` and `predict` run their compiled programs: the scope's device, else the
+    GPU when one is present, as TensorFlow places them."""
+    return _core.get_device() or ("GPU" if _core.cuda_is_available() else "CPU")

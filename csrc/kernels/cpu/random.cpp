@@ -151,4 +151,6 @@ FF_MULTIVERSION_NOFMA void dropout_backward(const float* __restrict mask, const 
   else for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * mask[i];
 }
 
+void random_advance(int32_t* state) { state[1] = int32_t(uint32_t(state[1]) + 1u); }
+
 }  // namespace fastfit::cpu

@@ -1,5 +1,5 @@
 // Data movement between shapes: windows (slice, pad, concat, reshape), transposes, tiling and nearest
-// upsampling. Copies only: no arithmetic but the sums of gradients.
+// upsampling, gathering a batch's rows. Copies only: no arithmetic but the sums of gradients.
 #include <cstring>
 
 #include "kernels/cpu/kernels.h"
@@ -119,6 +119,12 @@ void expand_backward(const float* dy, const Shape& x_shape, const Shape& y_shape
   if (!acc) std::memset(dx, 0, sizeof(float) * x_shape.numel());
   auto add = [&](int64_t xo, int64_t yo) { put(dx + xo, dy + yo, w.block, true); };
   w.run(0, 0, 0, add);
+}
+
+void gather_rows(const void* src, int64_t row_bytes, const int64_t* rows, int64_t count, void* dst) {
+  const char* from = static_cast<const char*>(src);
+  char* to = static_cast<char*>(dst);
+  for (int64_t k = 0; k < count; ++k) std::memcpy(to + k * row_bytes, from + rows[k] * row_bytes, size_t(row_bytes));
 }
 
 }  // namespace fastfit::cpu

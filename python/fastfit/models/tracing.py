@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import _core, _tracing, optimizers
 from ..autodiff import GradientTape
+from ..config import no_scope, program_device
 from ..tensor import Tensor
 
 MIN_TRACE_ROWS = 9  # two traces (3 and 2 rows) and 4 rows to check on
@@ -37,7 +38,8 @@ def runner_for(model, mode, adapter):
     config = model._compile_config
     if config is not None and config.run_eagerly:
         return EagerRunner(model, mode, adapter)
-    key = (mode, adapter.signature, adapter.preprocess)
+    device = program_device()
+    key = (mode, adapter.signature, adapter.preprocess, device)
     with model._programs_lock:
         runner = model._programs.get(key)
         if runner is None:
@@ -46,7 +48,8 @@ def runner_for(model, mode, adapter):
                 return EagerRunner(model, mode, adapter)  # nothing to check on: not cached
             if mode == "predict" and adapter.preprocess is None:
                 ys = ws = None  # predict reads the inputs only
-            runner, reason = _compile(model, mode, Batch(xs, ys, ws, adapter.preprocess))
+            with no_scope():
+                runner, reason = _compile(model, mode, Batch(xs, ys, ws, adapter.preprocess), device)
             if reason is not None and reason not in model._fallback_reasons:
                 model._fallback_reasons.add(reason)
                 warnings.warn(f"Model '{model.name}': {_WHAT[mode]} runs op by op from Python, much slower than the "
@@ -82,8 +85,8 @@ class Batch:
         return self.preprocess(*tensors) if self.preprocess is not None else tensors
 
 
-def _compile(model, mode, batch):
-    """(CompiledRunner, None), or (None, why the call cannot be compiled)."""
+def _compile(model, mode, batch, device):
+    """(CompiledRunner on `device`, None), or (None, why the call cannot be compiled)."""
     n = len(batch.xs[0])
     a = min(8, n // 3)
     b, v = a - 1, min(16, n - 2 * a + 1)
@@ -101,14 +104,34 @@ def _compile(model, mode, batch):
     config = model._compile_config
     if train:  # weights, gradients and optimizer state in one layout: the update is one flat pass
         optimizers.flatten_variables(model.trainable_weights)
-    program = _core.Program(trace_a.trace, batch_constants, model.trainable_weights if train else [],
-                            config.optimizer._core if train else None)
+    program = _program(model, mode, trace_a.trace, batch_constants, device)
     for m, (y_true, y_pred, weight) in zip(config.compiled_metrics() if mode != "predict" else [],
                                            trace_a.metric_slots):
         program.add_metric(m._accumulator, y_true, y_pred, weight)
     runner = CompiledRunner(program, [tuple(o.shape[1:]) for o in trace_a.outputs])
     why = _verify(model, mode, runner, batch.rows(slice(n - v, n)))
     return (runner, None) if why is None else (None, why)
+
+
+def _program(model, mode, trace, batch_constants, device):
+    """The C++ Program on `device` ('GPU' or 'CPU'). On the GPU, an optimizer option with no GPU kernel yet
+    makes it run on the CPU instead, with a warning that says why."""
+    train = mode == "train"
+    config = model._compile_config
+    args = (trace, batch_constants, model.trainable_weights if train else [], config.optimizer._core if train else None)
+    if device == "GPU":
+        try:
+            return _core.Program(*args, device="GPU")
+        except NotImplementedError as e:
+            warnings.warn(f"Model '{model.name}': {_WHAT[mode]} runs on the CPU, not the GPU, because {e}.",
+                          UserWarning, stacklevel=6)
+    return _core.Program(*args, device="CPU")
+
+
+def release(runner):
+    """After fit, evaluate or predict: the program drops its device copies of the data."""
+    if runner is not None and runner.program is not None:
+        runner.program.release_data()
 
 
 class _Recorded:

@@ -207,6 +207,7 @@ class Trainer:
         train, val = adapters.fit_adapters(x, y, sample_weight, batch_size, steps_per_epoch, validation_split,
                                            validation_data, validation_steps, validation_batch_size,
                                            self._standardizer(class_weight))
+        runner = val_runner = None
         self._check_inputs(train.sample()[0])
         if val is not None:
             self._check_inputs(val.sample()[0])
@@ -248,8 +249,10 @@ class Trainer:
         finally:
             self._in_fit = False
             train.close()
+            tracing.release(runner)
             if val is not None:
                 val.close()
+                tracing.release(val_runner)
         self.history = cbs.history
         return self.history
 
@@ -279,6 +282,7 @@ class Trainer:
         if steps is not None:
             _check_count("steps", steps, minimum=1)
         adapter = self._adapter(x, y, batch_size, steps, True, "evaluate", sample_weight)
+        runner = None
         try:
             runner = tracing.runner_for(self, "test", adapter)
             self._check_labels(adapter, runner)
@@ -287,6 +291,7 @@ class Trainer:
             logs = self._test_loop(runner, adapter, cbs, total)
         finally:
             adapter.close()
+            tracing.release(runner)
         return logs if return_dict else _flatten(logs, config)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
@@ -296,6 +301,7 @@ class Trainer:
             _check_count("steps", steps, minimum=1)
         verbose = _verbose(verbose)
         adapter = self._adapter(x, None, batch_size, steps, False, "predict")
+        runner = None
         try:
             runner = tracing.runner_for(self, "predict", adapter)
             cbs = callbacks_module.CallbackList(callbacks, model=self, verbose=verbose)
@@ -324,6 +330,7 @@ class Trainer:
             outs = results.finish(adapter.source.position)
         finally:
             adapter.close()
+            tracing.release(runner)
         return self._structure(outs)
 
     def _structure(self, outs):

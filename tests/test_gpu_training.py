@@ -1,0 +1,132 @@
+"""fit, evaluate and predict with their programs on the GPU: the same results as on the CPU (exactly
+on the emulated GPU, which runs the CPU kernels; to rounding on a real one), the variables and the
+optimizer's state written back, metrics folded on the device or the host, the CPU fallback's warning."""
+import warnings
+
+import numpy as np
+import pytest
+
+import fastfit as keras
+from fastfit import layers
+from conftest import guide_model, real_gpu
+from helpers import runner_of
+
+
+def data(n=512, seed=0, d=784, classes=10):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d)).astype("float32")
+    y = np.abs(x[:, :classes]).argmax(1).astype("int32")  # learnable labels
+    return x, y
+
+
+def tol():  # one shard on the device, two on the CPU: sums round differently; a real GPU more so
+    return dict(rtol=2e-3, atol=2e-4) if real_gpu() else dict(rtol=1e-5, atol=1e-6)
+
+
+def train(device, build, compile_kw, fit_kw, x, y):
+    model = build()  # the variables on the CPU; the program where the scope says
+    model.compile(**compile_kw)
+    with keras.device(device):
+        history = model.fit(x, y, verbose=0, **fit_kw)
+        assert runner_of(model, "train").program.device == device
+        return model, history.history
+
+
+GUIDE = dict(optimizer="rmsprop", loss="sparse_categorical_crossentropy", metrics=["sparse_categorical_accuracy"])
+
+
+@pytest.mark.parametrize("optimizer", ["rmsprop", "adam", "sgd", "adamw", "nadam", "adagrad", "lion"])
+def test_fit_on_the_gpu_matches_the_cpu(gpu, optimizer):
+    x, y = data()
+    compile_kw = dict(optimizer=optimizer, loss="sparse_categorical_crossentropy",
+                      metrics=["sparse_categorical_accuracy", keras.metrics.SparseTopKCategoricalAccuracy(k=3)])
+    fit_kw = dict(batch_size=64, epochs=2, validation_split=0.25)
+    cpu, h_cpu = train("CPU", guide_model, compile_kw, fit_kw, x, y)
+    dev, h_gpu = train("GPU", guide_model, compile_kw, fit_kw, x, y)
+    assert sorted(h_cpu) == sorted(h_gpu)
+    for key in h_cpu:
+        np.testing.assert_allclose(h_gpu[key], h_cpu[key], err_msg=key, **tol())
+    for a, b in zip(dev.get_weights(), cpu.get_weights()):
+        np.testing.assert_allclose(a, b, **tol())
+    for a, b in zip(dev.optimizer.variables, cpu.optimizer.variables):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), **tol())
+    with keras.device("GPU"):
+        ev = dev.evaluate(x[:100], y[:100], verbose=0, return_dict=True)
+        pred = dev.predict(x[:100], verbose=0)
+    with keras.device("CPU"):
+        want_ev = dev.evaluate(x[:100], y[:100], verbose=0, return_dict=True)
+        want_pred = dev.predict(x[:100], verbose=0)
+    np.testing.assert_allclose(pred, want_pred, **tol())
+    for key in want_ev:
+        np.testing.assert_allclose(ev[key], want_ev[key], err_msg=key, **tol())
+
+
+def test_programs_run_on_the_gpu_by_default(gpu):
+    x, y = data(n=128)
+    model = guide_model()
+    model.compile(**GUIDE)
+    model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    assert runner_of(model, "train").program.device == "GPU"
+    with keras.device("CPU"):  # a scope decides otherwise
+        model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    assert {r.program.device for k, r in model._programs.items() if k[0] == "train"} == {"CPU", "GPU"}
+
+
+def test_dropout_batchnorm_and_generators_on_the_gpu(gpu):
+    x, y = data(n=256, d=20, classes=4)
+
+    def build():
+        keras.utils.set_random_seed(5)
+        return keras.Sequential([keras.Input((20,)), layers.Dense(32, activation="relu"), layers.BatchNormalization(),
+                                 layers.Dropout(0.3), layers.Dense(4, activation="softmax")])
+
+    def batches():
+        for i in range(0, 256, 32):
+            yield x[i:i + 32], y[i:i + 32]
+
+    results = []
+    for device in ("CPU", "GPU"):
+        model = build()
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        with keras.device(device):
+            model.fit(x, y, batch_size=32, epochs=2, verbose=0, shuffle=True)
+            model.fit(batches(), epochs=1, verbose=0)
+            results.append(model.get_weights())  # the moving statistics too
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, **tol())
+
+
+def test_an_optimizer_option_without_a_gpu_kernel_falls_back_to_the_cpu_with_a_warning(gpu):
+    x, y = data(n=64)
+    model = guide_model()
+    model.compile(optimizer=keras.optimizers.SGD(clipnorm=1.0), loss="sparse_categorical_crossentropy")
+    with pytest.warns(UserWarning, match="fit runs on the CPU, not the GPU, because clipnorm has no GPU kernel"):
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    assert runner_of(model, "train").program.device == "CPU"
+
+
+def test_bad_labels_raise_on_the_gpu(gpu):
+    x, y = data(n=64)
+    model = guide_model()
+    model.compile(**GUIDE)
+
+    def batches():
+        yield x[:32], y[:32]
+        yield x[32:], np.full(32, 12, np.int32)
+
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 10\), got 12 at position 0"):
+        model.fit(batches(), epochs=1, verbose=0)
+
+
+def test_a_cpu_program_refuses_variables_on_the_gpu(gpu):
+    x, y = data(n=64)
+    with keras.device("GPU"):
+        model = guide_model()
+    model.compile(**GUIDE)
+    with keras.device("CPU"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match="a program on the CPU cannot use a variable that lives on the GPU"):
+            model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    with keras.device("GPU"):  # on the GPU they are used in place
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    assert model.get_weights()[0].shape == (784, 64)
