@@ -11,7 +11,8 @@ if(NOT FASTFIT_CUDA MATCHES "^(AUTO|ON)$")
   message(FATAL_ERROR "FASTFIT_CUDA must be AUTO, ON or OFF, got '${FASTFIT_CUDA}'")
 endif()
 
-function(fastfit_no_cuda why)
+function(fastfit_no_cuda)  # the arguments, joined, say why
+  string(JOIN "" why ${ARGV})
   if(FASTFIT_CUDA STREQUAL "ON")
     message(FATAL_ERROR "FASTFIT_CUDA=ON but ${why}")
   endif()
@@ -26,8 +27,9 @@ execute_process(
           "import os, sys\nfor p in sys.path:\n    for d in ('nvidia/cu13', 'nvidia/cublas'):\n        r = os.path.join(p, d)\n        if os.path.exists(os.path.join(r, 'include', 'cublasLt.h')): print(r)"
   OUTPUT_VARIABLE _wheel_roots OUTPUT_STRIP_TRAILING_WHITESPACE)
 string(REPLACE "\n" ";" _wheel_roots "${_wheel_roots}")
-set(_nvcc "$ENV{CUDACXX}")
-if(NOT _nvcc)
+if(DEFINED ENV{CUDACXX})
+  set(_nvcc "$ENV{CUDACXX}")
+else()
   find_program(_nvcc nvcc PATHS /usr/local/cuda/bin NO_CACHE)
 endif()
 set(_toolkit_roots $ENV{CUDA_HOME} $ENV{CUDA_PATH} /usr/local/cuda)
@@ -43,7 +45,8 @@ find_path(FASTFIT_CUBLASLT_INCLUDE cublasLt.h PATHS ${_roots} PATH_SUFFIXES incl
 find_library(FASTFIT_CUBLASLT_LIBRARY NAMES cublasLt libcublasLt.so.13 libcublasLt.so.12 PATHS ${_roots}
              PATH_SUFFIXES lib lib64 targets/x86_64-linux/lib NO_DEFAULT_PATH)
 if(NOT FASTFIT_CUBLASLT_INCLUDE OR NOT FASTFIT_CUBLASLT_LIBRARY)
-  fastfit_no_cuda("cuBLASLt was not found (looked in: ${_roots}); pip install nvidia-cublas, then build with "
+  list(JOIN _roots ", " _looked)
+  fastfit_no_cuda("cuBLASLt was not found (looked in ${_looked}): pip install nvidia-cublas, then build with "
                   "--no-build-isolation, or set FASTFIT_CUBLAS_ROOT")
   return()
 endif()

@@ -19,8 +19,11 @@ def data(n=512, seed=0, d=784, classes=10):
     return x, y
 
 
-def tol():  # one shard on the device, two on the CPU: sums round differently; a real GPU more so
-    return dict(rtol=2e-3, atol=2e-4) if real_gpu() else dict(rtol=1e-5, atol=1e-6)
+def tol():
+    """One shard on the device, two on the CPU: sums round differently. On a real GPU the matrix products
+    round differently too, and over a few epochs a prediction near a tie may flip: an accuracy may
+    differ by a sample or two."""
+    return dict(rtol=1e-2, atol=1e-2) if real_gpu() else dict(rtol=1e-5, atol=1e-6)
 
 
 def train(device, build, compile_kw, fit_kw, x, y):

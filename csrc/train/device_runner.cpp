@@ -36,11 +36,13 @@ TensorPtr view_of(const TensorPtr& block, int64_t offset, const Shape& shape) {
 
 void copy_floats(float* dst, const float* src, int64_t n) { cuda::copy(dst, src, size_t(n) * sizeof(float)); }
 
-// For the length of a call: the program's own stream, deferred kernel checks; on the way out (an
-// error too) the queued work finishes first.
+// For the length of a call: the program's own stream, deferred kernel checks. The work queued on the
+// default stream before (eager ops, the mirrors' allocation) finishes first; on the way out (an error
+// too) the call's own.
 struct CallScope {
   const CudaBackend& b;
   CallScope(const CudaBackend& backend, void* stream) : b(backend) {
+    b.synchronize();
     b.set_stream(stream);
     b.set_deferred(true);
   }

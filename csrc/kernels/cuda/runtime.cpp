@@ -11,7 +11,7 @@
 namespace fastfit::cuda {
 namespace {
 
-constexpr int kRecords = 8;  // checking kernels told apart per deferred call (later ones share the last)
+constexpr int kRecords = 8;  // 7 for deferred checks (told apart by kernel and bound), 1 for eager ones
 constexpr unsigned long long kClear = ~0ull;
 
 struct Check {
@@ -23,7 +23,9 @@ struct Context {  // per thread
   cudaStream_t stream = nullptr;  // null: the legacy default stream
   unsigned long long* records = nullptr;
   bool deferred = false;
-  std::vector<Check> checks;  // while deferred: what record k holds
+  // What deferred record k holds: one record per (kernel, bound), kept for good, since a captured
+  // graph writes the record it was captured with every time it runs.
+  std::vector<Check> checks;
 };
 thread_local Context g;
 
@@ -136,15 +138,12 @@ void graph_free(void* graph) {
 unsigned long long* records() {
   if (!g.records) {  // plain allocation: it lives as long as the thread may launch checking kernels
     check(cudaMalloc(&g.records, kRecords * sizeof(unsigned long long)), "cudaMalloc");
-    check(cudaMemset(g.records, 0xff, kRecords * sizeof(unsigned long long)), "cudaMemset");
+    check(cudaMemsetAsync(g.records, 0xff, kRecords * sizeof(unsigned long long), stream()), "cudaMemsetAsync");
   }
   return g.records;
 }
 
-void set_deferred(bool on) {
-  g.deferred = on;
-  g.checks.clear();
-}
+void set_deferred(bool on) { g.deferred = on; }
 
 KernelError take_error() {
   KernelError err;
@@ -177,10 +176,11 @@ void check_launch(const char* kernel) { check(cudaGetLastError(), kernel); }
 
 unsigned long long* check_record(const char* kernel, int64_t bound) {
   unsigned long long* r = records();
-  if (!g.deferred) return r;
-  const size_t k = std::min<size_t>(g.checks.size(), kRecords - 1);
-  if (g.checks.size() < kRecords) g.checks.push_back({kernel, bound});
-  return r + k;
+  if (!g.deferred) return r + kRecords - 1;  // the eager record: read and cleared right after the launch
+  size_t k = 0;
+  while (k < g.checks.size() && (g.checks[k].kernel != kernel || g.checks[k].bound != bound)) ++k;
+  if (k == g.checks.size() && k < kRecords - 1) g.checks.push_back({kernel, bound});
+  return r + std::min(k, size_t(kRecords - 2));  // more kinds than records: the last deferred one is shared
 }
 
 int64_t first_bad(unsigned long long* record) {
