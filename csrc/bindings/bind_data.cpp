@@ -55,12 +55,12 @@ void init_data(py::module_& m) {
       .def(
           "push",
           [](QueueSource& q, const std::vector<TensorPtr>& arrays) {
-            // Copies owned by C++: the consumer frees them without taking the GIL (a numpy view's
-            // release would wait for the producer's Python code to yield it).
+            // Copies owned by C++, on the host: the consumer frees them without taking the GIL (a numpy
+            // view's release would wait for the producer's Python code to yield it).
             std::vector<TensorPtr> owned;
             for (auto& a : arrays) {
               auto t = Tensor::make(a->shape, a->dtype);
-              std::memcpy(t->data, a->data, a->nbytes());
+              t->copy_from(*a);
               owned.push_back(std::move(t));
             }
             py::gil_scoped_release nogil;

@@ -2,8 +2,10 @@
 // C = op(A) op(B) is the column-major product C^T = op(B)^T op(A)^T. Dense fuses its bias and relu
 // into cuBLASLt's epilogue. A plan (descriptors and the heuristic's algorithm) is made once per shape,
 // epilogue and pointer alignment, per thread, and reused: a captured step calls no heuristic.
+// Workspaces are per stream (see workspace()).
 #include <cublasLt.h>
 
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -49,7 +51,6 @@ struct Plan {
 // Per thread, never destroyed: at exit the CUDA context may already be gone.
 struct Context {
   cublasLtHandle_t handle = nullptr;
-  void* workspace = nullptr;
   std::unordered_map<Key, Plan, KeyHash> plans;
 };
 thread_local Context* g_context = nullptr;
@@ -58,10 +59,20 @@ Context& context() {
   if (!g_context) {
     auto* c = new Context;
     check_lt(cublasLtCreate(&c->handle), "cublasLtCreate");
-    check(cudaMalloc(&c->workspace, kWorkspace), "cudaMalloc");
     g_context = c;
   }
   return *g_context;
+}
+
+// One workspace per stream: products on one stream run one after another, and a captured graph keeps
+// using the workspace of the stream it was captured on, whichever thread launches it.
+void* workspace(cudaStream_t s) {
+  static std::mutex m;
+  static std::unordered_map<cudaStream_t, void*> spaces;
+  std::lock_guard<std::mutex> lk(m);
+  void*& w = spaces[s];
+  if (!w) check(cudaMalloc(&w, kWorkspace), "cudaMalloc");
+  return w;
 }
 
 const Plan& plan_for(Context& ctx, const Key& k, const float* bias) {
@@ -108,8 +119,8 @@ void matmul(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, cons
   const Plan& p = plan_for(ctx, key, bias);
   if (bias)  // the plan may have been made for another bias of the same alignment
     check_lt(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias), "BIAS");
-  check_lt(cublasLtMatmul(ctx.handle, p.desc, &alpha, B, p.a, A, p.b, &beta, C, p.c, C, p.c, &p.algo, ctx.workspace,
-                          kWorkspace, stream()),
+  check_lt(cublasLtMatmul(ctx.handle, p.desc, &alpha, B, p.a, A, p.b, &beta, C, p.c, C, p.c, &p.algo,
+                          workspace(stream()), kWorkspace, stream()),
            "cublasLtMatmul");
 }
 
