@@ -52,7 +52,9 @@ void init_tensor(py::module_& m) {
       .def_property_readonly("ndim", &Tensor::rank)
       .def_property_readonly(
           "device",
-          [](const Tensor& t) { return std::string("/job:localhost/replica:0/task:0/device:") + device_name(t.device) + ":0"; },
+          [](const Tensor& t) {
+            return std::string("/job:localhost/replica:0/task:0/device:") + device_name(t.device) + ":0";
+          },
           "Where the tensor lives, as TensorFlow names it: '/job:localhost/replica:0/task:0/device:GPU:0'.")
       .def_property_readonly("dtype_name", [](const Tensor& t) { return dtype_name(t.dtype); })
       .def_readwrite("_trainable", &Tensor::trainable)

@@ -52,8 +52,8 @@ struct ToDevice final : Op {
   }
 };
 
-const OpRegistrar kToDevice({"to_device", "ToDevice", {{"device", std::string("CPU")}},
-                             [](const Attrs& a) -> OpPtr { return std::make_shared<ToDevice>(a.get<std::string>("device")); }});
+OpPtr make_to_device(const Attrs& a) { return std::make_shared<ToDevice>(a.get<std::string>("device")); }
+const OpRegistrar kToDevice({"to_device", "ToDevice", {{"device", std::string("CPU")}}, make_to_device});
 
 }  // namespace
 

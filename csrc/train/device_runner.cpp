@@ -6,7 +6,6 @@
 #include <numeric>
 
 #include "kernels/cuda/backend.h"
-#include "train/metric_helpers.h"
 
 namespace fastfit {
 namespace {
@@ -23,7 +22,7 @@ TensorPtr device_zeros(const Shape& shape) {
   return t;
 }
 
-// A view of `n` floats of `block` from `offset`, of `shape`.
+// A view of `block`, of `shape`, from float `offset` on.
 TensorPtr view_of(const TensorPtr& block, int64_t offset, const Shape& shape) {
   auto v = std::make_shared<Tensor>();
   v->shape = shape;
@@ -130,7 +129,8 @@ int64_t DeviceRunner::run(Mode mode, BatchSource& source, int64_t max_steps,
 void DeviceRunner::upload(Mode mode) {
   const size_t pairs = (g_.loss >= 0) + g_.loss_terms.size() + p_.metrics_.size();
   on_device_.resize(p_.metrics_.size(), true);
-  if (!acc_ || size_t(acc_->size()) < 4 * pairs + 4) acc_ = Tensor::make(Shape{int64_t(4 * pairs + 4)}, DType::f32, Device::cuda);
+  const int64_t floats = int64_t(4 * pairs + 4);  // float64 pairs, as float32 storage
+  if (!acc_ || acc_->size() < floats) acc_ = Tensor::make(Shape{floats}, DType::f32, Device::cuda);
   for (int i : uploaded_) mirror_[i]->copy_from(*g_.external[i]);
   if (weights_) {
     const Optimizer& opt = *p_.opt_;
@@ -139,7 +139,8 @@ void DeviceRunner::upload(Mode mode) {
       const int64_t at = p_.param_offset_[k];
       copy_floats(weights_->f() + at, w.f(), w.size());
       if (mode == Mode::train)
-        for (size_t j = 0; j < slots_.size(); ++j) copy_floats(slots_[j]->f() + at, opt.rule_slot(j) + p_.opt_offset_[k], w.size());
+        for (size_t j = 0; j < slots_.size(); ++j)
+          copy_floats(slots_[j]->f() + at, opt.rule_slot(j) + p_.opt_offset_[k], w.size());
     }
   }
   const std::vector<double> zeros(size_t(acc_->size() / 2), 0.0);
@@ -157,7 +158,8 @@ void DeviceRunner::download(Mode mode, bool update_state, const std::vector<std:
       Tensor& w = *const_cast<Tensor*>(p_.param_values_[k]);
       const int64_t at = p_.param_offset_[k];
       copy_floats(w.f(), weights_->f() + at, w.size());
-      for (size_t j = 0; j < slots_.size(); ++j) copy_floats(opt.rule_slot(j) + p_.opt_offset_[k], slots_[j]->f() + at, w.size());
+      for (size_t j = 0; j < slots_.size(); ++j)
+        copy_floats(opt.rule_slot(j) + p_.opt_offset_[k], slots_[j]->f() + at, w.size());
     }
   }
   if (update_state)
@@ -185,7 +187,8 @@ void DeviceRunner::raise_kernel_error() {
   if (kernel == "sparse_crossentropy_forward")
     fail("sparse_categorical_crossentropy: labels must be in [0, " + bound + "), got " + v + " at position " + at +
          " of a batch");
-  if (kernel == "gather_forward") fail("gather: indices hold " + v + " at position " + at + ", not in [0, " + bound + ")");
+  if (kernel == "gather_forward")
+    fail("gather: indices hold " + v + " at position " + at + ", not in [0, " + bound + ")");
   fail(kernel + ": " + v + " at position " + at + " is not in [0, " + bound + ")");
 }
 

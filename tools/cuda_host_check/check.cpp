@@ -68,7 +68,9 @@ void elementwise() {
     cpu::act_forward(act, x.data(), n, y.data());
     same(a + " forward", Vec(n), [&](bool gpu, Vec& o) { K(act_forward)(act, x.data(), n, o.data()); });
     for (bool acc : {false, true})
-      same(a + " backward", rnd(n), [&](bool gpu, Vec& o) { K(act_backward)(act, y.data(), dy.data(), n, o.data(), acc); });
+      same(a + " backward", rnd(n), [&](bool gpu, Vec& o) {
+        K(act_backward)(act, y.data(), dy.data(), n, o.data(), acc);
+      });
   }
   for (int k = 0; k < 6; ++k) {
     const std::string u = "unary " + std::to_string(k);
@@ -104,7 +106,8 @@ void broadcasting() {
       const Vec db0 = rnd(b.size());
       same(name + " backward", rnd(a.size()), [&](bool gpu, Vec& da) {  // da accumulates, db overwrites
         Vec db = db0;
-        K(binary_backward)(Binary(k), a.data(), s[0], b.data(), s[1], g.data(), s[2], da.data(), true, db.data(), false);
+        K(binary_backward)(Binary(k), a.data(), s[0], b.data(), s[1], g.data(), s[2], da.data(), true, db.data(),
+                           false);
         da.insert(da.end(), db.begin(), db.end());
       });
     }
@@ -129,7 +132,9 @@ void reductions() {
     for (bool max : {true, false}) {
       Vec m(out.numel());
       cpu::reduce_extreme_forward(x.data(), shape, axes, max, m.data());
-      same(name + " extreme", m, [&](bool gpu, Vec& o) { K(reduce_extreme_forward)(x.data(), shape, axes, max, o.data()); });
+      same(name + " extreme", m, [&](bool gpu, Vec& o) {
+        K(reduce_extreme_forward)(x.data(), shape, axes, max, o.data());
+      });
       same(name + " extreme backward", rnd(x.size()), [&](bool gpu, Vec& o) {
         K(reduce_extreme_backward)(x.data(), m.data(), g.data(), shape, axes, o.data(), false);
       });
@@ -152,7 +157,9 @@ void losses() {
   Vec y(n);
   cpu::softmax_forward(logits.data(), B, C, y.data());
   same("softmax", Vec(n), [&](bool gpu, Vec& o) { K(softmax_forward)(logits.data(), B, C, o.data()); });
-  same("softmax backward", rnd(n), [&](bool gpu, Vec& o) { K(softmax_backward)(y.data(), gn.data(), B, C, o.data(), true); });
+  same("softmax backward", rnd(n), [&](bool gpu, Vec& o) {
+    K(softmax_backward)(y.data(), gn.data(), B, C, o.data(), true);
+  });
   std::vector<int32_t> labels(B);
   for (int i = 0; i < B; ++i) labels[i] = i % C;
   labels[3] = 77;  // ignore_class
@@ -211,13 +218,17 @@ void losses() {
       K(categorical_focal_backward)(soft.data(), pf.data(), g.data(), B, C, from_logits, 2.f, 0.25f, o.data(), false);
     });
   }
-  same("squared error", Vec(B), [&](bool gpu, Vec& o) { K(squared_error_forward)(soft.data(), logits.data(), B, C, o.data()); });
+  same("squared error", Vec(B), [&](bool gpu, Vec& o) {
+    K(squared_error_forward)(soft.data(), logits.data(), B, C, o.data());
+  });
   same("squared error backward", rnd(n), [&](bool gpu, Vec& o) {
     K(squared_error_backward)(soft.data(), logits.data(), g.data(), B, C, -1.f, o.data(), true);
   });
   Vec onehot(n);
   for (int i = 0; i < n; ++i) onehot[i] = soft[i] > 0.5f;
-  same("categorical hinge", Vec(B), [&](bool gpu, Vec& o) { K(categorical_hinge_forward)(onehot.data(), logits.data(), B, C, o.data()); });
+  same("categorical hinge", Vec(B), [&](bool gpu, Vec& o) {
+    K(categorical_hinge_forward)(onehot.data(), logits.data(), B, C, o.data());
+  });
   same("categorical hinge backward", Vec(n), [&](bool gpu, Vec& o) {
     K(categorical_hinge_backward)(onehot.data(), logits.data(), g.data(), B, C, o.data(), false);
   });
@@ -247,7 +258,9 @@ void data_movement() {
   const Shape xs{2, 3, 2}, ys{4, 3, 6};
   const Vec dy = rnd(72);
   for (bool tile : {true, false}) {
-    same(tile ? "tile" : "repeat", Vec(72), [&](bool gpu, Vec& o) { K(expand_forward)(s.data(), xs, ys, tile, o.data()); });
+    same(tile ? "tile" : "repeat", Vec(72), [&](bool gpu, Vec& o) {
+      K(expand_forward)(s.data(), xs, ys, tile, o.data());
+    });
     same(tile ? "tile backward" : "repeat backward", rnd(12),
          [&](bool gpu, Vec& o) { K(expand_backward)(dy.data(), xs, ys, tile, o.data(), true); });
   }
@@ -286,8 +299,8 @@ void layer_norm() {
   });
 }
 
-ConvGeom geometry(int64_t B, int64_t H, int64_t W, int64_t C, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh,
-                  int64_t dw, int64_t ph, int64_t pw) {
+ConvGeom geometry(int64_t B, int64_t H, int64_t W, int64_t C, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                  int64_t dh, int64_t dw, int64_t ph, int64_t pw) {
   ConvGeom g{B, H, W, C, 0, 0, kh, kw, sh, sw, dh, dw, ph, pw};
   g.OH = (H + 2 * ph - (dh * (kh - 1) + 1)) / sh + 1;
   g.OW = (W + 2 * pw - (dw * (kw - 1) + 1)) / sw + 1;
@@ -296,7 +309,8 @@ ConvGeom geometry(int64_t B, int64_t H, int64_t W, int64_t C, int64_t kh, int64_
 
 void windows() {
   for (const ConvGeom& g : {geometry(2, 7, 6, 3, 3, 2, 1, 1, 1, 1, 1, 0), geometry(2, 8, 8, 2, 3, 3, 2, 2, 1, 1, 1, 1),
-                            geometry(1, 9, 9, 2, 2, 3, 1, 2, 2, 1, 0, 1), geometry(1, 1, 10, 3, 1, 3, 1, 1, 1, 2, 0, 2)}) {
+                            geometry(1, 9, 9, 2, 2, 3, 1, 2, 2, 1, 0, 1),
+                            geometry(1, 1, 10, 3, 1, 3, 1, 1, 1, 2, 0, 2)}) {
     const std::string name = "window " + std::to_string(g.kh) + "x" + std::to_string(g.kw) + " stride " +
                               std::to_string(g.sw) + " dilation " + std::to_string(g.dw);
     const int64_t R = g.rows(), K = g.patch(), M = 2, CM = g.C * M, X = g.B * g.H * g.W * g.C;
@@ -312,7 +326,9 @@ void windows() {
       o.insert(o.end(), dw.begin(), dw.end());
     }, fma);
     same(name + " avg pool", Vec(R * g.C), [&](bool gpu, Vec& o) { K(avg_pool_forward)(g, x.data(), o.data()); });
-    same(name + " avg pool backward", rnd(X), [&](bool gpu, Vec& o) { K(avg_pool_backward)(g, dy.data(), o.data(), true); });
+    same(name + " avg pool backward", rnd(X), [&](bool gpu, Vec& o) {
+      K(avg_pool_backward)(g, dy.data(), o.data(), true);
+    });
     const ConvGeom p = geometry(g.B, g.H, g.W, g.C, g.kh, g.kw, g.sh, g.sw, 1, 1, 0, 0);
     const int64_t P = p.rows() * p.C;
     std::vector<int32_t> argmax(P);

@@ -18,7 +18,8 @@ namespace {
 constexpr size_t kWorkspace = size_t(32) << 20;
 
 void check_lt(cublasStatus_t s, const char* what) {
-  if (s != CUBLAS_STATUS_SUCCESS) throw std::runtime_error(std::string("cuBLASLt ") + what + ": " + cublasLtGetStatusString(s));
+  if (s != CUBLAS_STATUS_SUCCESS)
+    throw std::runtime_error(std::string("cuBLASLt ") + what + ": " + cublasLtGetStatusString(s));
 }
 
 int alignment(const void* p) {  // 16, 8 or 4 bytes
@@ -38,8 +39,9 @@ struct Key {
 };
 struct KeyHash {
   size_t operator()(const Key& k) const {
-    size_t h = size_t(k.M) * 1000003u ^ size_t(k.N) * 10007u ^ size_t(k.K) * 101u;
-    return h ^ size_t(k.ta) << 1 ^ size_t(k.tb) << 2 ^ size_t(k.epilogue) << 3 ^ size_t(k.align[0] + 3 * k.align[1] + 7 * k.align[2] + 11 * k.align[3]) << 9;
+    const size_t aligns = size_t(k.align[0] + 3 * k.align[1] + 7 * k.align[2] + 11 * k.align[3]);
+    const size_t h = size_t(k.M) * 1000003u ^ size_t(k.N) * 10007u ^ size_t(k.K) * 101u;
+    return h ^ size_t(k.ta) << 1 ^ size_t(k.tb) << 2 ^ size_t(k.epilogue) << 3 ^ aligns << 9;
   }
 };
 struct Plan {
@@ -101,7 +103,8 @@ const Plan& plan_for(Context& ctx, const Key& k, const float* bias) {
   cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align_c, sizeof align_c);
   cublasLtMatmulHeuristicResult_t found{};
   int count = 0;
-  const cublasStatus_t s = cublasLtMatmulAlgoGetHeuristic(ctx.handle, p.desc, p.a, p.b, p.c, p.c, pref, 1, &found, &count);
+  const cublasStatus_t s =
+      cublasLtMatmulAlgoGetHeuristic(ctx.handle, p.desc, p.a, p.b, p.c, p.c, pref, 1, &found, &count);
   cublasLtMatmulPreferenceDestroy(pref);
   check_lt(s, "cublasLtMatmulAlgoGetHeuristic");
   if (count < 1)

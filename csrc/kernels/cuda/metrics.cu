@@ -6,7 +6,11 @@ namespace fastfit::cuda {
 namespace {
 
 __device__ double value_of(const MetricFold& f, const void* y, bool y_int, const float* p, int64_t e) {
-  auto label = [&](int64_t i) { return y_int ? float(static_cast<const int32_t*>(y)[i]) : static_cast<const float*>(y)[i]; };
+  auto label = [&](int64_t i) {
+    return y_int ? float(static_cast<const int32_t*>(y)[i]) : static_cast<const float*>(y)[i];
+  };
+  auto pred = [&](int64_t j) { return p[e * f.C + j]; };
+  auto row_label = [&](int64_t j) { return label(e * f.C + j); };
   auto first_max = [&](auto at) {
     int64_t best = 0;
     for (int64_t j = 1; j < f.C; ++j)
@@ -19,10 +23,8 @@ __device__ double value_of(const MetricFold& f, const void* y, bool y_int, const
     case MetricFold::exact: return p[e] == label(e) ? 1.0 : 0.0;
     case MetricFold::binary: return float(p[e] > f.threshold) == label(e) ? 1.0 : 0.0;
     case MetricFold::categorical:
-      return first_max([&](int64_t j) { return p[e * f.C + j]; }) == first_max([&](int64_t j) { return label(e * f.C + j); })
-                 ? 1.0
-                 : 0.0;
-    case MetricFold::sparse: return double(first_max([&](int64_t j) { return p[e * f.C + j]; })) == double(label(e)) ? 1.0 : 0.0;
+      return first_max(pred) == first_max(row_label) ? 1.0 : 0.0;
+    case MetricFold::sparse: return double(first_max(pred)) == double(label(e)) ? 1.0 : 0.0;
   }
   return 0.0;
 }
