@@ -282,8 +282,8 @@ class PredictResults:
 
     def finish(self, rows):
         """The outputs as numpy arrays of `rows` rows."""
-        if self.arrays is not None:
-            return self.arrays
+        if self.arrays is not None:  # fewer rows when a callback stopped predict early
+            return self.arrays if rows == self.n else [a[:rows] for a in self.arrays]
         if self.chunks:
             return [np.concatenate([c[k] for c in self.chunks]) for k in range(len(self.chunks[0]))]
         return [t.numpy()[:rows] if t.ndim else np.zeros((0,), np.float32) for t in self.tensors]
