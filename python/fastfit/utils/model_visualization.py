@@ -14,9 +14,54 @@ _DOT_MISSING = ("You must install graphviz for plot_model to work: its `dot` pro
                 "model.to_dot() gives the DOT text without it.")
 
 
-def dot_text(model, show_shapes=False, show_dtype=False, show_layer_names=True, rankdir="TB", expand_nested=False,
-             dpi=200, show_layer_activations=False, show_trainable=False, splines="ortho"):
-    """The model's graph as DOT text (see `plot_model` for the arguments)."""
+class _Graph:
+    """A DOT graph: attributes, nodes (id, attributes), edges (source id, destination id) and nested
+    clusters. `dot_text` writes it; `model_to_dot` and `plot_model` hand it to pydot as objects."""
+
+    def __init__(self, name, attrs):
+        self.name, self.attrs = name, attrs
+        self.nodes, self.edges, self.clusters = [], [], []
+
+    def text(self, indent="  "):
+        head = f"digraph {self.name} {{" if indent == "  " else f"{indent[:-2]}subgraph {_quote(self.name)} {{"
+        lines = [head, f"{indent}graph [{_attrs(self.attrs)}];"]
+        if indent == "  ":
+            lines.append(f"{indent}node [shape=record];")
+        lines += [f"{indent}{_quote(node_id)} [{_attrs(attrs)}];" for node_id, attrs in self.nodes]
+        for cluster in self.clusters:
+            lines += cluster.text(indent + "  ")
+        lines += [f"{indent}{_quote(src)} -> {_quote(dst)} [penwidth=2];" for src, dst in self.edges]
+        return lines + [f"{indent[:-2]}}}"]
+
+    def pydot(self, pydot, cluster=False):
+        graph = pydot.Cluster(self.name[len("cluster_"):], **self.attrs) if cluster else pydot.Dot(
+            self.name, graph_type="digraph", **self.attrs)
+        if not cluster:
+            graph.set_node_defaults(shape="record")
+        for node_id, attrs in self.nodes:
+            graph.add_node(pydot.Node(_quote(node_id), **attrs))
+        for inner in self.clusters:
+            graph.add_subgraph(inner.pydot(pydot, cluster=True))
+        for src, dst in self.edges:
+            graph.add_edge(pydot.Edge(_quote(src), _quote(dst), penwidth="2"))
+        return graph
+
+
+def _attrs(attrs):
+    return ", ".join(f"{k}={v}" for k, v in attrs.items())
+
+
+def _quote(text):
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def dot_text(model, **options):
+    """The model's graph as DOT text (see `plot_model` for the options)."""
+    return "\n".join(_graph(model, **options).text()) + "\n"
+
+
+def _graph(model, show_shapes=False, show_dtype=False, show_layer_names=True, rankdir="TB", expand_nested=False,
+           dpi=200, show_layer_activations=False, show_trainable=False, splines="ortho"):
     if not model.built:
         raise ValueError("This model has not yet been built. Build the model first by calling `build()` or by "
                          "calling the model on a batch of data.")
@@ -24,36 +69,30 @@ def dot_text(model, show_shapes=False, show_dtype=False, show_layer_names=True, 
         raise ValueError(f"`rankdir` must be 'TB', 'LR', 'BT' or 'RL', got {rankdir!r}")
     label = {"show_shapes": show_shapes, "show_dtype": show_dtype, "show_layer_names": show_layer_names,
              "show_layer_activations": show_layer_activations, "show_trainable": show_trainable}
-    lines = ["digraph G {", f"  graph [rankdir={rankdir}, concentrate=true, dpi={dpi}, splines={splines}];",
-             "  node [shape=record];"]
-    lines += _graph(model, label, expand_nested, "", "  ")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+    graph = _Graph("G", {"rankdir": rankdir, "concentrate": "true", "dpi": dpi, "splines": splines})
+    _add_layers(graph, model, label, expand_nested, "")
+    return graph
 
 
-def _graph(model, label, expand_nested, prefix, indent):
-    """The node and edge lines of `model`'s layers; node ids start with `prefix` (nested models')."""
+def _add_layers(graph, model, label, expand_nested, prefix):
+    """Adds the model's layers and connections; node ids start with `prefix` (nested models')."""
     from ..models import Model, Sequential
     if not model_graph.is_functional(model) and not isinstance(model, Sequential):
-        entry = model_graph.LayerCalls(model)  # a subclassed model: one box, as Keras draws it
-        return [f"{indent}{_node(prefix + model.name, entry, label)}"]
+        graph.nodes.append(_node(prefix + model.name, model_graph.LayerCalls(model), label))  # a subclassed model
+        return
     entries = model_graph.model_layers(model)
-    lines = []
     for entry in entries:
         layer = entry.layer
         if expand_nested and isinstance(layer, Model) and layer.layers:
             inner = prefix + layer.name + "/"
-            lines += [f"{indent}subgraph {_quote('cluster_' + inner)} {{",
-                      f"{indent}  graph [label={_quote(layer.name)}, labeljust=l, style=dashed];"]
-            lines += _graph(layer, label, expand_nested, inner, indent + "  ")
-            lines.append(f"{indent}}}")
+            cluster = _Graph("cluster_" + inner, {"label": _quote(layer.name), "labeljust": "l", "style": "dashed"})
+            _add_layers(cluster, layer, label, expand_nested, inner)
+            graph.clusters.append(cluster)
         else:
-            lines.append(f"{indent}{_node(prefix + layer.name, entry, label)}")
+            graph.nodes.append(_node(prefix + layer.name, entry, label))
     for source, destination in model_graph.edges(model, entries):
-        src = _endpoint(source, prefix, expand_nested, last=True)
-        dst = _endpoint(destination, prefix, expand_nested, last=False)
-        lines.append(f"{indent}{_quote(src)} -> {_quote(dst)} [penwidth=2];")
-    return lines
+        graph.edges.append((_endpoint(source, prefix, expand_nested, last=True),
+                            _endpoint(destination, prefix, expand_nested, last=False)))
 
 
 def _endpoint(layer, prefix, expand_nested, last):
@@ -69,12 +108,8 @@ def _endpoint(layer, prefix, expand_nested, last):
     return prefix + layer.name
 
 
-def _quote(text):
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def _node(node_id, entry, options):
-    return f"{_quote(node_id)} [label=<{_label(entry, **options)}>, fontname=Helvetica, border=0, margin=0];"
+    return node_id, {"label": f"<{_label(entry, **options)}>", "fontname": "Helvetica", "border": 0, "margin": 0}
 
 
 def _label(entry, show_shapes, show_dtype, show_layer_names, show_layer_activations, show_trainable):
@@ -136,9 +171,9 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
     >>> png_bytes = dot.create(format="png")   # needs Graphviz
     """
     pydot = _pydot("model_to_dot")
-    text = dot_text(model, show_shapes, show_dtype, show_layer_names, rankdir, expand_nested, dpi,
-                    show_layer_activations, show_trainable, splines)
-    return pydot.graph_from_dot_data(text)[0]
+    return _graph(model, show_shapes=show_shapes, show_dtype=show_dtype, show_layer_names=show_layer_names,
+                  rankdir=rankdir, expand_nested=expand_nested, dpi=dpi, show_layer_activations=show_layer_activations,
+                  show_trainable=show_trainable, splines=splines).pydot(pydot)
 
 
 def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False, show_layer_names=True, rankdir="TB",
@@ -159,22 +194,24 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False, 
         show_trainable: mark each layer with weights trainable or not.
         splines: Graphviz' edge style ("ortho", "spline", "line", ...).
 
-    Returns an IPython Image of the file when IPython is installed (and the file is not a PDF).
+    Returns an IPython Image of the file when IPython is installed and the format is one it shows
+    (png, jpg, gif); otherwise None.
 
     >>> keras.utils.plot_model(model, "multi_input_and_output_model.png", show_shapes=True)
     """
     pydot = _pydot("plot_model")
     if shutil.which("dot") is None:
         raise ImportError(_DOT_MISSING)
-    text = dot_text(model, show_shapes, show_dtype, show_layer_names, rankdir, expand_nested, dpi,
-                    show_layer_activations, show_trainable, splines)
+    graph = _graph(model, show_shapes=show_shapes, show_dtype=show_dtype, show_layer_names=show_layer_names,
+                   rankdir=rankdir, expand_nested=expand_nested, dpi=dpi, show_layer_activations=show_layer_activations,
+                   show_trainable=show_trainable, splines=splines)
     to_file = os.fspath(to_file)
     extension = os.path.splitext(to_file)[1][1:] or "png"
-    pydot.graph_from_dot_data(text)[0].write(to_file, format=extension)
-    if extension != "pdf":
-        try:
-            from IPython import display
-        except ImportError:
-            return None
-        return display.Image(filename=to_file)
-    return None
+    graph.pydot(pydot).write(to_file, format=extension)
+    if extension not in ("png", "jpg", "jpeg", "gif"):  # what IPython's Image shows
+        return None
+    try:
+        from IPython import display
+    except ImportError:
+        return None
+    return display.Image(filename=to_file)

@@ -150,8 +150,10 @@ def _table(header, align, widths, rows):
 
 
 def _wrap(text, width):
+    words = text.lstrip(" ").split(" ")
+    words[0] = text[:len(text) - len(text.lstrip(" "))] + words[0]  # a nested layer's indent stays
     lines, line = [], ""
-    for word in text.split(" "):
+    for word in words:
         if len(word) > width:
             word = word[:width - 1] + "…"
         if line and len(line) + 1 + len(word) <= width:
