@@ -42,6 +42,9 @@ class TensorBoard(Callback):
         embeddings_freq, embeddings_metadata: 0 and None. Embedding projection is not supported
             (anything else raises NotImplementedError).
 
+    The writers flush as tensorboardX's do (every 2 minutes, or 10 events queued), after each
+    histogram pass, and when fit ends (which closes them).
+
     Logs that hold several values (a metric per class or threshold) are not written: a scalar
     summary holds one number. Importing tensorboardX imports PyTorch when it is installed (its own
     doing), which takes a moment when the callback is made.
@@ -138,8 +141,6 @@ class TensorBoard(Callback):
             self._writer("validation").add_scalar(f"epoch_{name}", value, epoch)
         if self.histogram_freq and epoch % self.histogram_freq == 0:
             self._log_weights(epoch)
-        for writer in self._writers.values():
-            writer.flush()
 
     def on_test_end(self, logs=None):
         optimizer = getattr(self.model, "optimizer", None)
@@ -148,7 +149,6 @@ class TensorBoard(Callback):
         writer, step = self._writer("validation"), int(optimizer.iterations)
         for name, value in _scalars(logs):
             writer.add_scalar(f"evaluation_{name}_vs_iterations", value, step)
-        writer.flush()
 
     # -- weights -------------------------------------------------------------------------------
     def _log_weights(self, epoch):
@@ -162,6 +162,7 @@ class TensorBoard(Callback):
                     image = _weight_image(values)
                     if image is not None:
                         writer.add_images(f"{name}/image", image, epoch, dataformats="NHWC")
+        writer.flush()
 
 
 def _scalars(logs):
