@@ -1,7 +1,8 @@
-"""Cases run through both Keras 3's callbacks and fastfit's, and the driver that runs them: the
-same synthetic epoch logs into EarlyStopping, ReduceLROnPlateau and CSVLogger, with a stand-in
-model. Run as a script (`python callback_cases.py <dir>`), it drives Keras' and prints the results as
-JSON; with Keras absent from this process, TensorFlow never enters the test process."""
+"""Cases run through both Keras 3 and fastfit: synthetic epoch logs into EarlyStopping,
+ReduceLROnPlateau and CSVLogger (with a stand-in model), the TensorBoard fit, and the models of
+summary_cases. Run as a script (`python callback_cases.py <dir>`), it runs them all on Keras, writes
+its files (CSV, event files under <dir>/tensorboard) and prints the results as JSON: the tests'
+`keras_callback_reference` fixture, so TensorFlow never enters the test process.)"""
 import json
 import os
 import sys
@@ -31,6 +32,31 @@ REDUCE_LR = [
 CSV_EPOCHS = [{"loss": 0.5, "accuracy": 0.75, "per_class": np.array([0.5, 0.25])},
               {"loss": 0.25, "accuracy": 0.875, "val_loss": 0.3, "per_class": [1, 2]},
               {"loss": 0.125, "accuracy": np.float32(0.9375), "per_class": np.array([0.5, 0.25])}]
+
+
+# The TensorBoard case: a model, and a fit writing into `log_dir` (the same code for either library).
+TENSORBOARD_MODEL = """
+inputs = keras.Input(shape=(8,), name="digits")
+x = layers.Dense(4, activation="relu", name="dense_1")(inputs)
+outputs = layers.Dense(3, activation="softmax", name="predictions")(x)
+model = keras.Model(inputs=inputs, outputs=outputs)
+model.compile("rmsprop", "sparse_categorical_crossentropy", metrics=["accuracy"])
+rng = np.random.default_rng(0)
+x, y = rng.normal(size=(40, 8)).astype("float32"), rng.integers(0, 3, 40)
+"""
+TENSORBOARD_FIT = """
+tensorboard = keras.callbacks.TensorBoard(log_dir, histogram_freq=1, update_freq=2, write_images=True,
+                                          write_steps_per_second=True)
+history = model.fit(x, y, batch_size=8, epochs=2, validation_split=0.2, shuffle=False, callbacks=[tensorboard],
+                    verbose=0)
+"""
+
+
+def tensorboard_fit(keras, log_dir):
+    """Runs the TensorBoard case; returns its namespace (model, history, ...)."""
+    scope = {"keras": keras, "layers": keras.layers, "np": np, "log_dir": log_dir}
+    exec(TENSORBOARD_MODEL + TENSORBOARD_FIT, scope)
+    return scope
 
 
 class StandIn:
@@ -110,4 +136,8 @@ if __name__ == "__main__":
     os.environ["KERAS_BACKEND"] = "tensorflow"
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     import keras
-    print(json.dumps(run_all(keras.callbacks, sys.argv[1])))
+
+    import summary_cases
+    tensorboard_fit(keras, os.path.join(sys.argv[1], "tensorboard"))
+    print(json.dumps({"callbacks": run_all(keras.callbacks, sys.argv[1]),
+                      "summaries": summary_cases.summaries(keras, keras.layers)[0]}))

@@ -1,8 +1,5 @@
-"""Models whose summaries fastfit and Keras 3 print, made by the same code from either library. Run as
-a script, it prints Keras' summaries as JSON (TensorFlow stays out of the test process)."""
-import json
-import os
-
+"""Models whose summaries fastfit and Keras 3 print, made by the same code from either library
+(callback_cases.py runs them on Keras)."""
 import numpy as np
 
 
@@ -39,9 +36,3 @@ def summaries(keras, layers):
         texts[key] = "\n".join(out)
     return texts, {"seq": seq, "multi": multi, "shared": shared_model, "nested": nested, "trained": trained}
 
-
-if __name__ == "__main__":
-    os.environ["KERAS_BACKEND"] = "tensorflow"
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    import keras
-    print(json.dumps(summaries(keras, keras.layers)[0]))

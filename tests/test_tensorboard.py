@@ -1,15 +1,13 @@
 """The TensorBoard callback: event files read back with TensorBoard's EventAccumulator (scalars,
 learning rate, histograms, images, the graph, train and validation runs), the same tags and steps
 as Keras 3 writes, and its argument errors."""
-import importlib.util
-import os
-import subprocess
 import sys
 import types
 
 import numpy as np
 import pytest
 
+import callback_cases
 import fastfit as keras
 from fastfit import layers
 
@@ -20,28 +18,10 @@ pytest.importorskip("tensorboard")
 sys.modules.setdefault("tensorboard.compat.notf", types.ModuleType("tensorboard.compat.notf"))
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
 
-MODEL = """
-inputs = keras.Input(shape=(8,), name="digits")
-x = layers.Dense(4, activation="relu", name="dense_1")(inputs)
-outputs = layers.Dense(3, activation="softmax", name="predictions")(x)
-model = keras.Model(inputs=inputs, outputs=outputs)
-model.compile("rmsprop", "sparse_categorical_crossentropy", metrics=["accuracy"])
-rng = np.random.default_rng(0)
-x, y = rng.normal(size=(40, 8)).astype("float32"), rng.integers(0, 3, 40)
-"""
-FIT = """
-tensorboard = keras.callbacks.TensorBoard(log_dir, histogram_freq=1, update_freq=2, write_images=True,
-                                          write_steps_per_second=True)
-history = model.fit(x, y, batch_size=8, epochs=2, validation_split=0.2, shuffle=False, callbacks=[tensorboard],
-                    verbose=0)
-"""
-
 
 def run(log_dir):
-    scope = {"keras": keras, "layers": layers, "np": np, "log_dir": log_dir}
     keras.utils.set_random_seed(0)
-    exec(MODEL + FIT, scope)
-    return scope
+    return callback_cases.tensorboard_fit(keras, log_dir)
 
 
 def read(run_dir):
@@ -103,7 +83,7 @@ def test_weight_histograms_images_and_graph(written):
 
 def test_evaluate_alone_and_no_graph(tmp_path):
     scope = {"keras": keras, "layers": layers, "np": np}
-    exec(MODEL, scope)
+    exec(callback_cases.TENSORBOARD_MODEL, scope)
     model, x, y = scope["model"], scope["x"], scope["y"]
     model.fit(x, y, epochs=1, verbose=0)
     tensorboard = keras.callbacks.TensorBoard(tmp_path, write_graph=False)
@@ -134,14 +114,11 @@ def test_missing_tensorboardx_is_named(tmp_path, monkeypatch):
         keras.callbacks.TensorBoard(tmp_path)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("tensorflow") is None, reason="tensorflow is not installed")
-def test_same_tags_and_steps_as_keras(written, tmp_path):
-    script = ("import os, sys\nos.environ['KERAS_BACKEND'] = 'tensorflow'\nos.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'\n"
-              "import numpy as np, keras\nfrom keras import layers\nlog_dir = sys.argv[1]\n" + MODEL + FIT)
-    subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True, capture_output=True)
+def test_same_tags_and_steps_as_keras(written, keras_callback_reference):
+    keras_dir = keras_callback_reference[1] / "tensorboard"
     for run_name in ("train", "validation"):
         ours, _ = read(written[0] / run_name)
-        theirs, _ = read(tmp_path / run_name)
+        theirs, _ = read(keras_dir / run_name)
         theirs.pop("keras", None)  # Keras' model config (JSON); fastfit writes the layer graph instead
         assert set(ours) == set(theirs)
         for tag in theirs:

@@ -24,8 +24,8 @@ def _pythonify(logs):
         if isinstance(value, dict):
             out.update(_pythonify(value))
             continue
-        if isinstance(value, numbers.Number) or (isinstance(value, np.ndarray) and value.size == 1):
-            value = float(value)
+        if isinstance(value, numbers.Number) or (isinstance(value, np.ndarray) and value.ndim == 0):
+            value = float(value)  # a metric of several values stays an array
         out[key] = value
     return out
 

@@ -168,7 +168,7 @@ class TensorBoard(Callback):
 def _scalars(logs):
     """(name, float) of the logs that are single numbers."""
     for name, value in (logs or {}).items():
-        if isinstance(value, numbers.Number) or (isinstance(value, np.ndarray) and value.size == 1):
+        if isinstance(value, numbers.Number) or (isinstance(value, np.ndarray) and value.ndim == 0):
             yield name, float(value)
 
 
