@@ -1,6 +1,8 @@
 """model.summary() (its table as Keras 3 prints it), model.to_dot(), keras.utils.model_to_dot and
 plot_model (a PNG through pydot and Graphviz), and their errors."""
+import contextlib
 import importlib.util
+import io
 import shutil
 import struct
 import sys
@@ -72,6 +74,17 @@ def test_summary_options(cases):
     printed = []
     cases[1]["seq"].summary(print_fn=printed.append)
     assert len(printed) == 1  # one call with the whole text, as Keras 3
+
+
+def test_summary_on_a_stream_without_box_drawing(cases):
+    stream = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    with contextlib.redirect_stdout(stream):
+        cases[1]["seq"].summary(line_length=60)
+    stream.seek(0)
+    text = stream.read()
+    lines = text.splitlines()
+    assert lines[1] == "+" + "=" * 26 + "+" + "=" * 20 + "+" + "=" * 10 + "+"
+    assert lines[4].startswith("| dense_a (Dense)") and all(len(line) == 60 for line in lines[1:-3])
 
 
 def test_summary_errors(cases):

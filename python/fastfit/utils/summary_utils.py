@@ -2,6 +2,7 @@
 import math
 import re
 import shutil
+import sys
 
 import numpy as np
 
@@ -39,7 +40,22 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, expand
     lines = [f'Model: "{model.name}"'] + _table(header, align, widths, rows)
     lines += [f" {label}: {count:,} ({readable_memory_size(size)})" for label, count, size in _counts(model)]
     text = "\n".join(lines)
-    (print_fn or print)(text)
+    if print_fn is None:
+        print(_printable(text, sys.stdout))
+    else:
+        print_fn(text)
+
+
+# Box drawing for a stream that cannot encode it (a C locale, a cp1252 console), as rich falls back.
+_ASCII = str.maketrans("┏┳┓┡╇┩├┼┤└┴┘━─┃│…", "++++++++++++=-||~")
+
+
+def _printable(text, stream):
+    try:
+        text.encode(getattr(stream, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return text.translate(_ASCII)
+    return text
 
 
 def _column_widths(positions, line_length):
