@@ -109,8 +109,8 @@ def batches_run(model, method, x, y, *callbacks):
     count = keras.callbacks.LambdaCallback(**{f"on_{method}_batch_end": lambda b, logs: ran.append(b)})
     ran = []
     kwargs = dict(batch_size=4, verbose=0, callbacks=[count, *callbacks])
-    result = {"train": lambda: model.fit(x, y, epochs=3, shuffle=False, **kwargs), "test": lambda: model.evaluate(x, y, **kwargs),
-              "predict": lambda: model.predict(x, **kwargs)}[method]()
+    result = {"train": lambda: model.fit(x, y, epochs=3, shuffle=False, **kwargs),
+              "test": lambda: model.evaluate(x, y, **kwargs), "predict": lambda: model.predict(x, **kwargs)}[method]()
     return ran, result
 
 
@@ -302,3 +302,23 @@ def test_models_of_the_guide_still_run_with_callbacks(small_data):
     callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=1e-2, patience=2, verbose=1)]
     h = model.fit(x, y, epochs=2, batch_size=64, validation_split=0.2, callbacks=callbacks, verbose=0)
     assert set(h.history) == {"accuracy", "loss", "val_accuracy", "val_loss"}
+
+
+@pytest.mark.parametrize("make,error,match", [
+    (lambda: keras.callbacks.EarlyStopping(patience=-1), ValueError,
+     "EarlyStopping: `patience` must be an integer >= 0, got -1"),
+    (lambda: keras.callbacks.EarlyStopping(patience="2"), ValueError, "`patience` must be an integer >= 0, got '2'"),
+    (lambda: keras.callbacks.EarlyStopping(start_from_epoch=1.5), ValueError, "`start_from_epoch` must be an integer"),
+    (lambda: keras.callbacks.EarlyStopping(monitor=3), TypeError, "`monitor` must be the name of a log"),
+    (lambda: keras.callbacks.EarlyStopping(min_delta="0.1"), TypeError, "`min_delta` must be a number, got '0.1'"),
+    (lambda: keras.callbacks.EarlyStopping(baseline="x"), TypeError, "`baseline` must be a number or None"),
+    (lambda: keras.callbacks.ReduceLROnPlateau(factor="half"), TypeError, "`factor` must be a number"),
+    (lambda: keras.callbacks.ReduceLROnPlateau(cooldown=-2), ValueError, "`cooldown` must be an integer >= 0"),
+    (lambda: keras.callbacks.ReduceLROnPlateau(min_lr=None), TypeError, "`min_lr` must be a number, got None"),
+    (lambda: keras.callbacks.CSVLogger("log.csv", separator=", "), ValueError, "`separator` must be one character"),
+    (lambda: keras.callbacks.LearningRateScheduler(0.1), TypeError, "`schedule` must be a function"),
+    (lambda: keras.callbacks.LambdaCallback(on_epoch_end=1), TypeError, "`on_epoch_end` must be a function"),
+])
+def test_bad_arguments_are_named(make, error, match):
+    with pytest.raises(error, match=match):
+        make()

@@ -1,4 +1,5 @@
 """The Callback base class: every hook Keras 3 has, each a no-op until a subclass overrides it."""
+import numbers
 
 # The batch hooks of each loop. fit/evaluate/predict run stretches of batches in C++ and return to
 # Python per batch only for a callback that needs one of these (see `Callback._needs_batch_hooks`).
@@ -93,3 +94,17 @@ class Callback:
 
     def on_predict_end(self, logs=None):
         """At the end of predict."""
+
+
+def check_count(owner, name, value):
+    """`value` if it is an integer >= 0, else ValueError naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"{owner}: `{name}` must be an integer >= 0, got {value!r}")
+    return value
+
+
+def check_number(owner, name, value, optional=False):
+    """`value` if it is a real number (or None when optional), else TypeError naming the argument."""
+    if (value is None and optional) or (isinstance(value, numbers.Real) and not isinstance(value, bool)):
+        return value
+    raise TypeError(f"{owner}: `{name}` must be a number{' or None' if optional else ''}, got {value!r}")

@@ -23,6 +23,8 @@ class CSVLogger(Callback):
 
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
+        if not isinstance(separator, str) or len(separator) != 1:
+            raise ValueError(f"CSVLogger: `separator` must be one character, got {separator!r}")
         self.sep = separator
         self.filename = os.fspath(filename)
         self.append = append

@@ -1,6 +1,7 @@
 """EarlyStopping: stops fit when a monitored quantity has stopped improving."""
 import warnings
 
+from .callback import check_count, check_number
 from .monitor_callback import MonitorCallback
 
 
@@ -27,15 +28,15 @@ class EarlyStopping(MonitorCallback):
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto", baseline=None,
                  restore_best_weights=False, start_from_epoch=0):
         super().__init__(monitor, mode, min_delta=min_delta)
-        self.patience = patience
+        self.patience = check_count("EarlyStopping", "patience", patience)
         self.verbose = verbose
-        self.baseline = baseline
+        self.baseline = check_number("EarlyStopping", "baseline", baseline, optional=True)
         self.wait = 0
         self.stopped_epoch = 0
         self.restore_best_weights = restore_best_weights
         self.best_weights = None
         self.best_epoch = 0
-        self.start_from_epoch = start_from_epoch
+        self.start_from_epoch = check_count("EarlyStopping", "start_from_epoch", start_from_epoch)
 
     def on_train_begin(self, logs=None):
         self.wait = 0

@@ -14,10 +14,11 @@ class LambdaCallback(Callback):
     def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None, on_train_end=None,
                  on_train_batch_begin=None, on_train_batch_end=None, **kwargs):
         super().__init__()
-        self.__dict__.update(kwargs)
-        given = dict(on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end, on_train_begin=on_train_begin,
+        given = dict(kwargs, on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end, on_train_begin=on_train_begin,
                      on_train_end=on_train_end, on_train_batch_begin=on_train_batch_begin,
                      on_train_batch_end=on_train_batch_end)
-        for hook, fn in given.items():
-            if fn is not None:
-                setattr(self, hook, fn)
+        for name, value in given.items():
+            if name.startswith("on_") and value is not None and not callable(value):
+                raise TypeError(f"LambdaCallback: `{name}` must be a function, got {value!r}")
+            if value is not None or not name.startswith("on_"):
+                setattr(self, name, value)

@@ -21,6 +21,9 @@ class LearningRateScheduler(Callback):
 
     def __init__(self, schedule, verbose=0):
         super().__init__()
+        if not callable(schedule):
+            raise TypeError(f"LearningRateScheduler: `schedule` must be a function of the epoch (and the rate), "
+                            f"got {schedule!r}")
         self.schedule = schedule
         self.verbose = verbose
 

@@ -3,7 +3,7 @@ should go down or up, and what counts as an improvement."""
 import operator
 import warnings
 
-from .callback import Callback
+from .callback import Callback, check_number
 
 
 class MonitorCallback(Callback):
@@ -20,6 +20,11 @@ class MonitorCallback(Callback):
 
     def __init__(self, monitor="val_loss", mode="auto", baseline=None, min_delta=0):
         super().__init__()
+        owner = type(self).__name__
+        if not isinstance(monitor, str):
+            raise TypeError(f"{owner}: `monitor` must be the name of a log (a str), got {monitor!r}")
+        check_number(owner, "min_delta", min_delta)
+        check_number(owner, "baseline", baseline, optional=True)
         if mode not in ("auto", "min", "max"):
             warnings.warn(f"{type(self).__name__} mode '{mode}' is unknown, fallback to auto mode.", stacklevel=2)
             mode = "auto"

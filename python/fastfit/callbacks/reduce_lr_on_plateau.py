@@ -3,6 +3,7 @@ import warnings
 
 import numpy as np
 
+from .callback import check_count, check_number
 from .monitor_callback import MonitorCallback
 
 
@@ -29,13 +30,14 @@ class ReduceLROnPlateau(MonitorCallback):
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto", min_delta=1e-4,
                  cooldown=0, min_lr=0.0):
         super().__init__(monitor, mode, min_delta=min_delta)
+        check_number("ReduceLROnPlateau", "factor", factor)
         if factor >= 1.0:
             raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0. Received factor={factor}")
         self.factor = factor
-        self.min_lr = min_lr
-        self.patience = patience
+        self.min_lr = check_number("ReduceLROnPlateau", "min_lr", min_lr)
+        self.patience = check_count("ReduceLROnPlateau", "patience", patience)
         self.verbose = verbose
-        self.cooldown = cooldown
+        self.cooldown = check_count("ReduceLROnPlateau", "cooldown", cooldown)
         self.cooldown_counter = 0
         self.wait = 0
 

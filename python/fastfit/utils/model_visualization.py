@@ -120,7 +120,8 @@ def _label(entry, show_shapes, show_dtype, show_layer_names, show_layer_activati
     colspan = max(1, int(show_dtype) + int(show_trainable) + (2 if show_shapes else 0))
     title = f"<b>{html.escape(layer.name)}</b> ({class_name})" if show_layer_names else f"<b>{class_name}</b>"
     table = ('<table border="0" cellborder="1" bgcolor="black" cellpadding="10">'
-             f'<tr><td colspan="{colspan}" bgcolor="black"><font point-size="16" color="white">{title}</font></td></tr>')
+             f'<tr><td colspan="{colspan}" bgcolor="black">'
+             f'<font point-size="16" color="white">{title}</font></td></tr>')
     if show_layer_activations and getattr(layer, "activation", None) is not None:
         table += (f'<tr><td bgcolor="white" colspan="{colspan}"><font point-size="14">Activation: '
                   f'<b>{html.escape(_activation_name(layer))}</b></font></td></tr>')
