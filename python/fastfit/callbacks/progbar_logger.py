@@ -7,7 +7,13 @@ class ProgbarLogger(Callback):
     """Prints `Epoch i/n` (with more than one epoch) and a progress bar per epoch (verbose 1), or one
     line per epoch (verbose 2). fit/evaluate/predict add one when `verbose` is not 0; its verbosity,
     epochs and steps come from `params`. The bar is redrawn at most every 50 ms, so it needs no
-    return to Python per batch."""
+    return to Python per batch.
+
+    >>> model.fit(x, y, epochs=2, verbose=2)   # adds a ProgbarLogger: one line per epoch
+    Epoch 1/2
+    1563/1563 - 1s - loss: 0.5612 - 0s/epoch - 1ms/step
+    ...
+    """
 
     def __init__(self):
         super().__init__()
