@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import importlib.util
+import warnings
 
 import numpy as np
 import pytest
@@ -121,6 +122,55 @@ def test_multi_output_errors():
         model.fit({"a_in": x[0]}, y, verbose=0)
     with pytest.raises(ValueError, match="expected 2 target arrays"):
         model.fit(x, y[:1], verbose=0)
+    with pytest.raises(ValueError, match=r"expects 2 input\(s\), got 3"):
+        model.fit(x + x[:1], y, verbose=0)
+    with pytest.raises(ValueError, match=r"`y` is a dict with keys \['class_output', 'nope'\]"):
+        model.fit(x, {"nope": y[0], "class_output": y[1]}, verbose=0)
+
+
+def test_a_disconnected_graph_names_the_missing_input():
+    a, b = keras.Input(shape=(3,), name="a"), keras.Input(shape=(3,), name="b")
+    with pytest.raises(ValueError, match="depends on input 'b', which is not in `inputs`"):
+        keras.Model(a, layers.Dense(2)(b))
+    with pytest.raises(ValueError, match="depends on input 'b'"):
+        keras.Model([a], layers.add([layers.Dense(2)(a), layers.Dense(2)(b)]))
+
+
+def guide_model():
+    """The guide's model: an image branch and a variable-length time series branch."""
+    keras.utils.set_random_seed(0)
+    img = keras.Input(shape=(32, 32, 3), name="img_input")
+    ts = keras.Input(shape=(None, 10), name="ts_input")
+    x = layers.concatenate([layers.GlobalMaxPooling2D()(layers.Conv2D(3, 3)(img)),
+                            layers.GlobalMaxPooling1D()(layers.Conv1D(3, 3)(ts))])
+    model = keras.Model(inputs=[img, ts], outputs=[layers.Dense(1, name="score_output")(x),
+                                                   layers.Dense(5, name="class_output")(x)])
+    model.compile(optimizer=keras.optimizers.RMSprop(1e-3),
+                  loss=[keras.losses.MeanSquaredError(), keras.losses.CategoricalCrossentropy(from_logits=True)])
+    return model
+
+
+def test_each_length_of_a_variable_axis_gets_its_own_compiled_program():
+    rng = np.random.default_rng(0)
+    n = 40
+    img = rng.random((n, 32, 32, 3), dtype=np.float32)
+    targets = [rng.random((n, 1), dtype=np.float32), np.eye(5, dtype=np.float32)[rng.integers(0, 5, n)]]
+    compiled, eager = guide_model(), guide_model()
+    eager.compile(optimizer=keras.optimizers.RMSprop(1e-3), run_eagerly=True,
+                  loss=[keras.losses.MeanSquaredError(), keras.losses.CategoricalCrossentropy(from_logits=True)])
+    for length in (20, 7, 20):
+        ts = rng.random((n, length, 10), dtype=np.float32)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no fallback
+            got = compiled.fit([img, ts], targets, batch_size=16, verbose=0, shuffle=False).history
+        want = eager.fit([img, ts], targets, batch_size=16, verbose=0, shuffle=False).history
+        for k in want:
+            np.testing.assert_allclose(got[k], want[k], rtol=1e-4, err_msg=f"{k} at length {length}")
+        assert isinstance(runner_of(compiled, "train"), CompiledRunner)
+        preds = compiled.predict([img, ts], verbose=0)
+        assert [p.shape for p in preds] == [(n, 1), (n, 5)]
+    assert not compiled._fallback_reasons
+    assert len([key for key in compiled._programs if key[0] == "train"]) == 2  # one program per length
 
 
 def test_sample_weights_apply_to_every_output():

@@ -4,6 +4,31 @@
 namespace fastfit {
 namespace {
 
+// where(condition, x, y): x where the condition (float 0/1, fastfit's bool) is nonzero, else y, with
+// numpy broadcasting of the three. Unlike c * x + (1 - c) * y, an inf or nan in the branch not taken
+// stays out of the result.
+struct SelectOp final : Op {
+  int arity() const override { return 3; }
+  bool differentiable(int i) const override { return i > 0; }
+  bool rowwise(const Tensor* const* in, const bool* b) const override { return broadcast_rowwise(in, b, 3); }
+  void infer(const Tensor* const* in, Shape& s, DType& d) const override {
+    for (int i = 0; i < 3; ++i) expect_dtype("where", i == 0 ? "condition" : i == 1 ? "x" : "y", *in[i], DType::f32);
+    s = broadcast_shapes("where", broadcast_shapes("where", in[0]->shape, in[1]->shape), in[2]->shape);
+    d = DType::f32;
+  }
+  void forward(const ExecCtx&, const Tensor* const* in, Tensor& out) override {
+    FF_DISPATCH(out.device, select_forward)(in[0]->f(), in[0]->shape, in[1]->f(), in[1]->shape, in[2]->f(),
+                                            in[2]->shape, out.shape, out.f());
+  }
+  void backward(const ExecCtx&, const Tensor* const* in, const Tensor& out, const Tensor& g, Tensor* const* din,
+                const bool* acc) override {
+    for (int k = 1; k < 3; ++k)
+      if (din[k])
+        FF_DISPATCH(out.device, select_backward)(in[0]->f(), in[0]->shape, g.f(), out.shape, k == 1, din[k]->f(),
+                                                 in[k]->shape, acc[k]);
+  }
+};
+
 // equal, not_equal, greater, ... with numpy broadcasting; int32 inputs are compared as floats
 // (exact for ids below 2^24).
 struct CompareOp final : Op {
@@ -94,6 +119,7 @@ const OpRegistrar kCast({"cast", "Cast", {{"dtype", std::string("float32")}},
                          [](const Attrs& a) -> OpPtr { return std::make_shared<Cast>(a.get<std::string>("dtype")); }});
 const OpRegistrar kStopGradient({"stop_gradient", "StopGradient", {},
                                  [](const Attrs&) -> OpPtr { return std::make_shared<StopGradient>(); }});
+const OpRegistrar kSelect({"select", "SelectV2", {}, [](const Attrs&) -> OpPtr { return std::make_shared<SelectOp>(); }});
 
 }  // namespace
 }  // namespace fastfit

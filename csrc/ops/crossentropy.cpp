@@ -59,7 +59,6 @@ struct Crossentropy final : Op {
   explicit Crossentropy(bool logits) : logits_(logits) {}
   int arity() const override { return 2; }
   bool rowwise(const Tensor* const*, const bool* b) const override { return b[0] == b[1]; }
-  bool differentiable(int i) const override { return i == 1; }
   void infer(const Tensor* const* in, Shape& s, DType& d) const override {
     const Tensor &y = *in[0], &p = *in[1];
     expect_dtype("categorical_crossentropy", "y_true", y, DType::f32);
@@ -81,6 +80,9 @@ struct Crossentropy final : Op {
     if (din[1])
       FF_DISPATCH(out.device, crossentropy_backward)(y.f(), x.f(), p_.f(), g.f(), x.rows(), x.cols(), logits_,
                                                      din[1]->f(), acc[1]);
+    if (din[0])  // soft targets computed by the model (TensorFlow differentiates them too)
+      FF_DISPATCH(out.device, crossentropy_target_backward)(x.f(), p_.f(), g.f(), x.rows(), x.cols(), logits_,
+                                                            din[0]->f(), acc[0]);
   }
 };
 
@@ -90,7 +92,6 @@ struct BinaryCrossentropy final : Op {
   explicit BinaryCrossentropy(bool logits) : logits_(logits) {}
   int arity() const override { return 2; }
   bool rowwise(const Tensor* const*, const bool* b) const override { return b[0] == b[1]; }
-  bool differentiable(int i) const override { return i == 1; }
   void infer(const Tensor* const* in, Shape& s, DType& d) const override {
     expect_dtype("binary_crossentropy", "y_true", *in[0], DType::f32);
     expect_dtype("binary_crossentropy", "y_pred", *in[1], DType::f32);
@@ -107,6 +108,9 @@ struct BinaryCrossentropy final : Op {
     if (din[1])
       FF_DISPATCH(out.device, binary_crossentropy_backward)(in[0]->f(), in[1]->f(), g.f(), out.size(), logits_,
                                                             din[1]->f(), acc[1]);
+    if (din[0])
+      FF_DISPATCH(out.device, binary_crossentropy_target_backward)(in[1]->f(), g.f(), out.size(), logits_,
+                                                                   din[0]->f(), acc[0]);
   }
 };
 

@@ -33,6 +33,9 @@ struct UnaryOp final : Op {
   Unary kind_;
   explicit UnaryOp(Unary k) : kind_(k) {}
   int arity() const override { return 1; }
+  bool differentiable(int) const override {  // step functions: no gradient (None), as in TensorFlow
+    return kind_ != Unary::floor && kind_ != Unary::ceil && kind_ != Unary::round && kind_ != Unary::sign;
+  }
   bool rowwise(const Tensor* const*, const bool*) const override { return true; }
   void infer(const Tensor* const* in, Shape& s, DType& d) const override {
     expect_dtype(registry_name(), "x", *in[0], DType::f32);
@@ -71,6 +74,14 @@ const OpRegistrar kSqrt({"sqrt", "Sqrt", {}, make_unary<Unary::sqrt>});
 const OpRegistrar kExp({"exp", "Exp", {}, make_unary<Unary::exp>});
 const OpRegistrar kLog({"log", "Log", {}, make_unary<Unary::log>});
 const OpRegistrar kAbs({"abs", "Abs", {}, make_unary<Unary::abs>});
+const OpRegistrar kLog1p({"log1p", "Log1p", {}, make_unary<Unary::log1p>});
+const OpRegistrar kExpm1({"expm1", "Expm1", {}, make_unary<Unary::expm1>});
+const OpRegistrar kErf({"erf", "Erf", {}, make_unary<Unary::erf>});
+const OpRegistrar kSoftplus({"softplus", "Softplus", {}, make_unary<Unary::softplus>});
+const OpRegistrar kFloor({"floor", "Floor", {}, make_unary<Unary::floor>});
+const OpRegistrar kCeil({"ceil", "Ceil", {}, make_unary<Unary::ceil>});
+const OpRegistrar kRound({"round", "Round", {}, make_unary<Unary::round>});
+const OpRegistrar kSign({"sign", "Sign", {}, make_unary<Unary::sign>});
 
 }  // namespace
 }  // namespace fastfit

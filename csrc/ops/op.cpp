@@ -91,9 +91,10 @@ Act activation_named(const char* op, const std::string& name) {
 }
 
 // Batched inputs span every axis of the output; the others broadcast along the batch axis.
-bool broadcast_rowwise(const Tensor* const* in, const bool* batched) {
-  const int rank = std::max(in[0]->rank(), in[1]->rank());
-  for (int i = 0; i < 2; ++i) {
+bool broadcast_rowwise(const Tensor* const* in, const bool* batched, int n) {
+  int rank = 0;
+  for (int i = 0; i < n; ++i) rank = std::max(rank, in[i]->rank());
+  for (int i = 0; i < n; ++i) {
     if (batched[i] && in[i]->rank() != rank) return false;
     if (!batched[i] && in[i]->rank() == rank && in[i]->shape[0] != 1) return false;
   }

@@ -88,7 +88,7 @@ void advance_random_state(Tensor& state);
 // numpy broadcasting of two shapes (ValueError naming `op` when they do not fit), and whether a
 // broadcasting op on a batch keeps rows apart (for splitting batches, train/graph.h).
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
-bool broadcast_rowwise(const Tensor* const* in, const bool* batched);
+bool broadcast_rowwise(const Tensor* const* in, const bool* batched, int n = 2);
 
 // Shape-check helpers shared by the ops: messages name the op, the argument, the expected and received.
 void expect_dtype(const char* op, const char* arg, const Tensor& t, DType d);

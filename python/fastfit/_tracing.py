@@ -34,7 +34,7 @@ class TraceState:
     def note_metric(self, metric, state, y_true, y_pred, sample_weight):
         self.refuse(f"the built-in metric '{metric.name}' was updated inside the traced model call")
 
-    def note_result(self, metric):
+    def note_result(self, metric, value):
         self.refuse(f"the result of metric '{metric.name}' was read inside the traced call")
 
     def note_conversion(self, tensor, how):

@@ -1,17 +1,46 @@
-"""Activations by name or callable. The built-in ones are fused into Dense's C++ kernel."""
+"""Activations by name or callable, as keras.activations names them. Linear, relu and tanh are fused
+into Dense's C++ kernel; the others are fastfit ops."""
 from . import ops
 
-relu, sigmoid, tanh, softmax = ops.relu, ops.sigmoid, ops.tanh, ops.softmax
+sigmoid, tanh, softmax, log_softmax = ops.sigmoid, ops.tanh, ops.softmax, ops.log_softmax
+softplus, softsign, selu, mish, relu6 = ops.softplus, ops.softsign, ops.selu, ops.mish, ops.relu6
+hard_sigmoid, hard_silu, hard_swish, silu, swish = ops.hard_sigmoid, ops.hard_silu, ops.hard_silu, ops.silu, ops.silu
+exponential = ops.exp
 
 
 def linear(x):
     return x
 
 
+def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    """max(x, 0), or with Keras' options: a slope below `threshold`, values capped at `max_value`."""
+    if (negative_slope, max_value, threshold) == (0.0, None, 0.0):
+        return ops.relu(x)
+    x = ops.convert_to_tensor(x)
+    out = ops.where(x > threshold, x, (x - threshold) * negative_slope if negative_slope else 0.0 * x)
+    return out if max_value is None else ops.minimum(out, float(max_value))
+
+
+def elu(x, alpha=1.0):
+    return ops.elu(x, alpha)
+
+
+def gelu(x, approximate=False):
+    """Keras' activation default is the exact (erf) form."""
+    return ops.gelu(x, approximate)
+
+
+def leaky_relu(x, negative_slope=0.2):
+    return ops.leaky_relu(x, negative_slope)
+
+
 # Applied in Dense's epilogue. Sigmoid runs as its own op: its output carries the logits, which binary
 # crossentropy reads, as Keras' does.
 _FUSED = ("linear", "relu", "tanh")
-_BY_NAME = {"linear": linear, "relu": relu, "sigmoid": sigmoid, "tanh": tanh, "softmax": softmax}
+_BY_NAME = dict(linear=linear, relu=relu, sigmoid=sigmoid, tanh=tanh, softmax=softmax, log_softmax=log_softmax,
+                softplus=softplus, softsign=softsign, selu=selu, elu=elu, gelu=gelu, leaky_relu=leaky_relu,
+                relu6=relu6, hard_sigmoid=hard_sigmoid, hard_silu=hard_silu, hard_swish=hard_swish, silu=silu,
+                swish=swish, mish=mish, exponential=exponential)
 
 
 def get(identifier):
@@ -23,6 +52,8 @@ def get(identifier):
             raise ValueError(f"Unknown activation: '{identifier}'. Valid names: {sorted(_BY_NAME)}")
         return identifier, _BY_NAME[identifier]
     if callable(identifier):
+        if identifier is ops.relu:  # tf.nn.relu: fused like keras.activations.relu
+            return "relu", relu
         for name, fn in _BY_NAME.items():
             if identifier is fn:  # keras.activations.relu etc. stay fused
                 return name, fn

@@ -14,6 +14,7 @@ class _StepRecording(_tracing.TraceState):
         self.gradients = []  # (target, sources, gradients)
         self.applies = []    # (optimizer, [(gradient, variable)], ops recorded before it)
         self.metrics = []    # (metric, its state, y_true, y_pred, sample_weight)
+        self.results = {}    # id(value) -> the built-in metric whose result() gave it
 
     def note_gradient(self, target, sources, grads):
         self.gradients.append((target, list(sources), list(grads)))
@@ -26,6 +27,10 @@ class _StepRecording(_tracing.TraceState):
 
     def note_metric(self, metric, state, y_true, y_pred, sample_weight):
         self.metrics.append((metric, state, y_true, y_pred, sample_weight))
+
+    def note_result(self, metric, value):
+        self.results[id(value)] = (metric, value)  # read again after each replay
+        self.tape.mark_live(value)  # a Python value of it would freeze one call's state into the trace
 
 
 class _Step:
@@ -95,7 +100,10 @@ class _Step:
         outputs, terms, self.returns = [], [], []
         for value in out_leaves:
             t = value if isinstance(value, Tensor) else None
-            if t is None or not rec.tape.is_live(t) or isinstance(t, Variable):
+            noted = rec.results.get(id(value))
+            if noted is not None and noted[1] is value:
+                self.returns.append(("result", noted[0]))
+            elif t is None or not rec.tape.is_live(t) or isinstance(t, Variable):
                 self.returns.append(("same", value))
             elif loss is not None and t is loss:
                 self.returns.append(("loss", None))
@@ -158,6 +166,8 @@ class _Step:
                 values.append(what)
             elif kind == "loss":
                 values.append(Tensor(np.array(self.loss_state[0].result(), np.float32)))
+            elif kind == "result":
+                values.append(what.result())
             elif kind == "term":
                 values.append(Tensor(np.array(self.term_states[what].result(), np.float32)))
             else:

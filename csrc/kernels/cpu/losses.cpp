@@ -143,6 +143,27 @@ FF_MULTIVERSION_NOFMA void crossentropy_backward(const float* __restrict y, cons
   }
 }
 
+FF_MULTIVERSION_NOFMA void crossentropy_target_backward(const float* __restrict x, const float* __restrict p,
+                                                        const float* __restrict dloss, int64_t B, int64_t C,
+                                                        bool from_logits, float* __restrict dy, bool acc) {
+  for (int64_t i = 0; i < B; ++i) {
+    const float *xr = x + i * C, *pr = p + i * C;
+    float* o = dy + i * C;
+    float lse = 0.f;
+    if (from_logits) {  // logsumexp(x), from the max for range
+      float m = xr[0];
+      for (int64_t j = 1; j < C; ++j) m = std::max(m, xr[j]);
+      float s = 0.f;
+      for (int64_t j = 0; j < C; ++j) s += std::exp(xr[j] - m);
+      lse = m + std::log(s);
+    }
+    for (int64_t j = 0; j < C; ++j) {
+      const float v = dloss[i] * (from_logits ? lse - xr[j] : -std::log(pr[j]));
+      o[j] = acc ? o[j] + v : v;
+    }
+  }
+}
+
 // mean((p - y)^2) over each row of C, as keras.losses.mean_squared_error.
 FF_MULTIVERSION_NOFMA void squared_error_forward(const float* __restrict y, const float* __restrict p, int64_t B,
                                                  int64_t C, float* __restrict loss) {
@@ -181,6 +202,22 @@ FF_MULTIVERSION_NOFMA void binary_crossentropy_backward(const float* __restrict 
   for (int64_t i = 0; i < n; ++i) {
     const float v = dloss[i] * binary_crossentropy_grad(y[i], x[i], from_logits);
     dx[i] = acc ? dx[i] + v : v;
+  }
+}
+
+FF_MULTIVERSION_NOFMA void binary_crossentropy_target_backward(const float* __restrict x, const float* __restrict dloss,
+                                                               int64_t n, bool from_logits, float* __restrict dy,
+                                                               bool acc) {
+  for (int64_t i = 0; i < n; ++i) {
+    float d;
+    if (from_logits) {
+      d = -x[i];
+    } else {
+      const float q = std::min(std::max(x[i], 1e-7f), 1.f - 1e-7f);
+      d = -(std::log(q) - std::log(1.f - q));
+    }
+    const float v = dloss[i] * d;
+    dy[i] = acc ? dy[i] + v : v;
   }
 }
 

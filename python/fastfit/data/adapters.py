@@ -38,7 +38,7 @@ def get_adapter(x, y, batch_size, steps, standardizer, with_targets, what, sampl
         raise ValueError(f"{what}: `x` is required")
     xs, ys, w = standardizer.batch(x, y if with_targets else None, sample_weight if with_targets else None)
     if with_targets and ys is None:
-        raise ValueError(f"{what}: `y` is required for array inputs")
+        ys = standardizer.no_targets(what)
     if len(xs[0]) == 0:
         raise ValueError(f"{what}: `x` has 0 samples; at least one is needed")
     return ArrayAdapter(xs, ys, batch_size, w)
@@ -60,7 +60,7 @@ def fit_adapters(x, y, sample_weight, batch_size, steps_per_epoch, validation_sp
     else:
         xs, ys, w = standardizer.batch(x, y, sample_weight)
         if ys is None:
-            raise ValueError("fit: `y` is required for array inputs")
+            ys = standardizer.no_targets("fit")
         if len(xs[0]) == 0:
             raise ValueError("fit: `x` has 0 samples; at least one is needed")
         val = None

@@ -42,17 +42,27 @@ class Standardizer:
     the model's input dtypes (float32, or int32 for an int32 keras.Input), int32 class ids for sparse
     losses, float32 targets otherwise ((N,) targets become (N, 1)), float32 sample weights of shape (N,).
     A `class_weight` dict becomes sample weights. Dicts of inputs or targets are keyed by the model's
-    input and output names."""
+    input and output names. `targets_required`: False when compile() gave no loss and no metric (the
+    model's add_loss is the loss), so data may come without `y`."""
 
-    def __init__(self, sparse_labels, class_weight=None, input_names=(), output_names=(), input_dtypes=()):
+    def __init__(self, sparse_labels, class_weight=None, input_names=(), output_names=(), input_dtypes=(),
+                 targets_required=True):
         self.sparse_labels = sparse_labels
+        self.targets_required = targets_required
         self.class_weight = class_weight
         self.input_names, self.output_names = list(input_names), list(output_names)
         self.input_dtypes = list(input_dtypes)  # per input; float32 where not given
 
     def for_validation(self):
         """The same conversions without class weights: they weigh training only."""
-        return Standardizer(self.sparse_labels, None, self.input_names, self.output_names, self.input_dtypes)
+        return Standardizer(self.sparse_labels, None, self.input_names, self.output_names, self.input_dtypes,
+                            self.targets_required)
+
+    def no_targets(self, what):
+        """The targets of data given without `y`: none, when nothing needs them."""
+        if self.targets_required:
+            raise ValueError(f"{what}: `y` is required for array inputs (compile() gave a loss or metrics)")
+        return []
 
     def inputs(self, x):
         if isinstance(x, dict):

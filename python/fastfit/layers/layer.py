@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import _core, backend, initializers
 from ..keras_tensor import KerasTensor, fill, is_symbolic, template
-from ..tensor import Tensor, Variable, convert_to_tensor
+from ..tensor import Tensor, Variable, _raw_numpy, convert_to_tensor
 
 _build_lock = threading.RLock()  # two threads calling an unbuilt model build it once
 _context = threading.local()     # the `training` value of the layer calls running on this thread
@@ -106,8 +106,8 @@ class Layer:
         def zeros(shape):
             return np.zeros((1,) + tuple(shape[1:]), np.float32)
         several = isinstance(input_shape, list)
-        out = self(([zeros(s) for s in input_shape] if several else zeros(input_shape)), training=False)
-        self._forget_shape_run()
+        with _ShapeRun(self):
+            out = self(([zeros(s) for s in input_shape] if several else zeros(input_shape)), training=False)
         outs = list(out) if isinstance(out, (list, tuple)) else [out]
         shapes = [(None,) + tuple(o.shape[1:]) for o in outs]
         return shapes if isinstance(out, (list, tuple)) else shapes[0]
@@ -192,12 +192,6 @@ class Layer:
             metric = self._added_metrics[name] = ValueMean(name=name)
         metric.update_state(value)
 
-    def _forget_shape_run(self):
-        """Drops what a run on zeros for the output's shape added: its losses and metric values."""
-        self._clear_losses()
-        for metric in self._metrics_added():
-            metric.reset_state()
-
     def _metrics_added(self):
         """The metrics add_metric made, in this layer and inside it."""
         out = list(self._added_metrics.values())
@@ -246,13 +240,13 @@ class Layer:
         """The KerasTensor of run(tensors): its shape and dtype are those of `run` on zeros at two sizes
         of each unknown axis; an axis that follows them is unknown (None) in the output."""
         outs = []
-        for n in (2, 3):
-            out = run([np.zeros([n if d is None else d for d in t.shape], t.dtype) for t in tensors])
-            if not isinstance(out, Tensor):
-                raise TypeError(f"{self.name}: a layer or op called on symbolic tensors here must return one "
-                                f"tensor, got {type(out).__name__}")
-            outs.append(out)
-        self._forget_shape_run()
+        with _ShapeRun(self):
+            for n in (2, 3):
+                out = run([np.zeros([n if d is None else d for d in t.shape], t.dtype) for t in tensors])
+                if not isinstance(out, Tensor):
+                    raise TypeError(f"{self.name}: a layer or op called on symbolic tensors here must return one "
+                                    f"tensor, got {type(out).__name__}")
+                outs.append(out)
         if len(outs[0].shape) != len(outs[1].shape):
             raise ValueError(f"{self.name}: the output's rank depends on the sizes of the input's unknown axes")
         shape = tuple(a if a == b else None for a, b in zip(outs[0].shape, outs[1].shape))
@@ -326,3 +320,38 @@ def Input(shape=None, batch_size=None, dtype=None, name=None):
         raise ValueError("Input: `shape` is required, e.g. keras.Input(shape=(784,))")
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     return InputLayer(shape, batch_size, dtype, name).output
+
+
+class _ShapeRun:
+    """Context of a run on zeros that only learns an output's shape: it leaves no trace in the layer:
+    losses dropped, variables (weights built before, random generator states, metric variables) and
+    the built-in metrics the layer holds (their C++ states) put back as they were."""
+
+    def __init__(self, layer):
+        self.layer = layer
+
+    def __enter__(self):
+        from ..metrics import Metric
+        self.variables = [(v, np.array(_raw_numpy(v), copy=True)) for v in self.layer._state_variables()]
+        held = [m for layer in [self.layer] + _all_sublayers(self.layer) for m in vars(layer).values()
+                if isinstance(m, Metric)]
+        self.metrics = []
+        for m in held:
+            saved = _core.MetricState()
+            saved.copy_from(m._state)
+            self.metrics.append((m, saved, [np.array(_raw_numpy(v), copy=True) for v in m.variables]))
+        return self
+
+    def __exit__(self, *exc):
+        self.layer._clear_losses()
+        for v, value in self.variables:
+            v._assign(value)
+        for m, state, values in self.metrics:
+            m._state.copy_from(state)
+            for v, value in zip(m.variables, values):
+                v._assign(value)
+        return False
+
+
+def _all_sublayers(layer):
+    return [s for sub in layer._sublayers for s in [sub] + _all_sublayers(sub)]

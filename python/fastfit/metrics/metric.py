@@ -62,10 +62,11 @@ class Metric:
     def result(self):
         if self._kind is None:
             raise NotImplementedError(f"{type(self).__name__} must implement result")
+        value = convert_to_tensor(np.asarray(self._accumulator.result(self._state), np.float32))
         state = _tracing.current()
-        if state is not None:
-            state.note_result(self)
-        return convert_to_tensor(np.asarray(self._accumulator.result(self._state), np.float32))
+        if state is not None:  # a traced call: the value is the state's now, not a function of the call
+            state.note_result(self, value)
+        return value
 
     def reset_state(self):
         """Back to the initial state: what the start of each epoch and of evaluate does."""

@@ -103,6 +103,10 @@ class CompileConfig:
     def loss(self, value):
         self._single_loss = value
 
+    def needs_targets(self):
+        """Whether fit/evaluate need `y`: a loss or a metric compares outputs with targets."""
+        return self.loss_spec is not None or bool(_leaves(self.metric_specs) + _leaves(self.weighted_specs))
+
     def sparse_labels(self):
         """Per output: whether its targets are class ids (fed as int32)."""
         if self.losses is None:
@@ -118,20 +122,21 @@ class CompileConfig:
         if len(outs) != len(self.losses):
             raise ValueError(f"the model returned {len(outs)} outputs, but compile() configured "
                              f"{len(self.losses)} ({self.output_names})")
-        if len(ys) != len(outs):
+        trained = [k for k, loss in enumerate(self.losses) if loss is not None]
+        if trained and len(ys) != len(outs):
             raise ValueError(f"expected {len(outs)} targets (one per output {self.output_names}), got {len(ys)}")
         total, terms = None, []
-        for loss, weight, y, out in zip(self.losses, self.loss_weights, ys, outs):
-            if loss is None:
-                continue
-            value = loss(y, out, sample_weight=sample_weight)
+        for k in trained:
+            value = self.losses[k](ys[k], outs[k], sample_weight=sample_weight)
             terms.append(value)
+            weight = self.loss_weights[k]
             weighted = value if weight == 1.0 else value * weight
             total = weighted if total is None else total + weighted
+        for extra in extra_losses:  # what the layers added with add_loss
+            total = extra if total is None else total + extra
         if total is None:
-            raise ValueError("compile() gave no output a loss: there is nothing to train or evaluate")
-        for extra in extra_losses:
-            total = total + extra
+            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()` (or add losses "
+                             "with `add_loss` in the model).")
         return total, (terms if len(terms) > 1 else [])
 
     # -- metrics -----------------------------------------------------------------------------

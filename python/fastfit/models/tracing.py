@@ -26,6 +26,7 @@ import numpy as np
 from .. import _core, _tracing, optimizers
 from ..autodiff import GradientTape
 from ..tensor import Tensor
+from .custom_step import StepRunner, overridden
 
 MIN_TRACE_ROWS = 9  # two traces (3 and 2 rows) and 4 rows to check on
 _TRAINING = {"train": True, "test": False, "predict": False}
@@ -35,6 +36,12 @@ _WHAT = {"train": "fit", "test": "evaluate", "predict": "predict"}
 def runner_for(model, mode, adapter):
     """The runner (compiled Program or eager loop) for `mode` on data like the adapter's."""
     config = model._compile_config
+    if overridden(model, mode):  # the user's train_step / test_step / predict_step, as a tf.function
+        key = (mode, adapter.signature, adapter.preprocess, "step")
+        with model._programs_lock:
+            if key not in model._programs:
+                model._programs[key] = StepRunner(model, mode, adapter)
+            return model._programs[key]
     if config is not None and config.run_eagerly:
         return EagerRunner(model, mode, adapter)
     key = (mode, adapter.signature, adapter.preprocess)

@@ -16,12 +16,13 @@ from .. import _core, backend, callbacks as callbacks_module
 from ..data import adapters
 from . import tracing
 from .compile_utils import CompileConfig
+from .custom_step import StepMethods
 
 _CHUNK_SECONDS = 0.1  # time between returns to Python on the hot path
 _PREDICT_ROWS = 2048  # rows per predict batch when no callback needs the user's batches
 
 
-class Trainer:
+class Trainer(StepMethods):
     def __init__(self):
         self._compile_config = None
         self.stop_training = False  # a callback sets it to end fit after the batch (stop_evaluating,
@@ -60,15 +61,15 @@ class Trainer:
         config = self._compile_config
         if config is None:
             raise ValueError(f"You must call `compile()` before using the model: `{method}` needs a loss and an optimizer.")
-        if config.loss is None:
-            raise ValueError(f"`{method}` needs a loss: pass `loss=` to compile().")
         return config
 
     @property
     def metrics(self):
-        """The loss trackers, the compiled metrics and those the layers add with add_metric."""
-        compiled = self._compile_config.all_metrics() if self._compile_config else []
-        return compiled + self._metrics_added()
+        """The loss trackers, the compiled metrics, those the layers add with add_metric, and the
+        metrics a subclass keeps as attributes (`self.loss_tracker = keras.metrics.Mean(...)`)."""
+        from ..metrics import Metric
+        listed = (self._compile_config.all_metrics() if self._compile_config else []) + self._metrics_added()
+        return listed + [m for m in vars(self).values() if isinstance(m, Metric) and m not in listed]
 
     def _state_metrics(self):
         return self._compile_config.state_metrics()
@@ -81,10 +82,12 @@ class Trainer:
         for m in self.metrics:
             m.reset_state()
 
-    def _logs(self, states):
+    def _logs(self, states, runner=None):
         """{log name: value}, the keys sorted as Keras 3 sorts its logs (and so history and the progress
         bar): the C++-accumulated metrics from `states` (in `_state_metrics()` order: a float, or an
         array for a metric of several values), the others from their own `result()`."""
+        if isinstance(runner, tracing.StepRunner):  # a user's step: its logs are what it returns
+            return runner.step_logs
         values = {getattr(m, "log_name", m.name): s.result() for m, s in zip(self._state_metrics(), states)}
         for m in self._compile_config.custom_metrics() + self._metrics_added():
             value = m.result().numpy()
@@ -98,7 +101,8 @@ class Trainer:
             raise NotImplementedError("`class_weight` for a model with several outputs is not supported yet")
         inputs = getattr(self, "inputs", None) or []
         return adapters.Standardizer(sparse, class_weight, getattr(self, "input_names", None) or [],
-                                     getattr(self, "output_names", None) or [], [t.dtype for t in inputs])
+                                     getattr(self, "output_names", None) or [], [t.dtype for t in inputs],
+                                     self._compile_config.needs_targets() if self._compile_config else True)
 
     def _adapter(self, x, y, batch_size, steps, with_targets, what, sample_weight=None):
         adapter = adapters.get_adapter(x, y, batch_size if adapters.is_batch_stream(x) else _batch_size(batch_size),
@@ -171,7 +175,7 @@ class Trainer:
                 chunk = max(1, min(int(chunk * _CHUNK_SECONDS / max(dt, 1e-6)) or 1, chunk * 8))
             batch_index = -(-source.position // batch_size) - 1 if batch_size else done - 1
             if mode != "predict":
-                logs = self._logs(states)
+                logs = self._logs(states, runner)
             else:  # the batch's outputs, for hooks that look at them
                 logs = {"outputs": self._structure(results.rows(start, source.position))} if hooks else {}
             getattr(cbs, f"on_{mode}_batch_end")(batch_index, logs)
@@ -243,7 +247,7 @@ class Trainer:
                     self.stop_training = True
                     if ran == 0:
                         break
-                logs = self._logs(states)
+                logs = self._logs(states, runner)
                 if val is not None and (epoch + 1) % validation_freq == 0:
                     val_steps = validation_steps or val.steps
                     val_logs = self._test_loop(val_runner, val, cbs, val_steps)
@@ -268,14 +272,17 @@ class Trainer:
         states = [_core.MetricState() for _ in self._state_metrics()]
         for m in config.custom_metrics() + self._metrics_added():  # their state is in variables
             m.reset_state()
+        if isinstance(runner, tracing.StepRunner):  # a user's step updates the model's metrics: reset, as Keras
+            self.reset_metrics()
         adapter.start_pass()
         self.stop_evaluating = False
         cbs.on_test_begin()
         self._run_batches(runner, "test", adapter, steps, cbs, states)
         adapter.end_pass()
-        for metric, state in zip(self._state_metrics(), states):
-            metric._state.copy_from(state)
-        logs = self._logs(states)
+        if not isinstance(runner, tracing.StepRunner):
+            for metric, state in zip(self._state_metrics(), states):
+                metric._state.copy_from(state)
+        logs = self._logs(states, runner)
         cbs.on_test_end(logs)
         return logs
 
@@ -373,7 +380,7 @@ class Trainer:
         finally:
             if mode == "train":
                 self._fit_lock.release()
-        logs = self._logs(states)
+        logs = self._logs(states, runner)
         return logs if return_dict else _flatten(logs, config)
 
     def predict_on_batch(self, x):

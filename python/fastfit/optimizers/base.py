@@ -263,9 +263,6 @@ class Optimizer:
         for g, v in grads_and_vars:
             grads.append(g)
             variables.append(v)
-        state = _tracing.current()
-        if state is not None:  # a compiled tf.function step replays the update
-            state.note_apply(self, list(zip(grads, variables)))
         self.apply(grads, variables)
         return self._iterations
 
@@ -285,6 +282,9 @@ class Optimizer:
             raise ValueError(f"apply: expected one gradient per variable ({len(variables)}), got {len(grads)}")
         if not self.built:
             self.build(variables)  # as Keras: state for every variable, with a gradient or not
+        state = _tracing.current()
+        if state is not None:  # a compiled tf.function step replays the update
+            state.note_apply(self, list(zip(grads, variables)))
         kept_grads, kept_vars = [], []
         for g, v in zip(grads, variables):
             if g is not None:
