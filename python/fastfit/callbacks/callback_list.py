@@ -56,7 +56,14 @@ class CallbackList(Callback):
         self.set_params(params)
 
     def append(self, callback):
+        """Adds a callback, given the list's model and params."""
+        if not isinstance(callback, Callback):
+            raise TypeError(f"callbacks must be keras.callbacks.Callback instances, got {type(callback).__name__}")
         self.callbacks.append(callback)
+        if self.model is not None:
+            callback.set_model(self.model)
+        if self.params:
+            callback.set_params(self.params)
 
     def set_model(self, model):
         if model is None:

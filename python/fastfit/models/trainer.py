@@ -25,9 +25,8 @@ _PREDICT_ROWS = 2048  # rows per predict batch when no callback needs the user's
 class Trainer(StepMethods):
     def __init__(self):
         self._compile_config = None
-        self.stop_training = False  # a callback sets it to end fit after the batch (stop_evaluating,
-        self.stop_evaluating = False  # stop_predicting: evaluate, predict)
-        self.stop_predicting = False
+        # A callback sets one of these to end fit / evaluate / predict after the current batch.
+        self.stop_training = self.stop_evaluating = self.stop_predicting = False
         self.history = None
         self._in_fit = False
         self._programs = {}
