@@ -89,17 +89,19 @@ def test_early_stopping_real_fit_on_a_plateau():
     assert h.epoch == [0, 1, 2, 3]
 
 
-def test_early_stopping_restores_the_best_weights():
+def test_early_stopping_restores_the_best_weights(capsys):
     x, y = linear_data()
     model = linear_model(0.1)
     seen = []
     record = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(model.get_weights()))
     # a rate that diverges from epoch 3 on: the loss rises, so the best epoch is an early one
     diverge = keras.callbacks.LearningRateScheduler(lambda epoch: 0.1 if epoch < 3 else 2.0)
-    stop = keras.callbacks.EarlyStopping(monitor="loss", patience=2, restore_best_weights=True)
+    stop = keras.callbacks.EarlyStopping(monitor="loss", patience=2, restore_best_weights=True, verbose=1)
     h = fit_full_batch(model, x, y, 20, [diverge, record, stop])
     best = int(np.argmin(h.history["loss"]))
     assert stop.best_epoch == best and len(h.epoch) == best + 3
+    assert capsys.readouterr().out == (f"Epoch {best + 3}: early stopping\n"
+                                       f"Restoring model weights from the end of the best epoch: {best + 1}.\n")
     for restored, kept in zip(model.get_weights(), seen[best]):
         np.testing.assert_array_equal(restored, kept)
 
