@@ -1,6 +1,4 @@
 """Model: a Layer with the training API. Functional (`Model(inputs, outputs)`) or subclassed."""
-import numpy as np
-
 from .. import backend
 from ..layers.layer import InputLayer, KerasTensor, Layer, as_dtype, check_input_shape, unique
 from .trainer import Trainer
@@ -193,51 +191,41 @@ class Model(Trainer, Layer):
                 out += layer._metrics_added()
         return out
 
-    def summary(self, line_length=None, print_fn=None):
-        """Prints a table of the layers, their output shapes and parameter counts."""
-        print_fn = print_fn or print
-        width = line_length or 65
-        cols = [int(width * 0.45), int(width * 0.85), width]
-        rows = []
-        for layer in self.layers:
-            shape = _output_shape_of(layer, self)
-            rows.append((f"{layer.name} ({type(layer).__name__})", str(shape), str(layer.count_params())))
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False,
+                layer_range=None):
+        """Prints a table of the layers as Keras 3 does: name (type), output shape, parameter count,
+        and for a functional model that is not a chain the layers each one is connected to; then the
+        total, trainable and non-trainable parameter counts with their sizes (and the optimizer's,
+        once it is built).
 
-        def line(fields):
-            s = ""
-            for f, stop in zip(fields, cols):
-                s = (s + " " + f)[:stop].ljust(stop)
-            return s.rstrip()
-        total = self.count_params()
-        trainable = int(sum(np.prod(w.shape) for w in self.trainable_weights))
-        print_fn(f'Model: "{self.name}"')
-        print_fn("_" * width)
-        print_fn(line(["Layer (type)", "Output Shape", "Param #"]))
-        print_fn("=" * width)
-        for r in rows:
-            print_fn(line(r))
-        print_fn("=" * width)
-        print_fn(f"Total params: {total:,} ({_bytes(total)})")
-        print_fn(f"Trainable params: {trainable:,} ({_bytes(trainable)})")
-        print_fn(f"Non-trainable params: {total - trainable:,} ({_bytes(total - trainable)})")
-        print_fn("_" * width)
+        Args:
+            line_length: the table's width (default: 88 or 108 characters, at most the terminal's
+                width less 4).
+            positions: where each column ends, as fractions of the width.
+            print_fn: called once with the whole text (default: print).
+            expand_nested: also list the layers of nested models, indented.
+            show_trainable: add a column saying whether each layer is trainable.
+            layer_range: two regular expressions: the first and last layer (by name) to list.
+
+        >>> model.summary(print_fn=lambda text: open("summary.txt", "w").write(text))
+        """
+        from ..utils.summary_utils import print_summary
+        print_summary(self, line_length, positions, print_fn, expand_nested, show_trainable, layer_range)
+
+    def to_dot(self, show_shapes=False, show_dtype=False, show_layer_names=True, rankdir="TB", expand_nested=False,
+               dpi=200, show_layer_activations=False, show_trainable=False, splines="ortho"):
+        """The model's graph as Graphviz DOT text (no dependency needed): one node per layer, an
+        edge per connection; the arguments are plot_model's. Render it with `dot -Tpng`.
+
+        >>> "->" in model.to_dot()
+        True
+        """
+        from ..utils.model_visualization import dot_text
+        return dot_text(self, show_shapes=show_shapes, show_dtype=show_dtype, show_layer_names=show_layer_names,
+                        rankdir=rankdir, expand_nested=expand_nested, dpi=dpi,
+                        show_layer_activations=show_layer_activations, show_trainable=show_trainable, splines=splines)
 
 
 def _flat(structure):
     return list(structure.values()) if isinstance(structure, dict) else (
         list(structure) if isinstance(structure, (list, tuple)) else [structure])
-
-
-def _bytes(n):
-    b = n * 4
-    return f"{b / 1024:.2f} KB" if b < 1024 ** 2 else f"{b / 1024 ** 2:.2f} MB"
-
-
-def _output_shape_of(layer, model):
-    if isinstance(layer, InputLayer):
-        return layer.shape
-    if model._graph is not None:
-        for t in model._graph:
-            if t._layer is layer:
-                return t.shape
-    return getattr(layer, "_output_shape", "?")

@@ -279,10 +279,18 @@ class PredictResults:
         else:
             self.chunks.append(outs)
 
+    def rows(self, start, stop):
+        """Outputs [start, stop) written so far, as numpy arrays (what predict's batch hooks see)."""
+        if self.arrays is not None:
+            return [a[start:stop] for a in self.arrays]
+        if self.chunks:
+            return [np.concatenate([c[k] for c in self.chunks])[start:stop] for k in range(len(self.chunks[0]))]
+        return [t.numpy()[start:stop] for t in self.tensors]  # a copy of all so far: only with hooks
+
     def finish(self, rows):
         """The outputs as numpy arrays of `rows` rows."""
-        if self.arrays is not None:
-            return self.arrays
+        if self.arrays is not None:  # fewer rows when a callback stopped predict early
+            return self.arrays if rows == self.n else [a[:rows] for a in self.arrays]
         if self.chunks:
             return [np.concatenate([c[k] for c in self.chunks]) for k in range(len(self.chunks[0]))]
         return [t.numpy()[:rows] if t.ndim else np.zeros((0,), np.float32) for t in self.tensors]

@@ -25,7 +25,8 @@ _PREDICT_ROWS = 2048  # rows per predict batch when no callback needs the user's
 class Trainer(StepMethods):
     def __init__(self):
         self._compile_config = None
-        self.stop_training = False
+        # A callback sets one of these to end fit / evaluate / predict after the current batch.
+        self.stop_training = self.stop_evaluating = self.stop_predicting = False
         self.history = None
         self._in_fit = False
         self._programs = {}
@@ -145,15 +146,19 @@ class Trainer(StepMethods):
         per_call = per_call if hooks and per_call != "auto" else 1
         need_logs = hooks or any(isinstance(c, callbacks_module.ProgbarLogger) for c in cbs.callbacks)
         chunk = 1 if need_logs else (steps or 1 << 30)
+        stop = _STOP_FLAG[mode]
         done, source = 0, adapter.source
         while steps is None or done < steps:
             want = per_call if hooks else chunk
+            if getattr(self, stop):  # set by a hook before the first batch: Keras still runs one
+                want = 1
             if steps is not None:
                 want = min(want, steps - done)
             elif not source.more():
                 break
             if hooks:
                 getattr(cbs, f"on_{mode}_batch_begin")(done)
+            start = source.position
             t0 = time.perf_counter()
             try:
                 n = runner.run(mode, source, want, states, results)
@@ -167,10 +172,13 @@ class Trainer(StepMethods):
                 break
             if not hooks:
                 chunk = max(1, min(int(chunk * _CHUNK_SECONDS / max(dt, 1e-6)) or 1, chunk * 8))
-            logs = self._logs(states, runner) if mode != "predict" else {}
             batch_index = -(-source.position // batch_size) - 1 if batch_size else done - 1
+            if mode != "predict":
+                logs = self._logs(states, runner)
+            else:  # the batch's outputs, for hooks that look at them
+                logs = {"outputs": self._structure(results.rows(start, source.position))} if hooks else {}
             getattr(cbs, f"on_{mode}_batch_end")(batch_index, logs)
-            if n < want or (mode == "train" and self.stop_training):
+            if n < want or getattr(self, stop):
                 break
         return done
 
@@ -221,8 +229,7 @@ class Trainer(StepMethods):
             adapters.check_class_weight(class_weight, self._num_classes(train, runner))
             val_runner = tracing.runner_for(self, "test", val) if val is not None else None
             steps = steps_per_epoch or train.steps
-            cbs = callbacks_module.CallbackList(callbacks, model=self, add_history=True, verbose=verbose,
-                                                epochs=epochs, steps=steps)
+            cbs = _callback_list(callbacks, self, True, verbose, epochs, steps)
             states = [m._state for m in self._state_metrics()]
             self.stop_training = False
             self._in_fit = True
@@ -255,7 +262,6 @@ class Trainer(StepMethods):
             train.close()
             if val is not None:
                 val.close()
-        self.history = cbs.history
         return self.history
 
     def _test_loop(self, runner, adapter, cbs, steps):
@@ -268,6 +274,7 @@ class Trainer(StepMethods):
         if isinstance(runner, tracing.StepRunner):  # a user's step updates the model's metrics: reset, as Keras
             self.reset_metrics()
         adapter.start_pass()
+        self.stop_evaluating = False
         cbs.on_test_begin()
         self._run_batches(runner, "test", adapter, steps, cbs, states)
         adapter.end_pass()
@@ -291,7 +298,7 @@ class Trainer(StepMethods):
             runner = tracing.runner_for(self, "test", adapter)
             self._check_labels(adapter, runner)
             total = steps or adapter.steps
-            cbs = callbacks_module.CallbackList(callbacks, model=self, verbose=_verbose(verbose), steps=total)
+            cbs = _callback_list(callbacks, self, False, _verbose(verbose), 1, total)
             logs = self._test_loop(runner, adapter, cbs, total)
         finally:
             adapter.close()
@@ -306,7 +313,7 @@ class Trainer(StepMethods):
         adapter = self._adapter(x, None, batch_size, steps, False, "predict")
         try:
             runner = tracing.runner_for(self, "predict", adapter)
-            cbs = callbacks_module.CallbackList(callbacks, model=self, verbose=verbose)
+            cbs = _callback_list(callbacks, self, False, verbose, 1, None)
             user_batch = adapter.batch_size
             if isinstance(adapter, adapters.ArrayAdapter):
                 n = adapter.num_samples if steps is None else min(adapter.num_samples, steps * user_batch)
@@ -323,8 +330,9 @@ class Trainer(StepMethods):
             else:
                 total = steps
                 results = tracing.PredictResults(runner.output_rows)
-            for cb in cbs.callbacks:
-                cb.set_params(dict(cb.params, steps=total))
+            if not isinstance(callbacks, callbacks_module.CallbackList):
+                cbs.set_params(dict(cbs.params, steps=total))
+            self.stop_predicting = False
             cbs.on_predict_begin()
             self._run_batches(runner, "predict", adapter, steps, cbs, None, results, user_batch)
             adapter.end_pass()
@@ -379,6 +387,16 @@ class Trainer(StepMethods):
 
 
 _batch_size = adapters.batch_size_arg
+_STOP_FLAG = {"train": "stop_training", "test": "stop_evaluating", "predict": "stop_predicting"}
+
+
+def _callback_list(callbacks, model, add_history, verbose, epochs, steps):
+    """The CallbackList of a call: the user's own CallbackList as it is (as Keras), else one made of
+    the callbacks with a History (fit) and a progress bar (verbose) added."""
+    if isinstance(callbacks, callbacks_module.CallbackList):
+        return callbacks
+    return callbacks_module.CallbackList(callbacks, add_history=add_history, add_progbar=verbose != 0, model=model,
+                                         verbose=verbose, epochs=epochs, steps=steps)
 
 
 def _check_count(name, value, minimum):
