@@ -16,6 +16,19 @@ def _outer_training():
     return getattr(_context, "training", None)
 
 
+def dtype_policy(name):
+    """A dtype policy as Keras 3's configs write it."""
+    return {"module": "keras", "class_name": "DTypePolicy", "config": {"name": name}, "registered_name": None}
+
+
+def policy_name(dtype):
+    """A dtype policy as Keras 3 configs write it ({"class_name": "DTypePolicy", "config": {"name":
+    "float32"}}) as its name; anything else as it is."""
+    if isinstance(dtype, dict):
+        return dtype.get("config", {}).get("name", dtype.get("class_name"))
+    return dtype
+
+
 def dtype_name(dtype):
     """'float32' for 'float32', tf.float32 or np.float32; None for None."""
     name = getattr(dtype, "name", None)
@@ -39,6 +52,62 @@ def as_dtype(value, dtype):
 
 def _is_int(value):
     return value.dtype_name == "int32" if isinstance(value, Tensor) else np.asarray(value).dtype.kind in "iu"
+
+
+def _listed(shape):
+    """A shape (or a list or dict of shapes) as JSON holds it: tuples as lists."""
+    if isinstance(shape, dict):
+        return {k: _listed(v) for k, v in shape.items()}
+    return [_listed(d) for d in shape] if isinstance(shape, (list, tuple)) else shape
+
+
+def _shaped(shape):
+    """The reverse of `_listed`: a shape as a tuple; a list or dict of shapes as a list or dict of them."""
+    if isinstance(shape, dict):
+        return {k: _shaped(v) for k, v in shape.items()}
+    if all(d is None or isinstance(d, int) for d in shape):
+        return tuple(shape)
+    return [_shaped(s) for s in shape]
+
+
+def _auto_config(cls, args, kwargs):
+    """The constructor's arguments by name, when all are plain values (Keras' auto-config); else None."""
+    try:
+        signature = inspect.signature(cls.__init__)
+        bound = signature.bind(None, *args, **kwargs)
+    except (TypeError, ValueError):
+        return None
+    bound.apply_defaults()
+    params = list(signature.parameters.values())
+    config = {}
+    for p in params[1:]:
+        value = bound.arguments.get(p.name)
+        if p.kind is p.VAR_POSITIONAL:
+            if value:
+                return None
+        elif p.kind is p.VAR_KEYWORD:
+            config.update(value or {})
+        else:
+            config[p.name] = value
+    config.pop("name", None)
+
+    def plain(v):
+        if isinstance(v, (list, tuple)):
+            return all(plain(x) for x in v)
+        if isinstance(v, dict):
+            return all(isinstance(k, str) and plain(x) for k, x in v.items())
+        return v is None or isinstance(v, (str, int, float, bool))
+    return config if plain(config) else None
+
+
+def _builtin(cls):
+    return cls.__module__.split(".")[0] == "fastfit"
+
+
+def default_config(method):
+    """Marks a get_config that a subclass inherits unchanged: it then adds the auto-config."""
+    method._is_default = True
+    return method
 
 
 def unique(variables):
@@ -74,10 +143,25 @@ class Layer:
 
     int_inputs = False  # whether `call` takes integer inputs as int32 (Embedding's ids); else they become float32
 
-    def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, **kwargs):
+    def __new__(cls, *args, **kwargs):
+        obj = super().__new__(cls)
+        if getattr(cls.get_config, "_is_default", False) and not _builtin(cls):  # a user class without get_config
+            obj.__dict__["_auto_config"] = _auto_config(cls, args, kwargs)
+        return obj
+
+    def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, activity_regularizer=None,
+                 autocast=True, input_dim=None, batch_input_shape=None, batch_size=None, **kwargs):
+        dtype = policy_name(dtype)
         float32_only(type(self).__name__, dtype)
+        if activity_regularizer is not None:
+            raise NotImplementedError(f"{type(self).__name__}: `activity_regularizer` is not supported yet")
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
+        # The input shape the TF 2 spellings give (a Sequential's first layer, or a Keras 2 config).
+        if batch_input_shape is not None:
+            input_shape = tuple(batch_input_shape)[1:]
+        elif input_dim is not None:
+            input_shape = (input_dim,)
         object.__setattr__(self, "_sublayers", [])
         self.name = name or backend.unique_name(backend.snake_case(type(self).__name__))
         self.trainable = trainable
@@ -130,6 +214,7 @@ class Layer:
                 if not self.built:
                     self.build(input_shape)
                     self.built = True
+                    self._build_input_shape = input_shape
 
     def __call__(self, inputs, *args, training=None, **kwargs):
         """Builds the layer on first use, then runs `call`.
@@ -279,9 +364,37 @@ class Layer:
     trainable_variables = trainable_weights
     variables = weights
 
+    @default_config
     def get_config(self):
-        """The layer's constructor arguments (Keras' get_config); subclasses add their own."""
-        return {"name": self.name, "trainable": self.trainable}
+        """The layer's constructor arguments under Keras 3's keys; subclasses add their own. A
+        layer of your own that does not override it gets the arguments its constructor was called
+        with (when they are plain values), as Keras' auto-config does."""
+        config = {"name": self.name, "trainable": self.trainable, "dtype": dtype_policy("float32")}
+        if getattr(type(self).get_config, "_is_default", False) and not _builtin(type(self)):
+            auto = self.__dict__.get("_auto_config")
+            if auto is None:
+                raise NotImplementedError(
+                    f"Layer {type(self).__name__} was created with arguments that are not plain values (str, "
+                    "int, float, bool, None, or lists and dicts of them), so it must override `get_config()` "
+                    "to be serializable.")
+            config.update(auto)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        """A new layer from `get_config()`'s dict."""
+        return cls(**config)
+
+    def get_build_config(self):
+        """The input shape the layer was built for, as Keras saves it (None if it was not built)."""
+        shape = getattr(self, "_build_input_shape", None)
+        return None if shape is None else {"input_shape": _listed(shape)}
+
+    def build_from_config(self, config):
+        """Builds the layer for the input shape `get_build_config()` recorded."""
+        shape = config.get("input_shape") if config else None
+        if shape is not None and not self.built:
+            self._maybe_build(_shaped(shape))
 
     def get_weights(self):
         return [w.numpy() for w in self.weights]
@@ -317,6 +430,25 @@ class InputLayer(Layer):
 
     def compute_output_shape(self, input_shape):
         return self.shape
+
+    def get_config(self):
+        return {"batch_shape": list(self.shape), "dtype": self.dtype, "sparse": False, "ragged": False,
+                "name": self.name, "optional": False}
+
+    @classmethod
+    def from_config(cls, config):
+        """An InputLayer from Keras 3's config (`batch_shape`) or Keras 2's (`batch_input_shape`)."""
+        config = dict(config)
+        for key in ("sparse", "ragged", "optional"):
+            if config.pop(key, False):
+                raise NotImplementedError(f"Input: `{key}=True` is not supported yet")
+        batch_shape = config.pop("batch_shape", None) or config.pop("batch_input_shape", None)
+        if batch_shape is not None:
+            config["batch_size"], config["shape"] = batch_shape[0], tuple(batch_shape[1:])
+        elif "input_shape" in config:
+            config["shape"] = tuple(config.pop("input_shape"))
+        config["dtype"] = policy_name(config.get("dtype"))
+        return cls(**config)
 
 
 def Input(shape=None, batch_size=None, dtype=None, name=None):

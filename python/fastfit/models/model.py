@@ -3,10 +3,11 @@ import numpy as np
 
 from .. import backend
 from ..layers.layer import InputLayer, KerasTensor, Layer, as_dtype, check_input_shape, unique
+from .model_saving import ModelSaving
 from .trainer import Trainer
 
 
-class Model(Trainer, Layer):
+class Model(ModelSaving, Trainer, Layer):
     """Groups layers into an object with training and inference features.
 
     Functional: `keras.Model(inputs=inputs, outputs=outputs)`. Subclassed: define layers in
@@ -17,11 +18,8 @@ class Model(Trainer, Layer):
         inputs = kwargs.pop("inputs", args[0] if len(args) > 0 else None)
         outputs = kwargs.pop("outputs", args[1] if len(args) > 1 else None)
         name = kwargs.pop("name", None)
-        trainable = kwargs.pop("trainable", True)
-        if kwargs:
-            raise TypeError(f"Model: unexpected keyword argument(s) {sorted(kwargs)}")
         default = "functional" if inputs is not None else None
-        Layer.__init__(self, name=name or (backend.unique_name(default) if default else None), trainable=trainable)
+        Layer.__init__(self, name=name or (backend.unique_name(default) if default else None), **kwargs)
         Trainer.__init__(self)
         self._graph = None
         if inputs is not None:
