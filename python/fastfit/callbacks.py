@@ -140,3 +140,4 @@ class CallbackList:
             for cb in self.callbacks:
                 getattr(cb, hook)(*args)
         return call
+from .saving.checkpoint_callbacks import BackupAndRestore, ModelCheckpoint  # noqa: E402  (saving/ owns them)

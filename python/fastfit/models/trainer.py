@@ -71,6 +71,10 @@ class Trainer:
     def _state_metrics(self):
         return self._compile_config.state_metrics()
 
+    def _variable_metrics(self):
+        """The metrics that keep their state in variables: Metric subclasses and add_metric's."""
+        return self._compile_config.custom_metrics() + self._metrics_added()
+
     @property
     def metrics_names(self):
         return [m.name for m in self.metrics]
@@ -84,7 +88,7 @@ class Trainer:
         bar): the C++-accumulated metrics from `states` (in `_state_metrics()` order: a float, or an
         array for a metric of several values), the others from their own `result()`."""
         values = {getattr(m, "log_name", m.name): s.result() for m, s in zip(self._state_metrics(), states)}
-        for m in self._compile_config.custom_metrics() + self._metrics_added():
+        for m in self._variable_metrics():
             value = m.result().numpy()
             values[getattr(m, "log_name", m.name)] = float(value) if value.ndim == 0 else value
         return dict(sorted(values.items()))
@@ -132,16 +136,17 @@ class Trainer:
                                      f"got labels in [{lo}, {hi}]")
 
     # -- the loop ----------------------------------------------------------------------------
-    def _run_batches(self, runner, mode, adapter, steps, cbs, states, results=None, batch_size=None):
+    def _run_batches(self, runner, mode, adapter, steps, cbs, states, results=None, batch_size=None, start=0):
         """Runs `steps` batches of the adapter's source (None: until it ends), calling batch hooks.
         `batch_size`: the user's, when the source runs larger batches (predict); hooks count in it.
-        Returns the number of batches run."""
+        `start`: batches of this pass already run (a resumed fit), which count towards `steps`.
+        Returns the number of batches of the pass run."""
         hooks = cbs.has_batch_hooks(mode)
         per_call = self._compile_config.steps_per_execution if self._compile_config else 1
         per_call = per_call if hooks and per_call != "auto" else 1
         need_logs = hooks or any(isinstance(c, callbacks_module.ProgbarLogger) for c in cbs.callbacks)
         chunk = 1 if need_logs else (steps or 1 << 30)
-        done, source = 0, adapter.source
+        done, source = start, adapter.source
         while steps is None or done < steps:
             want = per_call if hooks else chunk
             if steps is not None:
@@ -224,11 +229,19 @@ class Trainer:
             self._in_fit = True
             logs = {}
             cbs.on_train_begin()
-            for epoch in range(initial_epoch, epochs):
+            resume = self.__dict__.pop("_resume", None) or ResumePoint(initial_epoch)
+            for epoch in range(resume.epoch, epochs):
                 self.reset_metrics()
                 cbs.on_epoch_begin(epoch)
-                train.start_pass(shuffle, int(backend.rng().integers(2 ** 63)))
-                ran = self._run_batches(runner, "train", train, steps, cbs, states)
+                done = resume.batch if epoch == resume.epoch else 0
+                self._epoch_seed = resume.shuffle_seed if done else int(backend.rng().integers(2 ** 63))
+                train.start_pass(shuffle, self._epoch_seed)
+                if done:
+                    resume.restore_metrics(self)
+                    for _ in range(done):  # the batches the interrupted run had trained on
+                        if train.source.next_batch() is None:
+                            break
+                ran = self._run_batches(runner, "train", train, steps, cbs, states, start=done)
                 train.end_pass()
                 if ran == 0 or (steps_per_epoch is not None and ran < steps_per_epoch):
                     adapters.warn_ran_out(ran, "training")
@@ -257,9 +270,8 @@ class Trainer:
     def _test_loop(self, runner, adapter, cbs, steps):
         """One evaluation pass into fresh metric states (concurrent calls keep their own); the model's
         metrics show its results afterwards."""
-        config = self._compile_config
         states = [_core.MetricState() for _ in self._state_metrics()]
-        for m in config.custom_metrics() + self._metrics_added():  # their state is in variables
+        for m in self._variable_metrics():  # their state is in variables
             m.reset_state()
         adapter.start_pass()
         cbs.on_test_begin()
@@ -372,6 +384,34 @@ class Trainer:
 
 
 _batch_size = adapters.batch_size_arg
+
+
+class ResumePoint:
+    """Where a fit continues: at `epoch`, after `batch` batches of it (their shuffle order drawn from
+    `shuffle_seed`, the metrics then at `metric_states`). A callback sets `model._resume` to one in
+    on_train_begin (BackupAndRestore); fit otherwise starts at `initial_epoch`."""
+
+    def __init__(self, epoch, batch=0, shuffle_seed=None, metric_states=None):
+        self.epoch, self.batch, self.shuffle_seed = int(epoch), int(batch), shuffle_seed
+        self.metric_states = metric_states
+
+    @staticmethod
+    def save_metrics(model):
+        """The model's metrics' state now, JSON-able: [total, count, acc, folded] per C++ state, the
+        variables' values per metric that keeps its state in variables."""
+        return {"states": [[m._state.total, m._state.count, list(m._state.acc), m._state.folded]
+                           for m in model._state_metrics()],
+                "variables": [[v.numpy().tolist() for v in m.variables] for m in model._variable_metrics()]}
+
+    def restore_metrics(self, model):
+        saved = self.metric_states
+        if saved is None:
+            return
+        for m, (total, count, acc, folded) in zip(model._state_metrics(), saved["states"]):
+            m._state.restore(total, count, acc, m._accumulator if folded else None)
+        for m, values in zip(model._variable_metrics(), saved["variables"]):
+            for v, value in zip(m.variables, values):
+                v.assign(np.asarray(value, v.numpy().dtype))
 
 
 def _check_count(name, value, minimum):
