@@ -31,9 +31,9 @@ def get_functional_config(model):
                 "config": {"shape": list(t.shape), "dtype": t.dtype, "keras_history": [t._layer.name, node_of[id(t)], 0]}}
 
     def node(t):
-        if isinstance(t._layer, OpLayer):
+        if isinstance(t._layer, OpLayer):  # a tf op's arguments: tuples stay tuples (an index, a shape)
             args, kwargs = fill(t._layer._template, lambda slot: ref(t._inputs[slot.index]))
-            args = list(args)
+            args, kwargs = [_tuples_marked(a) for a in args], _tuples_marked(kwargs)
         elif t._call is not None:
             inputs, args, kwargs = fill(t._call, lambda slot: ref(t._inputs[slot.index]))
             args = [inputs, *args]
@@ -54,9 +54,15 @@ def get_functional_config(model):
             return {k: [t._layer.name, node_of[id(t)], 0] for k, t in zip(structure, tensors)}
         listed = [[t._layer.name, node_of[id(t)], 0] for t in tensors]
         return listed if isinstance(structure, (list, tuple)) else listed[0]
-    return {"name": model.name, "trainable": model.trainable, "layers": layers,
-            "input_layers": refs(model._nested_inputs, model._input_list),
-            "output_layers": refs(model._nested_outputs, model._output_list)}
+    config = {"name": model.name, "trainable": model.trainable, "layers": layers,
+              "input_layers": refs(model._nested_inputs, model._input_list),
+              "output_layers": refs(model._nested_outputs, model._output_list)}
+    # model.add_loss/add_metric of graph tensors (Keras 3 has no such config: only written when used)
+    if model._symbolic_losses:
+        config["added_losses"] = [refs(t, [t]) for t in model._symbolic_losses]
+    if model._symbolic_metrics:
+        config["added_metrics"] = [[refs(t, [t]), name] for t, name in model._symbolic_metrics]
+    return config
 
 
 def functional_from_config(cls, config, custom_objects=None, layer_factory=None):
@@ -114,8 +120,25 @@ def functional_from_config(cls, config, custom_objects=None, layer_factory=None)
     inputs, outs = resolve(config.pop("input_layers")), resolve(config.pop("output_layers"))
     if legacy:  # Keras 2 lists every input and output: one of them is the tensor itself, as Keras 2 had it
         inputs, outs = (v[0] if isinstance(v, list) and len(v) == 1 else v for v in (inputs, outs))
-    return cls(inputs=inputs, outputs=outs, name=config.pop("name", None), trainable=config.pop("trainable", True),
-               **{k: v for k, v in config.items() if k != "dtype"})
+    added_losses, added_metrics = config.pop("added_losses", []), config.pop("added_metrics", [])
+    model = cls(inputs=inputs, outputs=outs, name=config.pop("name", None), trainable=config.pop("trainable", True),
+                **{k: v for k, v in config.items() if k != "dtype"})
+    for ref in added_losses:
+        model.add_loss(resolve(ref))
+    for ref, name in added_metrics:
+        model.add_metric(resolve(ref), name=name)
+    return model
+
+
+def _tuples_marked(value):
+    """`value` with each tuple inside it as {"class_name": "__tuple__", ...}: JSON has lists only."""
+    if isinstance(value, tuple):
+        return {"class_name": "__tuple__", "config": {"value": [_tuples_marked(v) for v in value]}}
+    if isinstance(value, list):
+        return [_tuples_marked(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _tuples_marked(v) for k, v in value.items()}
+    return value
 
 
 class _NotYet(Exception):
@@ -146,6 +169,8 @@ def _node_arguments(node, tensor, custom_objects):
     def revive(value):
         if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
             return tensor(*value["config"]["keras_history"])
+        if isinstance(value, dict) and value.get("class_name") == "__tuple__":
+            return tuple(revive(v) for v in value["config"]["value"])
         if isinstance(value, dict) and "class_name" in value and "config" in value:
             return deserialize_keras_object(value, custom_objects)
         if isinstance(value, dict):

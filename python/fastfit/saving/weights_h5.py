@@ -147,6 +147,7 @@ def read_weights(model, h5, filepath, skip_mismatch=False):
         key = f"{path}/vars" if path else "vars"
         return h5[key] if key in h5 else None
 
+    used.add("optimizer/vars")  # an uncompiled model takes the weights without the optimizer state
     plan = []  # (variable, value): nothing is assigned until the whole file has been checked
     for path, obj in walk(model):
         variables, seeds = _state(obj)
