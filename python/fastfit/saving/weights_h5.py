@@ -148,7 +148,7 @@ def read_weights(model, h5, filepath, skip_mismatch=False):
         return h5[key] if key in h5 else None
 
     used.add("optimizer/vars")  # an uncompiled model takes the weights without the optimizer state
-    plan = []  # (variable, value): nothing is assigned until the whole file has been checked
+    plan, notes = [], []  # (variable, value): nothing is assigned until the whole file has been checked
     for path, obj in walk(model):
         variables, seeds = _state(obj)
         group = group_at(path)
@@ -158,12 +158,12 @@ def read_weights(model, h5, filepath, skip_mismatch=False):
             stored = _datasets(group)
             if not stored:
                 continue  # saved before compile(): the optimizer keeps its state
-            if not obj.built:
+            if len(stored) != len(variables) and not obj.built:  # saved after steps: the slots exist
                 obj.build(model.trainable_weights)
                 variables = obj.variables
             if len(stored) != len(variables):
-                warnings.warn(f"{filepath}: the optimizer state holds {len(stored)} variables, the optimizer "
-                              f"'{obj.name}' has {len(variables)}: its state is not loaded.", stacklevel=3)
+                notes.append(f"{filepath}: the optimizer state holds {len(stored)} variables, the optimizer "
+                             f"'{obj.name}' has {len(variables)}: its state is not loaded.")
                 continue
         else:
             stored = _datasets(group)
@@ -181,6 +181,10 @@ def read_weights(model, h5, filepath, skip_mismatch=False):
         stored_seeds = _datasets(group_at(seed_path))
         if len(stored_seeds) == len(seeds):  # a Keras file has none: the layer keeps its fresh state
             plan += [(v, d[()]) for v, d in zip(seeds, stored_seeds)]
+    stored_groups = [k for k in _vars_groups(h5) if not k.startswith("optimizer/") and "seed_generator" not in k]
+    own = [path for path, obj in walk(model) if not _is_optimizer(obj) and _state(obj)[0]]
+    if len(own) != len(stored_groups):
+        problems.insert(0, f"the model has {len(own)} layers with weights, the file holds {len(stored_groups)}")
     extra = sorted(k for k in _vars_groups(h5) if k not in used)
     if extra:
         problems.append(f"the file holds weights the model has no place for: {extra}")
@@ -188,7 +192,9 @@ def read_weights(model, h5, filepath, skip_mismatch=False):
         raise file_error(filepath, "its weights do not fit this model (another architecture?): "
                          + "; ".join(problems[:5]) + ("; ..." if len(problems) > 5 else ""))
     if problems:
-        warnings.warn(f"{filepath}: skipped weights that do not fit: " + "; ".join(problems), stacklevel=3)
+        notes.append(f"{filepath}: skipped weights that do not fit: " + "; ".join(problems))
+    for note in notes:
+        warnings.warn(note, stacklevel=3)
     for v, value in plan:
         v.assign(np.asarray(value))
 
