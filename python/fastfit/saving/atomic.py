@@ -45,6 +45,7 @@ def atomic_path(path, overwrite=True):
     os.makedirs(folder, exist_ok=True)
     tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     try:
+        open(tmp, "xb").close()  # the name is ours from here on (the writer truncates it)
         yield tmp
         with open(tmp, "rb+") as f:  # the writer may have written through another handle (h5py)
             f.flush()

@@ -23,10 +23,10 @@ def save_keras_file(model, filepath, overwrite=True):
     config = json.dumps(serialize_keras_object(model))
     metadata = json.dumps({"keras_version": KERAS_VERSION, "fastfit_version": _fastfit_version(),
                            "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")})
-    weights = io.BytesIO()
-    with h5py.File(weights, "w") as h5:
-        write_weights(model, h5)
     with atomic_path(filepath, overwrite) as tmp:
+        weights = io.BytesIO()
+        with h5py.File(weights, "w") as h5:
+            write_weights(model, h5)
         with zipfile.ZipFile(tmp, "w") as zf:
             zf.writestr(METADATA, metadata)
             zf.writestr(CONFIG, config)
