@@ -43,13 +43,15 @@ class Model(ModelSaving, Trainer, Layer):
         self.built = True
 
     def _order_graph(self):
-        """The layer calls from the inputs to the outputs and to the added losses and metrics, in order."""
-        order, seen = [], set()
+        """The layer calls from the inputs to the outputs and to the added losses and metrics, in order;
+        and the layers in Keras 3's order (which names them in weights files)."""
+        order, seen, first_seen = [], set(), {}
 
         def visit(t):
             if id(t) in seen:
                 return
             seen.add(id(t))
+            first_seen.setdefault(id(t._layer), len(first_seen))
             for i in t._inputs:
                 visit(i)
             order.append(t)
@@ -60,11 +62,7 @@ class Model(ModelSaving, Trainer, Layer):
             if isinstance(t._layer, InputLayer) and id(t) not in ids:
                 raise ValueError(f"Model: output depends on input '{t.name}', which is not in `inputs`")
         self._graph = [t for t in order if id(t) not in ids]
-        layers = [t._layer for t in self._input_list]
-        for t in self._graph:
-            if t._layer not in layers:
-                layers.append(t._layer)
-        self._layers = layers
+        self._layers = _keras_layer_order(order, first_seen, self._input_list)
 
     def add_loss(self, loss):
         """Adds a loss to the training loss. In a functional model it may be a tensor of the graph
@@ -219,6 +217,24 @@ class Model(ModelSaving, Trainer, Layer):
         print_fn(f"Trainable params: {trainable:,} ({_bytes(trainable)})")
         print_fn(f"Non-trainable params: {total - trainable:,} ({_bytes(total - trainable)})")
         print_fn("_" * width)
+
+
+def _keras_layer_order(order, first_seen, inputs):
+    """The layers as Keras 3's Functional lists them: by depth (the most layer calls between a call
+    and an output, over the layer's calls) from the inputs down, then in the order a depth-first walk
+    from the outputs meets them. `order`: the calls, inputs first; `first_seen`: id(layer) -> when
+    the walk met it."""
+    depth_of, layer_depth = {}, {}
+    for t in reversed(order):
+        depth = max(depth_of.setdefault(id(t), 0), layer_depth.get(id(t._layer), 0))
+        layer_depth[id(t._layer)] = depth_of[id(t)] = depth
+        for parent in t._inputs:
+            depth_of[id(parent)] = max(depth + 1, depth_of.get(id(parent), 0))
+    layers = {id(t._layer): t._layer for t in order}
+    for t in inputs:  # an input no output depends on still belongs to the model
+        if id(t._layer) not in layers:
+            layers[id(t._layer)], layer_depth[id(t._layer)], first_seen[id(t._layer)] = t._layer, 0, -1
+    return sorted(layers.values(), key=lambda l: (-layer_depth[id(l)], first_seen[id(l)]))
 
 
 def _flat(structure):

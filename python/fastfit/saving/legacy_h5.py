@@ -57,6 +57,7 @@ def save_h5_model(model, filepath, overwrite=True, include_optimizer=True):
             f.attrs["model_config"] = json.dumps(legacy_model_config(model)).encode("utf8")
             compile_config = model.get_compile_config()
             if compile_config is not None and include_optimizer:
+                compile_config["loss"] = _loss_names(compile_config["loss"])
                 training = serialize_keras_object({k: v for k, v in compile_config.items() if k != "optimizer"})
                 optimizer = serialize_keras_object(compile_config["optimizer"])
                 training["optimizer_config"] = {"class_name": optimizer["class_name"], "config": optimizer["config"]}
@@ -69,6 +70,17 @@ def save_h5_model(model, filepath, overwrite=True, include_optimizer=True):
                 group.attrs["weight_names"] = _strings(names)
                 for name, v in zip(names, variables):
                     group.create_dataset(name, data=np.asarray(v.numpy()))
+
+
+def _loss_names(spec):
+    """Loss aliases ("mse") as their functions' names: Keras 3 reads only those from an .h5 file."""
+    from .. import losses
+    if isinstance(spec, str):
+        fn = losses.ALL_OBJECTS_DICT.get(spec)
+        return getattr(fn, "__name__", spec) if callable(fn) and not isinstance(fn, type) else spec
+    if isinstance(spec, dict):
+        return {k: _loss_names(v) for k, v in spec.items()}
+    return [_loss_names(v) for v in spec] if isinstance(spec, (list, tuple)) else spec
 
 
 def write_legacy_weights(model, group):
