@@ -161,6 +161,9 @@ def _layer_from(data, custom_objects):
 def _node_arguments(node, tensor, custom_objects):
     """(args, kwargs) of a layer call, its tensors looked up with tensor(name, node, index)."""
     if isinstance(node, list):  # Keras 2: [[name, node, tensor, kwargs], ...]
+        if not all(isinstance(entry, list) and len(entry) in (3, 4) and _is_ref(entry[:3]) for entry in node):
+            raise ValueError(f"Invalid functional config: a Keras 2 node must be a list of [layer name, node index, "
+                             f"tensor index(, kwargs)] entries, got {node}")
         tensors = [tensor(*entry[:3]) for entry in node]
         kwargs = dict(node[0][3]) if node and len(node[0]) > 3 else {}
         kwargs.pop("name", None)

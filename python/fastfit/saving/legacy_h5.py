@@ -155,8 +155,7 @@ def load_h5_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         if not isinstance(config, dict) or "class_name" not in config:
             raise file_error(filepath, "it holds no model config (`model_config`): a weights-only file? Build the "
                                        "model and call `model.load_weights()`")
-        config = {"module": "keras", **config}
-        model = deserialize_keras_object(config, custom_objects, safe_mode=safe_mode)
+        model = deserialize_keras_object({"module": "keras", **config}, custom_objects, safe_mode=safe_mode)
         read_legacy_weights(model, f, filepath)
         training = _attr_json(f, "training_config") if compile else None
         if training is not None:

@@ -132,13 +132,14 @@ def model_from_json(json_string, custom_objects=None):
     import json
     config = json.loads(json_string)
     config.pop("compile_config", None)
-    with random_state_kept():
-        return deserialize_keras_object(config, custom_objects)
+    return model_from_config(config, custom_objects)
 
 
 def model_from_config(config, custom_objects=None):
-    """The model a config dict (`serialize_keras_object(model)`) describes."""
-    return deserialize_keras_object(dict(config), custom_objects)
+    """The model a config dict (`serialize_keras_object(model)`, or Keras 2's `{"class_name", "config"}`)
+    describes."""
+    with random_state_kept():
+        return deserialize_keras_object({"module": "keras", **config}, custom_objects)
 
 
 def clone_model(model, input_tensors=None, clone_function=None, call_function=None, recursive=False, **kwargs):
