@@ -193,6 +193,20 @@ def _in_scope(objects, fn):
         return fn()
 
 
+def test_compile_names_stay_names(tmp_path):
+    """Names ("accuracy", a loss's name) stay names: compile resolves them from the shapes, as it did."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(3, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy", "sparse_categorical_crossentropy"])
+    x, y = np.random.default_rng(0).normal(size=(20, 4)).astype(np.float32), np.arange(20) % 3
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert loaded.get_compile_config()["metrics"] == ["accuracy", "sparse_categorical_crossentropy"]
+    assert loaded.evaluate(x, y, verbose=0, return_dict=True) == logs
+    assert any(isinstance(m, keras.metrics.SparseCategoricalAccuracy) for m in loaded.metrics)
+
+
 def test_lambda_layers_need_safe_mode_off(tmp_path):
     model = keras.Sequential([keras.Input(shape=(3,)), layers.Lambda(lambda t: t * 2.0 + 1.0, output_shape=(3,))])
     with pytest.warns(UserWarning, match="includes a `lambda`"):

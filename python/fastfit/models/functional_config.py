@@ -9,7 +9,7 @@ list-style nodes (`[[name, node, tensor, kwargs]]`) load too.
 from ..keras_tensor import fill
 from ..layers.layer import InputLayer, Layer
 from ..layers.op_layer import OpLayer
-from ..saving.serialization import _families, deserialize_keras_object, serialize_keras_object
+from ..saving.serialization import deserialize_keras_object, serialize_keras_object
 
 
 def _node_offset(layer):
@@ -154,8 +154,7 @@ def _layer_from(data, custom_objects):
     """A layer entry of the config (Keras 2 entries have no "module": they name layers)."""
     if "module" not in data:
         data = {**data, "module": "keras.layers"}
-    return deserialize_keras_object(data, custom_objects, module_objects=_families()["layers"]
-                                    if data.get("registered_name") is None else None)
+    return deserialize_keras_object(data, custom_objects)
 
 
 def _node_arguments(node, tensor, custom_objects):

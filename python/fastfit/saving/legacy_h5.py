@@ -166,13 +166,16 @@ def load_h5_model(filepath, custom_objects=None, compile=True, safe_mode=True):
 
 
 def _compile(model, training, custom_objects):
+    """compile() with a training_config's arguments (Keras 2 wrote objects without their module)."""
+    from .serialization import _families
     optimizer = dict(training.get("optimizer_config") or {"class_name": "RMSprop", "config": {}})
     optimizer.setdefault("module", "keras.optimizers")
     args = {"optimizer": deserialize_keras_object(optimizer, custom_objects)}
-    for key in ("loss", "metrics", "weighted_metrics", "loss_weights"):
+    families = {"loss": "losses", "metrics": "metrics", "weighted_metrics": "metrics", "loss_weights": None}
+    for key, family in families.items():
         value = training.get(key)
-        args[key] = value if value is None or isinstance(value, str) else deserialize_keras_object(value,
-                                                                                                  custom_objects)
+        args[key] = value if value is None or isinstance(value, str) else deserialize_keras_object(
+            value, custom_objects, module_objects=_families()[family] if family else None)
     for key in ("run_eagerly", "steps_per_execution", "jit_compile"):
         if key in training:
             args[key] = training[key]

@@ -2,6 +2,7 @@
 Keras 3's rules and errors; model_from_json and clone_model."""
 import contextlib
 import os
+import warnings
 import zipfile
 
 from .. import backend
@@ -39,6 +40,9 @@ def save_model(model, filepath, overwrite=True, zipped=None, **kwargs):
     if zipped is False:
         raise NotImplementedError("save: `zipped=False` (an unzipped model folder) is not supported yet")
     filepath = os.fspath(filepath)
+    if not model.built:
+        warnings.warn("You are saving a model that has not yet been built. It might not contain any weights yet. "
+                      "Consider building the model first by calling it on some data.", stacklevel=3)
     if filepath.endswith(".keras"):
         if not include_optimizer:
             raise NotImplementedError("save: `include_optimizer=False` applies to .h5 files only (as in Keras)")

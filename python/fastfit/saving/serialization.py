@@ -76,11 +76,8 @@ def _public_name(obj):
     module = getattr(cls, "__module__", "") or ""
     if not module.startswith("fastfit."):
         return None
-    family = _family(module)
-    family = "schedules" if module.endswith("schedules") else family
-    table = _families().get(family, {})
-    name = cls.__name__
-    if table.get(name) is not cls:
+    family, name = _family(module), cls.__name__
+    if _families().get(family, {}).get(name) is not cls:
         return None
     return _KERAS_MODULE.get(family, "keras"), name, (name if isinstance(obj, types.FunctionType) else None)
 
@@ -152,15 +149,15 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, module
     `safe_mode=False` (loading it runs its code)."""
     if config is None or isinstance(config, (int, float, bool)):
         return config
-    if isinstance(config, str):
-        found = registration.get_registered_object(config, custom_objects, module_objects)
+    if isinstance(config, str):  # a name stays a name ("accuracy" is resolved by compile), unless it is yours
+        found = registration.get_registered_object(config, custom_objects)
         return config if found is None else found
     if isinstance(config, (list, tuple)):
         return [deserialize_keras_object(c, custom_objects, safe_mode, module_objects) for c in config]
     if not isinstance(config, dict):
         raise TypeError(f"Could not parse config: {config!r}")
     if "class_name" not in config or "config" not in config:
-        return {k: deserialize_keras_object(v, custom_objects, safe_mode) for k, v in config.items()}
+        return {k: deserialize_keras_object(v, custom_objects, safe_mode, module_objects) for k, v in config.items()}
     class_name, inner = config["class_name"], config["config"]
     inner = {} if inner is None else inner
     special = _special(class_name, inner, custom_objects, safe_mode)
@@ -229,31 +226,25 @@ def _special(class_name, inner, custom_objects, safe_mode):
 
 
 def _locate(name, registered_name, module, custom_objects, module_objects, full_config, kind):
-    """The class or function a config names: a custom object by its registered name or name, else
-    a fastfit built-in of the Keras (or fastfit) module it names."""
+    """The class or function a config names: a custom object (by registered name, then name); else
+    the fastfit built-in of the Keras (or fastfit) module named; else `module_objects`' (the context's
+    table, for Keras 2 configs that name no module)."""
     found = registration.get_registered_object(registered_name, custom_objects)
     if found is None and name != registered_name:
         found = registration.get_registered_object(name, custom_objects)
-    if found is None and module_objects:
-        found = module_objects.get(name)
     if found is not None:
         return found
     family = _family(module)
-    if family is not None:
-        table = _families().get(family, {})
+    tables = [_families()[family]] if family in _families() else []
+    if kind == "function" and (family == "keras" or module == "builtins"):  # Keras' builtin function modules
+        tables += [_families()[other] for other in ("losses", "metrics", "activations")]
+    for table in tables + [module_objects or {}]:
         if name in table:
             return table[name]
-        if kind == "function" and family == "keras":
-            for other in ("losses", "metrics", "activations"):
-                if name in _families()[other]:
-                    return _families()[other][name]
+    if family is not None:
         raise ValueError(f"Could not deserialize {kind} '{name}' of module '{module}': fastfit has no such "
-                         f"{'layer or ' if family == 'layers' else ''}{kind} (yet). Full object config: "
-                         f"{full_config}")
-    if kind == "function" and module == "builtins":
-        for table in _families().values():
-            if name in table:
-                return table[name]
+                         f"{'layer or ' if family == 'layers' else ''}{kind} (yet); if it is one of your own, pass "
+                         f"it in `custom_objects`. Full object config: {full_config}")
     raise TypeError(f"Could not locate {kind} '{name}'. Pass it in `custom_objects`, or decorate it with "
                     f"`@keras.saving.register_keras_serializable()` (and import it before loading). Full object "
                     f"config: {full_config}")
