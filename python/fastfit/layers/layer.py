@@ -7,6 +7,8 @@ import numpy as np
 from .. import _core, backend, initializers
 from ..keras_tensor import KerasTensor, fill, is_symbolic, template
 from ..tensor import Tensor, Variable, convert_to_tensor
+from .layer_config import auto_config, builtin, default_config, dtype_policy, policy_name
+from . import layer_config
 
 _build_lock = threading.RLock()  # two threads calling an unbuilt model build it once
 _context = threading.local()     # the `training` value of the layer calls running on this thread
@@ -14,19 +16,6 @@ _context = threading.local()     # the `training` value of the layer calls runni
 
 def _outer_training():
     return getattr(_context, "training", None)
-
-
-def dtype_policy(name):
-    """A dtype policy as Keras 3's configs write it."""
-    return {"module": "keras", "class_name": "DTypePolicy", "config": {"name": name}, "registered_name": None}
-
-
-def policy_name(dtype):
-    """A dtype policy as Keras 3 configs write it ({"class_name": "DTypePolicy", "config": {"name":
-    "float32"}}) as its name; anything else as it is."""
-    if isinstance(dtype, dict):
-        return dtype.get("config", {}).get("name", dtype.get("class_name"))
-    return dtype
 
 
 def dtype_name(dtype):
@@ -52,62 +41,6 @@ def as_dtype(value, dtype):
 
 def _is_int(value):
     return value.dtype_name == "int32" if isinstance(value, Tensor) else np.asarray(value).dtype.kind in "iu"
-
-
-def _listed(shape):
-    """A shape (or a list or dict of shapes) as JSON holds it: tuples as lists."""
-    if isinstance(shape, dict):
-        return {k: _listed(v) for k, v in shape.items()}
-    return [_listed(d) for d in shape] if isinstance(shape, (list, tuple)) else shape
-
-
-def _shaped(shape):
-    """The reverse of `_listed`: a shape as a tuple; a list or dict of shapes as a list or dict of them."""
-    if isinstance(shape, dict):
-        return {k: _shaped(v) for k, v in shape.items()}
-    if all(d is None or isinstance(d, int) for d in shape):
-        return tuple(shape)
-    return [_shaped(s) for s in shape]
-
-
-def _auto_config(cls, args, kwargs):
-    """The constructor's arguments by name, when all are plain values (Keras' auto-config); else None."""
-    try:
-        signature = inspect.signature(cls.__init__)
-        bound = signature.bind(None, *args, **kwargs)
-    except (TypeError, ValueError):
-        return None
-    bound.apply_defaults()
-    params = list(signature.parameters.values())
-    config = {}
-    for p in params[1:]:
-        value = bound.arguments.get(p.name)
-        if p.kind is p.VAR_POSITIONAL:
-            if value:
-                return None
-        elif p.kind is p.VAR_KEYWORD:
-            config.update(value or {})
-        else:
-            config[p.name] = value
-    config.pop("name", None)
-
-    def plain(v):
-        if isinstance(v, (list, tuple)):
-            return all(plain(x) for x in v)
-        if isinstance(v, dict):
-            return all(isinstance(k, str) and plain(x) for k, x in v.items())
-        return v is None or isinstance(v, (str, int, float, bool))
-    return config if plain(config) else None
-
-
-def _builtin(cls):
-    return cls.__module__.split(".")[0] == "fastfit"
-
-
-def default_config(method):
-    """Marks a get_config that a subclass inherits unchanged: it then adds the auto-config."""
-    method._is_default = True
-    return method
 
 
 def unique(variables):
@@ -145,8 +78,8 @@ class Layer:
 
     def __new__(cls, *args, **kwargs):
         obj = super().__new__(cls)
-        if getattr(cls.get_config, "_is_default", False) and not _builtin(cls):  # a user class without get_config
-            obj.__dict__["_auto_config"] = _auto_config(cls, args, kwargs)
+        if getattr(cls.get_config, "_is_default", False) and not builtin(cls):  # a user class without get_config
+            obj.__dict__["_auto_config"] = auto_config(cls, args, kwargs)
         return obj
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, activity_regularizer=None,
@@ -370,7 +303,7 @@ class Layer:
         layer of your own that does not override it gets the arguments its constructor was called
         with (when they are plain values), as Keras' auto-config does."""
         config = {"name": self.name, "trainable": self.trainable, "dtype": dtype_policy("float32")}
-        if getattr(type(self).get_config, "_is_default", False) and not _builtin(type(self)):
+        if getattr(type(self).get_config, "_is_default", False) and not builtin(type(self)):
             auto = self.__dict__.get("_auto_config")
             if auto is None:
                 raise NotImplementedError(
@@ -388,13 +321,13 @@ class Layer:
     def get_build_config(self):
         """The input shape the layer was built for, as Keras saves it (None if it was not built)."""
         shape = getattr(self, "_build_input_shape", None)
-        return None if shape is None else {"input_shape": _listed(shape)}
+        return None if shape is None else {"input_shape": layer_config.listed(shape)}
 
     def build_from_config(self, config):
         """Builds the layer for the input shape `get_build_config()` recorded."""
         shape = config.get("input_shape") if config else None
         if shape is not None and not self.built:
-            self._maybe_build(_shaped(shape))
+            self._maybe_build(layer_config.shaped(shape))
 
     def get_weights(self):
         return [w.numpy() for w in self.weights]

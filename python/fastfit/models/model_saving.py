@@ -4,7 +4,8 @@ shape it was built for, each under Keras 3's names."""
 import inspect
 import json
 
-from ..layers.layer import Layer, _shaped, default_config
+from ..layers.layer import Layer
+from ..layers.layer_config import default_config, shaped
 from .functional_config import functional_from_config, get_functional_config
 
 
@@ -81,13 +82,13 @@ class ModelSaving:
 
     def compile_from_config(self, config):
         """compile() with the arguments `get_compile_config()` gave (their objects deserialized)."""
-        from ..saving.serialization import _families, deserialize_keras_object
+        from ..saving.serialization import builtin_tables, deserialize_keras_object
         config = dict(config)
         tables = {"optimizer": "optimizers", "loss": "losses", "metrics": "metrics", "weighted_metrics": "metrics"}
         for key, family in tables.items():
             value = config.get(key)
             if value is not None and not isinstance(value, str):
-                config[key] = deserialize_keras_object(value, module_objects=_families()[family])
+                config[key] = deserialize_keras_object(value, module_objects=builtin_tables()[family])
         self.compile(**config)
 
     def get_build_config(self):
@@ -104,7 +105,7 @@ class ModelSaving:
         shape = config.get("input_shape") if config else None
         if shape is None or self.built and self.weights:
             return
-        shape = _shaped(shape)
+        shape = shaped(shape)
 
         def zeros(s):
             return np.zeros([1 if d is None else d for d in s], np.float32)

@@ -201,9 +201,10 @@ class BackupAndRestore(Callback):
         self._weights_path = os.path.join(self.backup_dir, "latest.weights.h5")
         self._prev_weights_path = self._weights_path + ".bkp"
         self._counter = _BatchCounter(save_freq) if save_freq != "epoch" else None
-        self._current_epoch, self._batches_done = 0, 0
+        self._current_epoch = 0
 
     def _needs_batch_hooks(self, mode):
+        """Python sees each batch only when backing up every few batches."""
         return mode == "train" and self._counter is not None
 
     _overrides_batch_hooks = _needs_batch_hooks
@@ -242,7 +243,7 @@ class BackupAndRestore(Callback):
 
     def _backup(self, epoch, batch):
         """Writes the training state after `batch` batches of epoch `epoch` (0: at its start)."""
-        from ..models.trainer import ResumePoint
+        from ..models.resume import ResumePoint
         h5py = h5py_module()
         if self.double_checkpoint and os.path.exists(self._weights_path):
             atomic_copy(self._weights_path, self._prev_weights_path)
@@ -255,7 +256,7 @@ class BackupAndRestore(Callback):
                 h5.attrs["training_state"] = json.dumps(state)
 
     def _restore(self, path):
-        from ..models.trainer import ResumePoint
+        from ..models.resume import ResumePoint
         h5py = h5py_module()
         try:
             h5 = h5py.File(path, "r")
@@ -273,9 +274,9 @@ class BackupAndRestore(Callback):
 def _random_state():
     """The global generators' states (fastfit's, NumPy's legacy one, Python's), JSON-able."""
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
-    return {"fastfit": backend.rng().bit_generator.state,
-            "numpy": [kind, keys.tolist(), pos, has_gauss, gauss],
-            "python": [random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]]}
+    version, internal, gauss_next = random.getstate()
+    return {"fastfit": backend.rng().bit_generator.state, "numpy": [kind, keys.tolist(), pos, has_gauss, gauss],
+            "python": [version, list(internal), gauss_next]}
 
 
 def _set_random_state(state):

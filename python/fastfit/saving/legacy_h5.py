@@ -167,7 +167,7 @@ def load_h5_model(filepath, custom_objects=None, compile=True, safe_mode=True):
 
 def _compile(model, training, custom_objects):
     """compile() with a training_config's arguments (Keras 2 wrote objects without their module)."""
-    from .serialization import _families
+    from .serialization import builtin_tables
     optimizer = dict(training.get("optimizer_config") or {"class_name": "RMSprop", "config": {}})
     optimizer.setdefault("module", "keras.optimizers")
     args = {"optimizer": deserialize_keras_object(optimizer, custom_objects)}
@@ -175,7 +175,7 @@ def _compile(model, training, custom_objects):
     for key, family in families.items():
         value = training.get(key)
         args[key] = value if value is None or isinstance(value, str) else deserialize_keras_object(
-            value, custom_objects, module_objects=_families()[family] if family else None)
+            value, custom_objects, module_objects=builtin_tables()[family] if family else None)
     for key in ("run_eagerly", "steps_per_execution", "jit_compile"):
         if key in training:
             args[key] = training[key]

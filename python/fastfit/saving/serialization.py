@@ -25,7 +25,7 @@ _KERAS_MODULE = {  # fastfit package -> the Keras module its public objects are 
 _tables = {}
 
 
-def _families():
+def builtin_tables():
     """{family: {public name: object}} of fastfit's built-ins, built once."""
     if not _tables:
         from .. import activations, initializers, layers, losses, metrics, optimizers
@@ -62,7 +62,7 @@ def _family(module):
     return parts[0] if parts else "keras"
 
 
-def _public_name(obj):
+def keras_public_name(obj):
     """(Keras module, class name, registered name) fastfit writes for one of its built-ins, else None."""
     from ..layers.op_layer import OpLayer
     from ..models import Model, Sequential
@@ -77,7 +77,7 @@ def _public_name(obj):
     if not module.startswith("fastfit."):
         return None
     family, name = _family(module), cls.__name__
-    if _families().get(family, {}).get(name) is not cls:
+    if builtin_tables().get(family, {}).get(name) is not cls:
         return None
     return _KERAS_MODULE.get(family, "keras"), name, (name if isinstance(obj, types.FunctionType) else None)
 
@@ -113,7 +113,7 @@ def serialize_keras_object(obj):
         return obj.item()
     if isinstance(obj, types.FunctionType) and obj.__name__ == "<lambda>":
         return {"class_name": "__lambda__", "config": {"value": _dump_function(obj)}}
-    public = _public_name(obj)
+    public = keras_public_name(obj)
     if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType)):
         if public is not None:
             module, name, _ = public
@@ -235,9 +235,9 @@ def _locate(name, registered_name, module, custom_objects, module_objects, full_
     if found is not None:
         return found
     family = _family(module)
-    tables = [_families()[family]] if family in _families() else []
+    tables = [builtin_tables()[family]] if family in builtin_tables() else []
     if kind == "function" and (family == "keras" or module == "builtins"):  # Keras' builtin function modules
-        tables += [_families()[other] for other in ("losses", "metrics", "activations")]
+        tables += [builtin_tables()[other] for other in ("losses", "metrics", "activations")]
     for table in tables + [module_objects or {}]:
         if name in table:
             return table[name]

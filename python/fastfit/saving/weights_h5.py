@@ -34,8 +34,8 @@ def own_variables(layer):
 
 
 def _class_key(obj):
-    from .serialization import _public_name
-    public = _public_name(obj)
+    from .serialization import keras_public_name
+    public = keras_public_name(obj)
     return backend.snake_case(public[1] if public else type(obj).__name__)
 
 
