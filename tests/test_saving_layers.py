@@ -2,6 +2,7 @@
 state, bit-identical predictions; configs rebuild layers; multi-input, shared-layer, nested and
 tf-op graphs, Sequential and subclassed models round-trip through .keras, .h5 and .weights.h5."""
 import inspect
+import json
 
 import numpy as np
 import pytest
@@ -275,6 +276,11 @@ def test_to_json_model_from_json_and_clone_model():
     assert [l.name for l in renamed.layers[1:]] == [l.name + "_copy" for l in model.layers[1:]]
     seq = keras.Sequential([keras.Input(shape=(3,)), layers.Dense(2)])
     assert keras.models.clone_model(seq).get_config()["layers"][1]["config"]["units"] == 2
+    sub = Residual(units=3, depth=1)  # a subclassed model: from its config, not registered by name
+    assert isinstance(keras.models.clone_model(sub), Residual) and keras.models.clone_model(sub).units == 3
+    with pytest.raises(ValueError, match="The name 'twin' is used 2 times"):
+        a = keras.Input(shape=(2,))
+        keras.Model(a, layers.Dense(1, name="twin")(layers.Dense(2, name="twin")(a))).get_config()
 
 
 def test_loading_does_not_move_the_global_random_stream(tmp_path):
@@ -285,3 +291,27 @@ def test_loading_does_not_move_the_global_random_stream(tmp_path):
     keras.utils.set_random_seed(7)
     keras.models.load_model(tmp_path / "m.keras")
     np.testing.assert_array_equal(keras.backend.rng().integers(1 << 30, size=3), expected)
+
+
+def test_h5_file_has_keras_2_layout(tmp_path):
+    import h5py
+    keras.utils.set_random_seed(0)
+    model, _, shapes, ids = _model(CASES[6][0])  # BatchNormalization, then Dense
+    model.compile("adam", "mse")
+    x = _data(shapes, ids)
+    model.fit(x, np.zeros((16, 2), np.float32), verbose=0)
+    model.save(tmp_path / "m.h5")
+    bn, dense = model.layers[1].name, model.layers[2].name
+    with h5py.File(tmp_path / "m.h5") as f:
+        assert {"model_config", "training_config", "keras_version", "backend"} <= set(f.attrs)
+        assert json.loads(f.attrs["model_config"])["class_name"] == "Functional"
+        assert json.loads(f.attrs["training_config"])["optimizer_config"]["class_name"] == "Adam"
+        weights = f["model_weights"]
+        assert [n.decode() for n in weights.attrs["layer_names"]] == [l.name for l in model.layers]
+        assert [n.decode() for n in weights[dense].attrs["weight_names"]] == [f"{dense}/kernel:0", f"{dense}/bias:0"]
+        np.testing.assert_array_equal(weights[f"{dense}/{dense}/kernel:0"][()], model.layers[2].get_weights()[0])
+        assert weights[f"{bn}/{bn}/moving_variance:0"].shape == (4,)
+        assert "optimizer_weights" in f
+    other, _, _, _ = _model(CASES[6][0])
+    other.load_weights(tmp_path / "m.h5")
+    np.testing.assert_array_equal(other.predict(x, verbose=0), model.predict(x, verbose=0))

@@ -42,6 +42,10 @@ def get_functional_config(model):
             args, kwargs = [refs if t._listed else refs[0]], {}
         return {"args": serialize_keras_object(args), "kwargs": serialize_keras_object(kwargs)}
 
+    names = [layer.name for layer in model.layers]
+    for name in dict.fromkeys(n for n in names if names.count(n) > 1):
+        raise ValueError(f"The name '{name}' is used {names.count(name)} times in model '{model.name}'. All layer "
+                         "names should be unique (the config refers to layers by name).")
     layers = []
     for layer in model.layers:
         entry = serialize_keras_object(layer)

@@ -8,7 +8,7 @@ import zipfile
 from .. import backend
 from . import keras_file, legacy_h5
 from .errors import check_exists, file_error
-from .serialization import deserialize_keras_object, serialize_keras_object
+from .serialization import deserialize_keras_object
 from .weights_h5 import h5py_module, read_weights, write_weights
 from .atomic import atomic_path
 
@@ -147,33 +147,31 @@ def model_from_config(config, custom_objects=None):
 
 
 def clone_model(model, input_tensors=None, clone_function=None, call_function=None, recursive=False, **kwargs):
-    """A new model of the same architecture with freshly initialised weights (a functional or
-    Sequential model, or a subclassed one with a config), as `keras.models.clone_model`.
+    """A new model of the same architecture with freshly initialised weights, as
+    `keras.models.clone_model`: each layer of a functional or Sequential model is rebuilt from its
+    config (or by `clone_function(layer)`); a subclassed model from its own config.
 
-    Args:
-        clone_function: called on each layer of a functional or Sequential model to make its copy
-            (default: `layer.__class__.from_config(layer.get_config())`).
+    >>> copy = keras.models.clone_model(model)
+    >>> copy.set_weights(model.get_weights())
     """
     for name, value in (("input_tensors", input_tensors), ("call_function", call_function)):
         if value is not None:
             raise NotImplementedError(f"clone_model: `{name}` is not supported yet")
     if recursive or kwargs:
         raise NotImplementedError(f"clone_model: {'`recursive`' if recursive else sorted(kwargs)} is not supported yet")
-    config = serialize_keras_object(model)
-    config.pop("compile_config", None)
-    if clone_function is None:
-        return deserialize_keras_object(config)
+    from ..layers.layer import Input
     from ..models import Sequential
-    if isinstance(model, Sequential):
-        clone = Sequential(name=model.name)
-        if model._input_shape is not None:
-            from ..layers.layer import Input
-            clone.add(Input(shape=model._input_shape[1:]))
-        for layer in model.layers:
-            clone.add(clone_function(layer))
-        return clone
-    if model._graph is None:
-        raise NotImplementedError("clone_model: `clone_function` applies to functional and Sequential models only")
     from ..models.functional_config import functional_from_config
-    return functional_from_config(type(model), config["config"],
-                                  layer_factory=lambda data: clone_function(model.get_layer(data["name"])))
+    clone_function = clone_function or (lambda layer: type(layer).from_config(layer.get_config()))
+    with random_state_kept():
+        if isinstance(model, Sequential):
+            clone = Sequential(name=model.name)
+            if model._input_shape is not None:
+                clone.add(Input(shape=model._input_shape[1:], dtype=model._input_spec[1]))
+            for layer in model.layers:
+                clone.add(clone_function(layer))
+            return clone
+        if model._graph is None:
+            return type(model).from_config(model.get_config())
+        return functional_from_config(type(model), model.get_config(),
+                                      layer_factory=lambda data: clone_function(model.get_layer(data["name"])))
