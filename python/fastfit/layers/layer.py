@@ -83,9 +83,9 @@ class Layer:
         return obj
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, activity_regularizer=None,
-                 autocast=True, input_dim=None, batch_input_shape=None, batch_size=None, **kwargs):
-        dtype = policy_name(dtype)
-        float32_only(type(self).__name__, dtype)
+                 autocast=True, input_dim=None, batch_input_shape=None, **kwargs):
+        dtype = policy_name(dtype)  # a Keras 3 config's DTypePolicy
+        float32_only(type(self).__name__, dtype)  # so `autocast` has nothing to cast
         if activity_regularizer is not None:
             raise NotImplementedError(f"{type(self).__name__}: `activity_regularizer` is not supported yet")
         if kwargs:
