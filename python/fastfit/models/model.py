@@ -234,7 +234,7 @@ def _keras_layer_order(order, first_seen, inputs):
     for t in inputs:  # an input no output depends on still belongs to the model
         if id(t._layer) not in layers:
             layers[id(t._layer)], layer_depth[id(t._layer)], first_seen[id(t._layer)] = t._layer, 0, -1
-    return sorted(layers.values(), key=lambda l: (-layer_depth[id(l)], first_seen[id(l)]))
+    return sorted(layers.values(), key=lambda layer: (-layer_depth[id(layer)], first_seen[id(layer)]))
 
 
 def _flat(structure):

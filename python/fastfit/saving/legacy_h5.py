@@ -88,7 +88,7 @@ def write_legacy_weights(model, group):
     group.attrs["layer_names"] = _strings([layer.name for layer in model.layers])
     group.attrs["backend"] = _BACKEND.encode("utf8")
     group.attrs["keras_version"] = KERAS_VERSION.encode("utf8")
-    for layer in sorted(model.layers, key=lambda l: l.name):
+    for layer in sorted(model.layers, key=lambda layer: layer.name):
         weights = _layer_weights(layer)
         layer_group = group.create_group(layer.name)
         names = [f"{getattr(w, 'path', w.name)}:0" for w in weights]
