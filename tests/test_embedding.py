@@ -50,8 +50,9 @@ def test_embedding_layer():
     assert [w.path for w in layer.weights] == ["emb/embeddings"]
     np.testing.assert_array_equal(out.numpy(), table[ids])
     assert layer.compute_output_shape((None, 3)) == (None, 3, 4)
-    assert layer.get_config() == {"name": "emb", "trainable": True, "input_dim": 10, "output_dim": 4,
-                                  "mask_zero": False}
+    config = layer.get_config()
+    assert {k: config[k] for k in ("name", "trainable", "input_dim", "output_dim", "mask_zero")} == {
+        "name": "emb", "trainable": True, "input_dim": 10, "output_dim": 4, "mask_zero": False}
     given = np.arange(8, dtype=np.float32).reshape(4, 2)
     np.testing.assert_array_equal(layers.Embedding(4, 2, weights=[given]).get_weights()[0], given)
     np.testing.assert_array_equal(layers.Embedding(4, 2, embeddings_initializer="ones")(np.array([0])).numpy(),

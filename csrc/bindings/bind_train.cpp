@@ -21,6 +21,8 @@ void init_train(py::module_& m) {
       .def_readwrite("total", &MetricState::total)
       .def_readwrite("count", &MetricState::count)
       .def_property_readonly("acc", [](const MetricState& s) { return s.acc; }, "A copy of the other accumulators.")
+      .def_property_readonly(
+          "folded", [](const MetricState& s) { return bool(s.metric); }, "Whether a batch has been folded in.")
       .def("reset", &MetricState::reset)
       .def(
           "result", [](const MetricState& s) { return result_object(s.result(), !s.metric || s.metric->scalar()); },
@@ -28,7 +30,18 @@ void init_train(py::module_& m) {
           "(per threshold, class); total / count before any.")
       .def(
           "copy_from", [](MetricState& s, const MetricState& other) { s = other; }, py::arg("other"),
-          "Becomes a copy of `other` (its totals, accumulators and metric).");
+          "Becomes a copy of `other` (its totals, accumulators and metric).")
+      .def(
+          "restore",
+          [](MetricState& s, double total, double count, std::vector<double> acc, std::shared_ptr<Metric> metric) {
+            s.total = total;
+            s.count = count;
+            s.acc = std::move(acc);
+            s.metric = std::move(metric);
+          },
+          py::arg("total"), py::arg("count"), py::arg("acc"), py::arg("metric").none(true),
+          "Sets the state saved from `total`, `count` and `acc` (a checkpoint's), as folded by `metric` "
+          "(None: no batch folded yet).");
 
   py::class_<Metric, std::shared_ptr<Metric>>(m, "Metric", "A built-in metric's accumulator, configured.")
       .def(py::init([](const std::string& kind, const py::kwargs& attrs) {

@@ -28,7 +28,7 @@ finally:
         del _os.environ["OPENBLAS_THREAD_TIMEOUT"]
 
 from . import (activations, backend, callbacks, config, cuda, data, datasets, initializers, layers, losses, metrics,
-               optimizers, random, utils)
+               optimizers, random, saving, utils)
 from .config import device
 from .autodiff import GradientTape
 from .function import function

@@ -83,13 +83,13 @@ class _Conv(Layer):
         return (input_shape[0],) + spatial + (self._out_channels(input_shape),)
 
     def _config(self, **extra):
-        """Keras' config keys, holding the constructor's arguments (initializers as the objects):
-        `type(layer)(**layer.get_config())` rebuilds the layer."""
-        return dict({"name": self.name, "trainable": self.trainable, "dtype": "float32",
-                     "kernel_size": self.kernel_size, "strides": self.strides, "padding": self.padding,
-                     "data_format": self.data_format, "dilation_rate": self.dilation_rate,
-                     "activation": self.activation_name or self.activation, "use_bias": self.use_bias,
-                     "bias_initializer": self.bias_initializer, "bias_regularizer": None,
+        """Keras' config keys and values (initializers serialized): `type(layer)(**layer.get_config())`
+        rebuilds the layer."""
+        extra = {k: initializers.serialize(v) if k.endswith("_initializer") else v for k, v in extra.items()}
+        return dict({**super().get_config(), "kernel_size": self.kernel_size, "strides": self.strides,
+                     "padding": self.padding, "data_format": self.data_format, "dilation_rate": self.dilation_rate,
+                     "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+                     "bias_initializer": initializers.serialize(self.bias_initializer), "bias_regularizer": None,
                      "activity_regularizer": None, "bias_constraint": None}, **extra)
 
 

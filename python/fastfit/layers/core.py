@@ -3,6 +3,7 @@ epilogue), Activation, Lambda and Identity."""
 import inspect
 
 from .. import _core, activations, initializers
+from .args import not_supported
 from .layer import Layer
 
 
@@ -15,8 +16,13 @@ class Dense(Layer):
     """
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
-        super().__init__(**kwargs)
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, lora_rank=None, lora_alpha=None,
+                 quantization_config=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        not_supported("Dense", kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                      kernel_constraint=kernel_constraint, bias_constraint=bias_constraint, lora_rank=lora_rank,
+                      lora_alpha=lora_alpha, quantization_config=quantization_config)
         if not isinstance(units, int) or units <= 0:
             raise ValueError(f"Dense: `units` must be a positive integer, got {units!r}")
         self.units = units
@@ -44,6 +50,13 @@ class Dense(Layer):
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
 
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
+                "use_bias": self.use_bias, "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer), "kernel_regularizer": None,
+                "bias_regularizer": None,
+                "kernel_constraint": None, "bias_constraint": None, "quantization_config": None}
+
 
 class Activation(Layer):
     """Applies an activation function: a name ('relu', 'softmax', ...) or a callable."""
@@ -59,7 +72,7 @@ class Activation(Layer):
         return input_shape
 
     def get_config(self):
-        return {**super().get_config(), "activation": self.activation_name or self.activation}
+        return {**super().get_config(), "activation": activations.serialize(self.activation)}
 
 
 class Identity(Layer):
@@ -103,3 +116,16 @@ class Lambda(Layer):
     def get_config(self):
         config = {**super().get_config(), "function": self.function, "arguments": self.arguments}
         return config if self._output_shape is None else {**config, "output_shape": self._output_shape}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A Lambda from its config: a named function is found as custom objects are; a lambda's code
+        is loaded only with `safe_mode=False`."""
+        from ..saving.serialization import deserialize_keras_object
+        config = dict(config)
+        for key in ("function", "output_shape"):
+            if isinstance(config.get(key), dict):
+                config[key] = deserialize_keras_object(config[key], custom_objects)
+        if isinstance(config.get("output_shape"), list):
+            config["output_shape"] = tuple(config["output_shape"])
+        return cls(**config)

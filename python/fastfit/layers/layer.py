@@ -7,6 +7,8 @@ import numpy as np
 from .. import _core, backend, initializers
 from ..keras_tensor import KerasTensor, fill, is_symbolic, template
 from ..tensor import Tensor, Variable, _raw_numpy, convert_to_tensor
+from .layer_config import auto_config, builtin, default_config, dtype_policy, policy_name
+from . import layer_config
 
 _build_lock = threading.RLock()  # two threads calling an unbuilt model build it once
 _context = threading.local()     # the `training` value of the layer calls running on this thread
@@ -74,10 +76,25 @@ class Layer:
 
     int_inputs = False  # whether `call` takes integer inputs as int32 (Embedding's ids); else they become float32
 
-    def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, **kwargs):
-        float32_only(type(self).__name__, dtype)
+    def __new__(cls, *args, **kwargs):
+        obj = super().__new__(cls)
+        if getattr(cls.get_config, "_is_default", False) and not builtin(cls):  # a user class without get_config
+            obj.__dict__["_auto_config"] = auto_config(cls, args, kwargs)
+        return obj
+
+    def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, activity_regularizer=None,
+                 autocast=True, input_dim=None, batch_input_shape=None, **kwargs):
+        dtype = policy_name(dtype)  # a Keras 3 config's DTypePolicy
+        float32_only(type(self).__name__, dtype)  # so `autocast` has nothing to cast
+        if activity_regularizer is not None:
+            raise NotImplementedError(f"{type(self).__name__}: `activity_regularizer` is not supported yet")
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
+        # The input shape the TF 2 spellings give (a Sequential's first layer, or a Keras 2 config).
+        if batch_input_shape is not None:
+            input_shape = tuple(batch_input_shape)[1:]
+        elif input_dim is not None:
+            input_shape = (input_dim,)
         object.__setattr__(self, "_sublayers", [])
         self.name = name or backend.unique_name(backend.snake_case(type(self).__name__))
         self.trainable = trainable
@@ -130,6 +147,7 @@ class Layer:
                 if not self.built:
                     self.build(input_shape)
                     self.built = True
+                    self._build_input_shape = input_shape
 
     def __call__(self, inputs, *args, training=None, **kwargs):
         """Builds the layer on first use, then runs `call`.
@@ -273,9 +291,37 @@ class Layer:
     trainable_variables = trainable_weights
     variables = weights
 
+    @default_config
     def get_config(self):
-        """The layer's constructor arguments (Keras' get_config); subclasses add their own."""
-        return {"name": self.name, "trainable": self.trainable}
+        """The layer's constructor arguments under Keras 3's keys; subclasses add their own. A
+        layer of your own that does not override it gets the arguments its constructor was called
+        with (when they are plain values), as Keras' auto-config does."""
+        config = {"name": self.name, "trainable": self.trainable, "dtype": dtype_policy("float32")}
+        if getattr(type(self).get_config, "_is_default", False) and not builtin(type(self)):
+            auto = self.__dict__.get("_auto_config")
+            if auto is None:
+                raise NotImplementedError(
+                    f"Layer {type(self).__name__} was created with arguments that are not plain values (str, "
+                    "int, float, bool, None, or lists and dicts of them), so it must override `get_config()` "
+                    "to be serializable.")
+            config.update(auto)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        """A new layer from `get_config()`'s dict."""
+        return cls(**config)
+
+    def get_build_config(self):
+        """The input shape the layer was built for, as Keras saves it (None if it was not built)."""
+        shape = getattr(self, "_build_input_shape", None)
+        return None if shape is None else {"input_shape": layer_config.listed(shape)}
+
+    def build_from_config(self, config):
+        """Builds the layer for the input shape `get_build_config()` recorded."""
+        shape = config.get("input_shape") if config else None
+        if shape is not None and not self.built:
+            self._maybe_build(layer_config.shaped(shape))
 
     def get_weights(self):
         return [w.numpy() for w in self.weights]
@@ -311,6 +357,25 @@ class InputLayer(Layer):
 
     def compute_output_shape(self, input_shape):
         return self.shape
+
+    def get_config(self):
+        return {"batch_shape": list(self.shape), "dtype": self.dtype, "sparse": False, "ragged": False,
+                "name": self.name, "optional": False}
+
+    @classmethod
+    def from_config(cls, config):
+        """An InputLayer from Keras 3's config (`batch_shape`) or Keras 2's (`batch_input_shape`)."""
+        config = dict(config)
+        for key in ("sparse", "ragged", "optional"):
+            if config.pop(key, False):
+                raise NotImplementedError(f"Input: `{key}=True` is not supported yet")
+        batch_shape = config.pop("batch_shape", None) or config.pop("batch_input_shape", None)
+        if batch_shape is not None:
+            config["batch_size"], config["shape"] = batch_shape[0], tuple(batch_shape[1:])
+        elif "input_shape" in config:
+            config["shape"] = tuple(config.pop("input_shape"))
+        config["dtype"] = policy_name(config.get("dtype"))
+        return cls(**config)
 
 
 def Input(shape=None, batch_size=None, dtype=None, name=None):

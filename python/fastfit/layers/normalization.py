@@ -5,6 +5,11 @@ from .. import _core, initializers, ops
 from .layer import Layer
 
 
+def _serialized(layer, *names):
+    """The layer's initializers by argument name, as configs hold them."""
+    return {name: initializers.serialize(getattr(layer, name)) for name in names}
+
+
 class BatchNormalization(Layer):
     """Normalizes its input over every axis but the feature axis.
 
@@ -22,10 +27,11 @@ class BatchNormalization(Layer):
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", moving_mean_initializer="zeros", moving_variance_initializer="ones",
                  beta_regularizer=None, gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
-                 synchronized=False, **kwargs):
+                 renorm=False, renorm_clipping=None, renorm_momentum=0.99, synchronized=False, **kwargs):
         super().__init__(**kwargs)
         for name, value in (("beta_regularizer", beta_regularizer), ("gamma_regularizer", gamma_regularizer),
-                            ("beta_constraint", beta_constraint), ("gamma_constraint", gamma_constraint)):
+                            ("beta_constraint", beta_constraint), ("gamma_constraint", gamma_constraint),
+                            ("renorm", renorm or None), ("renorm_clipping", renorm_clipping)):
             if value is not None:
                 raise NotImplementedError(f"BatchNormalization: `{name}` is not supported yet")
         if synchronized:
@@ -78,8 +84,12 @@ class BatchNormalization(Layer):
         return input_shape
 
     def get_config(self):
-        return {"name": self.name, "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
-                "center": self.center, "scale": self.scale}
+        return {**super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
+                "center": self.center, "scale": self.scale,
+                **_serialized(self, "beta_initializer", "gamma_initializer", "moving_mean_initializer",
+                              "moving_variance_initializer"), "beta_regularizer": None,
+                "gamma_regularizer": None, "beta_constraint": None, "gamma_constraint": None, "synchronized": False,
+                "renorm": False, "renorm_clipping": None, "renorm_momentum": 0.99}
 
 
 class LayerNormalization(Layer):
@@ -139,4 +149,6 @@ class LayerNormalization(Layer):
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
-                "scale": self.scale}
+                "scale": self.scale, "rms_scaling": False, **_serialized(self, "beta_initializer", "gamma_initializer"),
+                "beta_regularizer": None, "gamma_regularizer": None,
+                "beta_constraint": None, "gamma_constraint": None}

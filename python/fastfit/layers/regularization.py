@@ -43,4 +43,4 @@ class Dropout(Layer):
         return input_shape
 
     def get_config(self):
-        return {"name": self.name, "rate": self.rate, "seed": self.seed}
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed, "noise_shape": None}

@@ -1,10 +1,11 @@
 """Model: a Layer with the training API. Functional (`Model(inputs, outputs)`) or subclassed."""
 from .. import backend
 from ..layers.layer import InputLayer, KerasTensor, Layer, as_dtype, check_input_shape, unique
+from .model_saving import ModelSaving
 from .trainer import Trainer
 
 
-class Model(Trainer, Layer):
+class Model(ModelSaving, Trainer, Layer):
     """Groups layers into an object with training and inference features.
 
     Functional: `keras.Model(inputs=inputs, outputs=outputs)`. Subclassed: define layers in
@@ -15,11 +16,8 @@ class Model(Trainer, Layer):
         inputs = kwargs.pop("inputs", args[0] if len(args) > 0 else None)
         outputs = kwargs.pop("outputs", args[1] if len(args) > 1 else None)
         name = kwargs.pop("name", None)
-        trainable = kwargs.pop("trainable", True)
-        if kwargs:
-            raise TypeError(f"Model: unexpected keyword argument(s) {sorted(kwargs)}")
         default = "functional" if inputs is not None else None
-        Layer.__init__(self, name=name or (backend.unique_name(default) if default else None), trainable=trainable)
+        Layer.__init__(self, name=name or (backend.unique_name(default) if default else None), **kwargs)
         Trainer.__init__(self)
         self._graph = None
         if inputs is not None:
@@ -43,13 +41,15 @@ class Model(Trainer, Layer):
         self.built = True
 
     def _order_graph(self):
-        """The layer calls from the inputs to the outputs and to the added losses and metrics, in order."""
-        order, seen = [], set()
+        """The layer calls from the inputs to the outputs and to the added losses and metrics, in order;
+        and the layers in Keras 3's order (which names them in weights files)."""
+        order, seen, first_seen = [], set(), {}
 
         def visit(t):
             if id(t) in seen:
                 return
             seen.add(id(t))
+            first_seen.setdefault(id(t._layer), len(first_seen))
             for i in t._inputs:
                 visit(i)
             order.append(t)
@@ -60,11 +60,7 @@ class Model(Trainer, Layer):
             if isinstance(t._layer, InputLayer) and id(t) not in ids:
                 raise ValueError(f"Model: output depends on input '{t.name}', which is not in `inputs`")
         self._graph = [t for t in order if id(t) not in ids]
-        layers = [t._layer for t in self._input_list]
-        for t in self._graph:
-            if t._layer not in layers:
-                layers.append(t._layer)
-        self._layers = layers
+        self._layers = _keras_layer_order(order, first_seen, self._input_list)
 
     def add_loss(self, loss):
         """Adds a loss to the training loss. In a functional model it may be a tensor of the graph
@@ -224,6 +220,24 @@ class Model(Trainer, Layer):
         return dot_text(self, show_shapes=show_shapes, show_dtype=show_dtype, show_layer_names=show_layer_names,
                         rankdir=rankdir, expand_nested=expand_nested, dpi=dpi,
                         show_layer_activations=show_layer_activations, show_trainable=show_trainable, splines=splines)
+
+
+def _keras_layer_order(order, first_seen, inputs):
+    """The layers as Keras 3's Functional lists them: by depth (the most layer calls between a call
+    and an output, over the layer's calls) from the inputs down, then in the order a depth-first walk
+    from the outputs meets them. `order`: the calls, inputs first; `first_seen`: id(layer) -> when
+    the walk met it."""
+    depth_of, layer_depth = {}, {}
+    for t in reversed(order):
+        depth = max(depth_of.setdefault(id(t), 0), layer_depth.get(id(t._layer), 0))
+        layer_depth[id(t._layer)] = depth_of[id(t)] = depth
+        for parent in t._inputs:
+            depth_of[id(parent)] = max(depth + 1, depth_of.get(id(parent), 0))
+    layers = {id(t._layer): t._layer for t in order}
+    for t in inputs:  # an input no output depends on still belongs to the model
+        if id(t._layer) not in layers:
+            layers[id(t._layer)], layer_depth[id(t._layer)], first_seen[id(t._layer)] = t._layer, 0, -1
+    return sorted(layers.values(), key=lambda layer: (-layer_depth[id(layer)], first_seen[id(layer)]))
 
 
 def _flat(structure):

@@ -17,6 +17,7 @@ from ..data import adapters
 from . import tracing
 from .compile_utils import CompileConfig
 from .custom_step import StepMethods
+from .resume import ResumePoint
 
 _CHUNK_SECONDS = 0.1  # time between returns to Python on the hot path
 _PREDICT_ROWS = 2048  # rows per predict batch when no callback needs the user's batches
@@ -73,6 +74,10 @@ class Trainer(StepMethods):
     def _state_metrics(self):
         return self._compile_config.state_metrics()
 
+    def _variable_metrics(self):
+        """The metrics that keep their state in variables: Metric subclasses and add_metric's."""
+        return self._compile_config.custom_metrics() + self._metrics_added()
+
     @property
     def metrics_names(self):
         return [m.name for m in self.metrics]
@@ -88,7 +93,7 @@ class Trainer(StepMethods):
         if isinstance(runner, tracing.StepRunner):  # a user's step: its logs are what it returns
             return runner.step_logs
         values = {getattr(m, "log_name", m.name): s.result() for m, s in zip(self._state_metrics(), states)}
-        for m in self._compile_config.custom_metrics() + self._metrics_added():
+        for m in self._variable_metrics():
             value = m.result().numpy()
             values[getattr(m, "log_name", m.name)] = float(value) if value.ndim == 0 else value
         return dict(sorted(values.items()))
@@ -137,17 +142,18 @@ class Trainer(StepMethods):
                                      f"got labels in [{lo}, {hi}]")
 
     # -- the loop ----------------------------------------------------------------------------
-    def _run_batches(self, runner, mode, adapter, steps, cbs, states, results=None, batch_size=None):
+    def _run_batches(self, runner, mode, adapter, steps, cbs, states, results=None, batch_size=None, start=0):
         """Runs `steps` batches of the adapter's source (None: until it ends), calling batch hooks.
         `batch_size`: the user's, when the source runs larger batches (predict); hooks count in it.
-        Returns the number of batches run."""
+        `start`: batches of this pass already run (a resumed fit), which count towards `steps`.
+        Returns the number of batches of the pass run."""
         hooks = cbs.has_batch_hooks(mode)
         per_call = self._compile_config.steps_per_execution if self._compile_config else 1
         per_call = per_call if hooks and per_call != "auto" else 1
         need_logs = hooks or any(isinstance(c, callbacks_module.ProgbarLogger) for c in cbs.callbacks)
         chunk = 1 if need_logs else (steps or 1 << 30)
         stop = _STOP_FLAG[mode]
-        done, source = 0, adapter.source
+        done, source = start, adapter.source
         while steps is None or done < steps:
             want = per_call if hooks else chunk
             if getattr(self, stop):  # set by a hook before the first batch: Keras still runs one
@@ -158,7 +164,7 @@ class Trainer(StepMethods):
                 break
             if hooks:
                 getattr(cbs, f"on_{mode}_batch_begin")(done)
-            start = source.position
+            first_row = source.position
             t0 = time.perf_counter()
             try:
                 n = runner.run(mode, source, want, states, results)
@@ -176,7 +182,7 @@ class Trainer(StepMethods):
             if mode != "predict":
                 logs = self._logs(states, runner)
             else:  # the batch's outputs, for hooks that look at them
-                logs = {"outputs": self._structure(results.rows(start, source.position))} if hooks else {}
+                logs = {"outputs": self._structure(results.rows(first_row, source.position))} if hooks else {}
             getattr(cbs, f"on_{mode}_batch_end")(batch_index, logs)
             if n < want or getattr(self, stop):
                 break
@@ -235,11 +241,19 @@ class Trainer(StepMethods):
             self._in_fit = True
             logs = {}
             cbs.on_train_begin()
-            for epoch in range(initial_epoch, epochs):
+            resume = self.__dict__.pop("_resume", None) or ResumePoint(initial_epoch)
+            for epoch in range(resume.epoch, epochs):
                 self.reset_metrics()
                 cbs.on_epoch_begin(epoch)
-                train.start_pass(shuffle, int(backend.rng().integers(2 ** 63)))
-                ran = self._run_batches(runner, "train", train, steps, cbs, states)
+                done = resume.batch if epoch == resume.epoch else 0
+                self._epoch_seed = resume.shuffle_seed if done else int(backend.rng().integers(2 ** 63))
+                train.start_pass(shuffle, self._epoch_seed)
+                if done:
+                    resume.restore_metrics(self)
+                    for _ in range(done):  # the batches the interrupted run had trained on
+                        if train.source.next_batch() is None:
+                            break
+                ran = self._run_batches(runner, "train", train, steps, cbs, states, start=done)
                 train.end_pass()
                 if ran == 0 or (steps_per_epoch is not None and ran < steps_per_epoch):
                     adapters.warn_ran_out(ran, "training")
@@ -267,9 +281,8 @@ class Trainer(StepMethods):
     def _test_loop(self, runner, adapter, cbs, steps):
         """One evaluation pass into fresh metric states (concurrent calls keep their own); the model's
         metrics show its results afterwards."""
-        config = self._compile_config
         states = [_core.MetricState() for _ in self._state_metrics()]
-        for m in config.custom_metrics() + self._metrics_added():  # their state is in variables
+        for m in self._variable_metrics():  # their state is in variables
             m.reset_state()
         if isinstance(runner, tracing.StepRunner):  # a user's step updates the model's metrics: reset, as Keras
             self.reset_metrics()
