@@ -207,4 +207,6 @@ def test_activations_match_keras():
     assert proc.returncode == 0, proc.stderr[-3000:]
     ref = json.loads(proc.stdout.strip().splitlines()[-1])
     for n in names:
-        np.testing.assert_allclose(ops.convert_to_numpy(getattr(keras.activations, n)(X)), ref[n], rtol=2e-6, atol=1e-6, err_msg=n)
+        np.testing.assert_allclose(ops.convert_to_numpy(getattr(keras.activations, n)(X)), ref[n], rtol=2e-6, atol=1e-6,
+                                   err_msg=n)
+        assert keras.activations.get(n) is getattr(keras.activations, n)  # get gives the function, as Keras

@@ -44,7 +44,17 @@ _BY_NAME = dict(linear=linear, relu=relu, sigmoid=sigmoid, tanh=tanh, softmax=so
 
 
 def get(identifier):
-    """Returns (name, callable). name is the built-in's name, or None for a custom callable."""
+    """The activation function for a name, a function or a saved config (None: linear), as Keras'.
+
+    >>> get("relu") is relu
+    True
+    """
+    return resolve(identifier)[1]
+
+
+def resolve(identifier):
+    """(name, function): name is the built-in's name (what layers fuse and configs write), or None for
+    a function of the user's."""
     if identifier is None:
         return "linear", linear
     if isinstance(identifier, dict):  # a function as a saved config names it
@@ -67,7 +77,7 @@ def get(identifier):
 def serialize(activation):
     """A built-in activation by its name (as Keras 3 writes it in configs), another function as a
     function config."""
-    name, fn = get(activation)
+    name, fn = resolve(activation)
     if name is not None:
         return name
     from .saving.serialization import serialize_keras_object
@@ -76,4 +86,4 @@ def serialize(activation):
 
 def deserialize(config, custom_objects=None):
     from .saving.serialization import deserialize_keras_object
-    return get(deserialize_keras_object(config, custom_objects, module_objects=_BY_NAME))[1]
+    return get(deserialize_keras_object(config, custom_objects, module_objects=_BY_NAME))

@@ -50,7 +50,7 @@ class _Conv(Layer):
                              f"strides={self.strides} and dilation_rate={self.dilation_rate}")
         self.padding = standardize_padding(owner, padding, self._paddings)
         self.data_format = standardize_data_format(owner, data_format)
-        self.activation_name, self.activation = activations.get(activation)
+        self.activation_name, self.activation = activations.resolve(activation)
         self.use_bias = bool(use_bias)
         self.bias_initializer = initializers.get(bias_initializer)
 

@@ -26,7 +26,7 @@ class Dense(Layer):
         if not isinstance(units, int) or units <= 0:
             raise ValueError(f"Dense: `units` must be a positive integer, got {units!r}")
         self.units = units
-        self.activation_name, self.activation = activations.get(activation)
+        self.activation_name, self.activation = activations.resolve(activation)
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
@@ -63,7 +63,7 @@ class Activation(Layer):
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
-        self.activation_name, self.activation = activations.get(activation)
+        self.activation_name, self.activation = activations.resolve(activation)
 
     def call(self, inputs):
         return self.activation(inputs)
