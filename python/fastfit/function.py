@@ -78,7 +78,10 @@ class Function:
         return bound
 
     def __call__(self, *args, **kwargs):
-        leaves, key = _flatten((args, kwargs))
+        if not kwargs and all(type(a) is Tensor for a in args):  # the usual call, keyed quickly
+            leaves, key = args, tuple([(a.shape, a.dtype_name) for a in args])
+        else:
+            leaves, key = _flatten((args, kwargs))
         if self.input_signature is not None:
             _check_signature(self.input_signature, args)
         step = self._steps.get(key)
