@@ -39,7 +39,8 @@ from .ops import (abs, add, argmax, argmin, cast, clip_by_value, divide, equal, 
                   less_equal, log, matmul, multiply, negative, not_equal, one_hot, pow, reduce_max, reduce_mean,
                   reduce_min, reduce_std, reduce_sum, reduce_variance, sqrt, square, stack, stop_gradient, subtract,
                   where)
-from .ops import concat, expand_dims, gather, maximum, minimum, reshape, squeeze, tile, transpose
+from .ops import concat, expand_dims, gather, maximum, minimum, ones, ones_like, reshape, squeeze, tile, transpose, zeros, \
+    zeros_like
 from .tensor import (Tensor, Variable, bool_ as bool, constant, convert_to_tensor, float32, float64, int32, int64,
                      uint8)
 from . import ops as math  # tf.math.reduce_sum, ...

@@ -3,7 +3,7 @@ Program against an eager run, and the replay (see function.py for the life of a 
 import numpy as np
 
 from . import _core, _tracing
-from .tensor import Tensor, Variable, _raw_numpy, convert_to_tensor
+from .tensor import Tensor, Variable, _raw_numpy
 
 
 class _StepRecording(_tracing.TraceState):
@@ -43,7 +43,7 @@ class _Step:
         """(the _Step, the call's result): the function run eagerly while recorded."""
         from .function import _replace_leaves
         step = cls()
-        tensors = [v if isinstance(v, Tensor) else convert_to_tensor(v) for v in leaves]
+        tensors = list(leaves)
         rows = next((t.shape[0] for t in tensors if t.ndim >= 1), None)
         step.batch = [i for i, t in enumerate(tensors) if t.ndim >= 1 and t.shape[0] == rows]
         # Arguments that are not rows of the batch (a scalar step count, a learning rate) become
@@ -140,7 +140,7 @@ class _Step:
     # -- replay ---------------------------------------------------------------------------------
     def run(self, leaves, program=None):
         """The call replayed by the Program: the result in the function's structure."""
-        arrays = [leaves[i] if isinstance(leaves[i], Tensor) else convert_to_tensor(leaves[i]) for i in self.batch]
+        arrays = [leaves[i] for i in self.batch]
         for i, var in self.hidden.items():
             var.assign(leaves[i])
         values = (program or self.program).call(self.mode, arrays, self.states)
