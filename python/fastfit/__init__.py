@@ -30,7 +30,7 @@ finally:
 from . import (activations, backend, callbacks, config, cuda, data, datasets, initializers, layers, losses, metrics,
                optimizers, utils)
 from .config import device
-from .autodiff import GradientTape
+from .autodiff import GradientTape, UnconnectedGradients
 from .function import function
 from .data import TensorSpec
 from .layers import Input

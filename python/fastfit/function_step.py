@@ -78,7 +78,8 @@ class _Step:
             loss, sources, grads = rec.gradients[0]
             optimizer, pairs, applied_at = rec.applies[0]
             if loss is None:
-                return "its gradient has output_gradients; fastfit compiles the gradient of a scalar loss"
+                return ("its gradient has output_gradients or several targets; fastfit compiles the gradient of a "
+                        "scalar loss")
             if loss.ndim != 0:
                 return f"the gradient's target has shape {loss.shape}; fastfit compiles the gradient of a scalar loss"
             for g, v in pairs:
