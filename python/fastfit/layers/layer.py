@@ -262,6 +262,8 @@ class Layer:
     # -- weights ---------------------------------------------------------------------------
     @property
     def weights(self):
+        if not self._sublayers:  # each of its own weights is there once
+            return list(self._weights)
         return unique(self._weights + [w for layer in self._sublayers for w in layer.weights])
 
     def _state_variables(self):
