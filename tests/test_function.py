@@ -123,6 +123,17 @@ def test_each_input_signature_is_traced_and_python_values_are_part_of_it():
     assert sorted(set(calls)) == sorted({(s, d, v) for s, d, v in cases}) and compiled(scaled_rows)
 
 
+def test_scalar_tensor_arguments_are_read_on_every_call_not_frozen():
+    @tf.function
+    def scaled(x, factor):
+        return x * factor
+
+    x = tf.constant(np.ones((3, 2), "float32"))
+    for factor in (1.0, 2.0, 3.0, 4.0):  # a tensor is keyed by shape and dtype only: one trace
+        np.testing.assert_allclose(scaled(x, tf.constant(factor)).numpy(), factor)
+    assert scaled.experimental_get_tracing_count() == 1 and compiled(scaled)
+
+
 def test_numpy_arguments_and_structures_are_keyed_by_shape_and_dtype():
     @tf.function
     def total(inputs):

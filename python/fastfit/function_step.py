@@ -181,7 +181,7 @@ class _Step:
 
     def _snapshot(self):
         """Everything a replay changes, with its value now."""
-        held = list(self.params) + list(self.state_tensors) + list(self.hidden.values())
+        held = list(self.params) + list(self.state_tensors)  # not `hidden`: each call refills them
         if self.optimizer is not None:
             held += list(self.optimizer.variables)
         seen, out = set(), []
