@@ -2,6 +2,7 @@
 #include "autograd/tape.h"
 
 #include <algorithm>
+#include <stdexcept>
 #include <unordered_map>
 
 #include "autograd/backward_plan.h"
@@ -51,6 +52,9 @@ std::vector<TensorPtr> Tape::gradient(const std::vector<TensorPtr>& targets, con
       FF_CHECK(seeds[t]->shape == targets[t]->shape, "GradientTape.gradient: output_gradients must have the target's "
                                                       "shape " + targets[t]->shape.str() + ", got " +
                                                       seeds[t]->shape.str());
+  if (used && !persistent)  // as TensorFlow: a RuntimeError in Python
+    throw std::runtime_error("A non-persistent GradientTape can only be used to compute one set of gradients; "
+                             "create the tape with persistent=True to call gradient() more than once");
   used = true;
   const bool differentiable = recorded_by_others();
   // Recording the gradient may append to `records`: walk a copy.

@@ -33,8 +33,6 @@ class GradientTape:
 
     def __init__(self, persistent=False, watch_accessed_variables=True):
         self._tape = _core.Tape(persistent=persistent, watch_variables=watch_accessed_variables)
-        self._persistent = persistent
-        self._used = False
 
     def __enter__(self):
         self._tape.push()
@@ -72,10 +70,6 @@ class GradientTape:
             raise ValueError(f"gradient: `unconnected_gradients` must be 'none' or 'zero', got "
                              f"{unconnected_gradients!r}") from None
         seeds = _seeds(output_gradients, targets)
-        if self._used and not self._persistent:
-            raise RuntimeError("A non-persistent GradientTape can only be used to compute one set of gradients; "
-                               "create the tape with persistent=True to call gradient() more than once")
-        self._used = True
         grads = self._tape.gradient(targets, flat, seeds)
         state = _tracing.current()
         if state is not None:  # a compiled tf.function step computes them in its program
