@@ -292,3 +292,19 @@ def test_a_method_is_compiled_per_instance():
         np.testing.assert_allclose(b(x).numpy(), 3.0)
     b.factor.assign(5.0)  # a variable is read by the replay, not frozen into it
     np.testing.assert_allclose(b(x).numpy(), 5.0)
+
+
+def test_the_replay_checks_the_arrays_it_is_given():
+    loop = GuideLoop(True)
+    x, y = make_data(48)
+    for i in range(0, 48, 16):
+        loop.test_step(tf.constant(x[i:i + 16]), tf.constant(y[i:i + 16].astype("int32")))
+    step = next(iter(loop.test_step._steps.values()))
+    rows, labels = tf.constant(x[:16]), tf.constant(y[:8].astype("int32"))
+    with pytest.raises(ValueError, match=r"expected arrays of 16 rows \(the batch\), got int32 \(8,\)"):
+        step.program.call("test", [rows, labels], step.states)
+    with pytest.raises(ValueError, match=r"expected samples of float32 \(16, 8\).*got float32 \(16, 5\)"):
+        step.program.call("test", [tf.constant(np.zeros((16, 5), "float32")), tf.constant(y[:16].astype("int32"))],
+                          step.states)
+    with pytest.raises(ValueError, match="predict with run"):
+        step.program.call("predict", [rows], step.states)

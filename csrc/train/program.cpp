@@ -121,6 +121,7 @@ int64_t Program::run(Mode mode, BatchSource& source, int64_t max_steps,
 
 std::vector<TensorPtr> Program::call(Mode mode, const std::vector<TensorPtr>& arrays,
                                      const std::vector<std::shared_ptr<MetricState>>& states) {
+  FF_CHECK(mode != Mode::predict, "Program.call runs 'train' or 'test' steps (they track the loss); predict with run");
   FF_CHECK(!arrays.empty() && arrays[0]->rank() >= 1, "expected the batch's arrays, the first with a batch axis");
   Batch batch;
   batch.arrays = arrays;
