@@ -13,6 +13,13 @@ py::object result_object(const std::vector<double>& r, bool scalar) {
   return py::array_t<double>(py::ssize_t(r.size()), r.data());
 }
 
+Mode mode_named(const std::string& mode) {
+  if (mode == "train") return Mode::train;
+  if (mode == "test") return Mode::test;
+  if (mode == "predict") return Mode::predict;
+  throw py::value_error("Program: mode must be 'train', 'test' or 'predict', got '" + mode + "'");
+}
+
 }  // namespace
 
 void init_train(py::module_& m) {
@@ -128,20 +135,28 @@ void init_train(py::module_& m) {
           [](Program& p, const std::string& mode, BatchSource& source, int64_t max_steps,
              const std::vector<std::shared_ptr<MetricState>>& states, const std::vector<TensorPtr>& results,
              bool update_state) {
-            Mode m = mode == "train" ? Mode::train : mode == "test" ? Mode::test : Mode::predict;
-            if (mode != "train" && mode != "test" && mode != "predict")
-              throw py::value_error("Program.run: mode must be 'train', 'test' or 'predict', got '" + mode + "'");
+            const Mode m = mode_named(mode);
             py::gil_scoped_release nogil;
             return p.run(m, source, max_steps, states, results, update_state);
           },
           py::arg("mode"), py::arg("source"), py::arg("max_steps"), py::arg("states"), py::arg("results"),
           py::arg("update_state") = true,
           "Runs up to max_steps batches of the source; returns how many ran (fewer: the source ran out).")
+      .def(
+          "call",
+          [](Program& p, const std::string& mode, const std::vector<TensorPtr>& arrays,
+             const std::vector<std::shared_ptr<MetricState>>& states) {
+            py::gil_scoped_release nogil;
+            return p.call(mode_named(mode), arrays, states);
+          },
+          py::arg("mode"), py::arg("arrays"), py::arg("states"),
+          "Runs one batch made of `arrays` (a compiled tf.function's call): returns the loss and its terms as new "
+          "scalars (their trackers, the first states, restart at zero), then the outputs as new tensors.")
       .def_property_readonly("num_steps", &Program::num_steps)
       .def(
           "splits",
           [](const Program& p, const std::string& mode) {
-            return p.graph().splits(mode == "train" ? Mode::train : mode == "test" ? Mode::test : Mode::predict);
+            return p.graph().splits(mode_named(mode));
           },
           py::arg("mode"), "Whether batches of this mode may be split between two shards.")
       .def_property_readonly("updates_flat", &Program::updates_flat,

@@ -4,11 +4,13 @@
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "fastfit C++ core";
-  pybind11::register_exception_translator([](std::exception_ptr e) {  // core's TypeError -> Python's
+  pybind11::register_exception_translator([](std::exception_ptr e) {  // core's TypeError... -> Python's
     try {
       if (e) std::rethrow_exception(e);
     } catch (const fastfit::TypeError& err) {
       PyErr_SetString(PyExc_TypeError, err.what());
+    } catch (const fastfit::NotImplemented& err) {
+      PyErr_SetString(PyExc_NotImplementedError, err.what());
     }
   });
   fastfit::bind::init_tensor(m);

@@ -1,4 +1,5 @@
 // Comparisons (0 or 1 in float32, fastfit's bool; not differentiable), cast, stop_gradient.
+#include "autograd/grad_ops.h"
 #include "ops/op.h"
 
 namespace fastfit {
@@ -85,6 +86,10 @@ struct Cast final : Op {
       FF_DISPATCH(out.device, axpy_store)(1.f, g.f(), g.size(), din[0]->f(), acc[0]);
     else if (din[0] && !acc[0])
       FF_DISPATCH(out.device, fill)(din[0]->f(), din[0]->size(), 0.f);
+  }
+  std::vector<TensorPtr> vjp_ops(const std::vector<TensorPtr>& in, const TensorPtr&, const TensorPtr& g,
+                                 const std::vector<char>&) const override {
+    return {in[0]->dtype == DType::f32 && to_ == "float32" ? g : Tensor::zeros(in[0]->shape)};
   }
 };
 

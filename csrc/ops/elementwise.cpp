@@ -1,6 +1,7 @@
 // Elementwise binary ops with numpy broadcasting, unary math ops. The eager/tf-math path, not the hot path.
 #include <algorithm>
 
+#include "autograd/grad_ops.h"
 #include "ops/op.h"
 
 namespace fastfit {
@@ -27,6 +28,30 @@ struct BinaryOp final : Op {
                                              out.shape, din[0] ? din[0]->f() : nullptr, acc[0],
                                              din[1] ? din[1]->f() : nullptr, acc[1]);
   }
+  std::vector<TensorPtr> vjp_ops(const std::vector<TensorPtr>& in, const TensorPtr& out, const TensorPtr& g,
+                                 const std::vector<char>& need) const override {
+    using namespace grad;
+    const TensorPtr &a = in[0], &b = in[1];
+    TensorPtr ga, gb;
+    switch (kind_) {  // as binary_backward
+      case Binary::add: ga = gb = g; break;
+      case Binary::sub: ga = g, gb = neg(g); break;
+      case Binary::mul: ga = mul(g, b), gb = mul(g, a); break;
+      case Binary::div: ga = div(g, b), gb = neg(div(mul(g, out), b)); break;
+      case Binary::max:
+      case Binary::min:
+        ga = mul(g, op(kind_ == Binary::max ? "greater_equal" : "less_equal", {a, b}));
+        gb = sub(g, ga);
+        break;
+      case Binary::pow: {  // log a taken as 0 where a <= 0
+        ga = mul(g, mul(b, op("pow", {a, sub(b, scalar(1.f))})));
+        const TensorPtr log_a = mul(op("log", {op("maximum", {a, scalar(1e-30f)})}), op("greater", {a, scalar(0.f)}));
+        gb = mul(g, mul(out, log_a));
+        break;
+      }
+    }
+    return {need[0] ? sum_to(ga, a->shape) : nullptr, need[1] ? sum_to(gb, b->shape) : nullptr};
+  }
 };
 
 struct UnaryOp final : Op {
@@ -49,6 +74,20 @@ struct UnaryOp final : Op {
                 const bool* acc) override {
     if (din[0])
       FF_DISPATCH(out.device, unary_backward)(kind_, in[0]->f(), out.f(), g.f(), out.size(), din[0]->f(), acc[0]);
+  }
+  std::vector<TensorPtr> vjp_ops(const std::vector<TensorPtr>& in, const TensorPtr& out, const TensorPtr& g,
+                                 const std::vector<char>&) const override {
+    using namespace grad;
+    const TensorPtr& x = in[0];
+    switch (kind_) {  // as unary_backward
+      case Unary::neg: return {neg(g)};
+      case Unary::square: return {mul(g, mul(x, scalar(2.f)))};
+      case Unary::sqrt: return {div(g, mul(out, scalar(2.f)))};
+      case Unary::exp: return {mul(g, out)};
+      case Unary::log: return {div(g, x)};
+      case Unary::abs: break;
+    }
+    return {mul(g, sub(op("greater", {x, scalar(0.f)}), op("less", {x, scalar(0.f)})))};  // sign(x), 0 at 0
   }
 };
 

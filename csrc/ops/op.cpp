@@ -54,6 +54,12 @@ const char* Op::registry_name() const { return def_->name; }
 std::string Op::key() const { return std::string(def_->name) + "(" + attrs_.str() + ")"; }
 OpPtr Op::clone() const { return instantiate(*def_, attrs_); }
 
+std::vector<TensorPtr> Op::vjp_ops(const std::vector<TensorPtr>&, const TensorPtr&, const TensorPtr&,
+                                   const std::vector<char>&) const {
+  throw NotImplemented(std::string("second and higher derivatives through ") + name() +
+                       " are not supported yet (a gradient was taken while another GradientTape was recording)");
+}
+
 ExecCtx ExecCtx::eager() { return ExecCtx{cpu::num_threads(), 0}; }
 
 TensorPtr run_op(Op& op, const std::vector<TensorPtr>& in, const ExecCtx& ctx) {

@@ -2,6 +2,7 @@
 // argmin along one axis.
 #include <algorithm>
 
+#include "autograd/grad_ops.h"
 #include "ops/op.h"
 
 namespace fastfit {
@@ -77,6 +78,18 @@ struct Reduce final : Op {
     }
     const float scale = kind_ == ReduceKind::mean ? 1.f / float(std::max<int64_t>(count, 1)) : 1.f;
     FF_DISPATCH(out.device, reduce_backward)(g.f(), in[0]->shape, axes, scale, din[0]->f(), acc[0]);
+  }
+  std::vector<TensorPtr> vjp_ops(const std::vector<TensorPtr>& in, const TensorPtr& out, const TensorPtr& g,
+                                 const std::vector<char>& need) const override {
+    if (extreme()) return Op::vjp_ops(in, out, g, need);
+    int64_t count;
+    const uint32_t axes = reduced_axes(*in[0], count);
+    Shape kept = in[0]->shape;  // the output with its reduced axes kept as 1: g broadcasts from there
+    for (int i = 0; i < kept.rank; ++i)
+      if (axes >> i & 1) kept.d[i] = 1;
+    TensorPtr d = grad::broadcast_to(grad::reshape(g, kept), in[0]->shape);
+    if (kind_ == ReduceKind::mean) d = grad::mul(d, grad::scalar(1.f / float(std::max<int64_t>(count, 1))));
+    return {d};
   }
 };
 

@@ -158,7 +158,7 @@ void Graph::plan_gradients(const std::vector<TensorPtr>& param_tensors) {
     sources.push_back(s >= 0 ? s : int(external.size()));  // not in the trace: no gradient
   }
   const int n = int(external.size()) + 1;  // one extra value stands for the variables the trace never read
-  BackwardPlan plan = plan_backward(g, n, sources, loss);
+  BackwardPlan plan = plan_backward(g, n, sources, {loss});
   plan.has_grad.pop_back();
   has_grad = plan.has_grad;
   backward_steps = plan.order;

@@ -89,9 +89,8 @@ void Program::check_batch(const Batch& batch) const {
   }
 }
 
-int64_t Program::run(Mode mode, BatchSource& source, int64_t max_steps,
-                     const std::vector<std::shared_ptr<MetricState>>& states, const std::vector<TensorPtr>& results,
-                     bool update_state) {
+void Program::check_states(Mode mode, const std::vector<std::shared_ptr<MetricState>>& states,
+                           const std::vector<TensorPtr>& results) const {
   if (mode == Mode::train) FF_CHECK(graph_.loss >= 0 && opt_, "this program has no loss or optimizer to train with");
   const size_t want_states = (graph_.loss >= 0) + graph_.loss_terms.size() + metrics_.size();
   if (mode != Mode::predict)
@@ -102,6 +101,12 @@ int64_t Program::run(Mode mode, BatchSource& source, int64_t max_steps,
   if (mode == Mode::predict || !results.empty())
     FF_CHECK(results.size() == graph_.outputs.size(), "expected " + std::to_string(graph_.outputs.size()) +
                                                           " result tensors, got " + std::to_string(results.size()));
+}
+
+int64_t Program::run(Mode mode, BatchSource& source, int64_t max_steps,
+                     const std::vector<std::shared_ptr<MetricState>>& states, const std::vector<TensorPtr>& results,
+                     bool update_state) {
+  check_states(mode, states, results);
   Lease lease(*this);
   Batch batch;
   int64_t done = 0;
@@ -112,6 +117,36 @@ int64_t Program::run(Mode mode, BatchSource& source, int64_t max_steps,
     ++done;
   }
   return done;
+}
+
+std::vector<TensorPtr> Program::call(Mode mode, const std::vector<TensorPtr>& arrays,
+                                     const std::vector<std::shared_ptr<MetricState>>& states) {
+  FF_CHECK(mode != Mode::predict, "Program.call runs 'train' or 'test' steps (they track the loss); predict with run");
+  FF_CHECK(!arrays.empty() && arrays[0]->rank() >= 1, "expected the batch's arrays, the first with a batch axis");
+  Batch batch;
+  batch.arrays = arrays;
+  batch.count = arrays[0]->shape[0];
+  for (auto& a : arrays)
+    FF_CHECK(a->rank() >= 1 && a->shape[0] == batch.count, "expected arrays of " + std::to_string(batch.count) +
+                                                               " rows (the batch), got " + a->desc());
+  const size_t trackers = (graph_.loss >= 0) + graph_.loss_terms.size();
+  std::vector<TensorPtr> out;
+  for (size_t k = 0; k < trackers; ++k) out.push_back(Tensor::make(Shape{}));
+  for (int o : graph_.outputs) {
+    Shape rows = graph_.shape[o];
+    rows.d[0] = batch.count;
+    out.push_back(Tensor::make(rows, graph_.dtype[o]));
+  }
+  const std::vector<TensorPtr> results(out.begin() + trackers, out.end());
+  check_states(mode, states, results);
+  check_batch(batch);
+  for (size_t k = 0; k < trackers; ++k) states[k]->reset();
+  {
+    Lease lease(*this);
+    run_batch(*lease.ex, mode, batch, states, results, true);
+  }
+  for (size_t k = 0; k < trackers; ++k) out[k]->f()[0] = float(states[k]->result()[0]);
+  return out;
 }
 
 void Program::run_batch(Executor& ex, Mode mode, const Batch& batch,

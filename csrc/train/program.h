@@ -36,6 +36,13 @@ class Program {
   int64_t run(Mode mode, BatchSource& source, int64_t max_steps, const std::vector<std::shared_ptr<MetricState>>& states,
               const std::vector<TensorPtr>& results, bool update_state);
 
+  // One batch made of `arrays` (inputs, then targets; rows 0..count-1), as a compiled tf.function
+  // runs per call: no source, nothing allocated but the returned tensors. The loss tracker and the
+  // loss terms' (the first states) restart at zero, the metrics' states accumulate. Returns the
+  // loss and each term as new float32 scalars, then each output in a new tensor.
+  std::vector<TensorPtr> call(Mode mode, const std::vector<TensorPtr>& arrays,
+                              const std::vector<std::shared_ptr<MetricState>>& states);
+
   const Graph& graph() const { return graph_; }
   size_t num_steps() const { return graph_.steps.size(); }
   // Whether the optimizer step runs as one range: every parameter gets a gradient and the weights
@@ -49,6 +56,8 @@ class Program {
     int y_true, y_pred, weight;  // slots (weight -1: unweighted)
   };
   struct Lease;  // an executor borrowed from the pool for one call
+  void check_states(Mode mode, const std::vector<std::shared_ptr<MetricState>>& states,
+                    const std::vector<TensorPtr>& results) const;
   void check_batch(const Batch& batch) const;
   void run_batch(Executor& ex, Mode mode, const Batch& batch, const std::vector<std::shared_ptr<MetricState>>& states,
                  const std::vector<TensorPtr>& results, bool update_state);

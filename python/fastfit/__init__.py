@@ -30,7 +30,7 @@ finally:
 from . import (activations, backend, callbacks, config, cuda, data, datasets, initializers, layers, losses, metrics,
                optimizers, random, saving, utils)
 from .config import device
-from .autodiff import GradientTape
+from .autodiff import GradientTape, UnconnectedGradients
 from .function import function
 from .data import TensorSpec
 from .layers import Input
@@ -39,7 +39,8 @@ from .ops import (abs, add, cast, clip_by_value, divide, equal, exp, greater, gr
                   less_equal, log, matmul, multiply, negative, not_equal, one_hot, pow, reduce_max, reduce_mean,
                   reduce_min, reduce_std, reduce_sum, reduce_variance, sqrt, square, stack, stop_gradient, subtract,
                   where)
-from .ops import concat, expand_dims, gather, maximum, minimum, reshape, squeeze, tile, transpose
+from .ops import concat, expand_dims, gather, maximum, minimum, ones, ones_like, reshape, squeeze, tile, transpose, zeros, \
+    zeros_like
 from .tensor import (Tensor, Variable, bool_ as bool, constant, convert_to_tensor, float32, float64, int32, int64,
                      uint8)
 from .ops import floor, round, sigmoid, sign, tanh  # noqa: A004 - TensorFlow's top-level names

@@ -272,7 +272,34 @@ _operators(KerasTensor, elementwise_eq=False)  # == stays identity: graphs keep 
 
 
 # -- shapes ----------------------------------------------------------------------------------
-__all__ += ["reshape", "transpose", "concat", "maximum", "minimum", "tile", "squeeze", "expand_dims", "gather"]
+__all__ += ["reshape", "transpose", "concat", "maximum", "minimum", "tile", "squeeze", "expand_dims", "gather", "zeros",
+            "ones", "zeros_like", "ones_like"]
+
+
+def zeros(shape, dtype="float32"):
+    """A constant tensor of zeros (float32, or int32 for an integer dtype: the dtypes fastfit computes in).
+
+    >>> tf.zeros((2, 3)).shape
+    (2, 3)
+    """
+    return convert_to_tensor(np.zeros(_ints(shape)), dtype)
+
+
+def ones(shape, dtype="float32"):
+    """A constant tensor of ones (float32, or int32 for an integer dtype)."""
+    return convert_to_tensor(np.ones(_ints(shape)), dtype)
+
+
+def zeros_like(input, dtype=None):  # noqa: A002 - the TensorFlow name
+    """Zeros of `input`'s shape, in its dtype unless `dtype` is given (a constant: no gradient flows)."""
+    x = input if isinstance(input, Tensor) else convert_to_tensor(input)
+    return zeros(x.shape, dtype or x.dtype_name)
+
+
+def ones_like(input, dtype=None):  # noqa: A002
+    """Ones of `input`'s shape, in its dtype unless `dtype` is given (a constant: no gradient flows)."""
+    x = input if isinstance(input, Tensor) else convert_to_tensor(input)
+    return ones(x.shape, dtype or x.dtype_name)
 
 
 def _ints(values):

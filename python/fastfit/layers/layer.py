@@ -156,7 +156,8 @@ class Layer:
         call this one runs inside; otherwise the default of `call`'s own `training` argument. It is
         passed to `call` when `call` takes it, and nested layers inherit it. None means inference.
         """
-        if is_symbolic(inputs) or is_symbolic(args) or is_symbolic(kwargs):
+        if ((type(inputs) is not Tensor and is_symbolic(inputs)) or (args and is_symbolic(args))  # a data call: quick
+                or (kwargs and is_symbolic(kwargs))):
             return self._call_symbolic(inputs, args, kwargs if training is None else {**kwargs, "training": training})
         inputs = self._convert_inputs(inputs)
         if isinstance(inputs, dict):
@@ -273,6 +274,8 @@ class Layer:
     # -- weights ---------------------------------------------------------------------------
     @property
     def weights(self):
+        if not self._sublayers:  # each of its own weights is there once
+            return list(self._weights)
         return unique(self._weights + [w for layer in self._sublayers for w in layer.weights])
 
     def _state_variables(self):
