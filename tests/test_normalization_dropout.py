@@ -58,8 +58,6 @@ def test_batch_normalization_options_and_errors():
     frozen = layers.BatchNormalization()
     frozen.trainable = False  # Keras: a frozen BN layer runs in inference mode
     np.testing.assert_allclose(frozen(x, training=True).numpy(), x / np.sqrt(1 + 1e-3), rtol=1e-5)
-    with pytest.raises(NotImplementedError, match="beta_regularizer"):
-        layers.BatchNormalization(beta_regularizer="l2")
     with pytest.raises(NotImplementedError, match="axis"):
         layers.BatchNormalization(axis=1)(np.zeros((2, 3, 4), "float32"))
     with pytest.raises(ValueError, match="momentum"):

@@ -2,7 +2,7 @@
 epilogue), Activation, Lambda and Identity."""
 import inspect
 
-from .. import _core, activations, initializers
+from .. import _core, activations, constraints, initializers, regularizers
 from .layer import Layer
 
 
@@ -15,8 +15,9 @@ class Dense(Layer):
     """
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
-        super().__init__(**kwargs)
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if not isinstance(units, int) or units <= 0:
             raise ValueError(f"Dense: `units` must be a positive integer, got {units!r}")
         self.units = units
@@ -24,12 +25,18 @@ class Dense(Layer):
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
 
     def build(self, input_shape):
         if not isinstance(input_shape, tuple) or len(input_shape) < 1 or input_shape[-1] is None:
             raise ValueError(f"Dense '{self.name}': the last dimension of the inputs must be known, got {input_shape}")
-        self.kernel = self.add_weight((input_shape[-1], self.units), self.kernel_initializer, "kernel")
-        self.bias = self.add_weight((self.units,), self.bias_initializer, "bias") if self.use_bias else None
+        self.kernel = self.add_weight((input_shape[-1], self.units), self.kernel_initializer, "kernel",
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        self.bias = self.add_weight((self.units,), self.bias_initializer, "bias", regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint) if self.use_bias else None
         self.built = True
 
     def call(self, inputs):
@@ -43,6 +50,13 @@ class Dense(Layer):
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "activation": self.activation_name or self.activation,
+                "use_bias": self.use_bias, "kernel_initializer": self.kernel_initializer,
+                "bias_initializer": self.bias_initializer, "kernel_regularizer": self.kernel_regularizer,
+                "bias_regularizer": self.bias_regularizer, "kernel_constraint": self.kernel_constraint,
+                "bias_constraint": self.bias_constraint}
 
 
 class Activation(Layer):

@@ -176,9 +176,8 @@ class Model(Trainer, Layer):
         added = [v for m in self._added_metrics.values() for v in m.variables]
         return unique(self.weights + added + [v for layer in self.layers for v in layer._state_variables()])
 
-    @property
-    def losses(self):
-        return self._losses + [l for layer in self.layers if layer is not self for l in layer.losses]
+    def _call_losses(self):
+        return self._losses + [l for layer in self.layers if layer is not self for l in layer._call_losses()]
 
     def _clear_losses(self):
         self._losses = []
