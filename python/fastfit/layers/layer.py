@@ -196,7 +196,7 @@ class Layer:
         return self._call_losses() + [v.regularizer(v) for v in self.trainable_weights if v.regularizer is not None]
 
     def _call_losses(self):
-        return self._losses + [l for layer in self._sublayers for l in layer._call_losses()]
+        return self._losses + [l for layer in self._inner_layers() for l in layer._call_losses()]
 
     def _clear_losses(self):
         self._losses = []
@@ -288,11 +288,19 @@ class Layer:
 
     @property
     def trainable_weights(self):
-        return [w for w in self.weights if w.trainable] if self.trainable else []
+        """The trainable weights, none of a layer (or of one inside it) set `trainable = False`."""
+        if not self.trainable:
+            return []
+        return unique([w for w in self._weights if w.trainable] +
+                      [w for layer in self._inner_layers() for w in layer.trainable_weights])
 
     @property
     def non_trainable_weights(self):
-        return [w for w in self.weights if not w.trainable] if self.trainable else self.weights
+        trainable = {id(w) for w in self.trainable_weights}
+        return [w for w in self.weights if id(w) not in trainable]
+
+    def _inner_layers(self):
+        return self._sublayers
 
     trainable_variables = trainable_weights
     variables = weights
