@@ -136,7 +136,7 @@ def test_dropout_layer_in_training_and_inference():
         with pytest.raises(ValueError, match=r"`rate` must be a number in \[0, 1\)"):
             layers.Dropout(bad)
     with pytest.raises(NotImplementedError, match="noise_shape"):
-        layers.Dropout(0.5, noise_shape=(None, 1))
+        layers.Dropout(0.5, noise_shape=(1, 40))(x, training=True)  # one mask for the whole batch
 
 
 def test_fit_with_dropout_runs_compiled_and_matches_an_eager_loop(small_data):

@@ -13,8 +13,11 @@ def _constrained(variables):
 
 def apply_constraints(variables):
     """Each variable with a constraint takes `constraint(variable)`; no tape or trace records it."""
+    targets = _constrained(variables)
+    if not targets:
+        return
     with _tracing.not_recorded():
-        for v in _constrained(variables):
+        for v in targets:
             v.assign(v.constraint(v))
 
 
