@@ -1,5 +1,6 @@
 // Reductions: sum/mean over a set of axes (float64 accumulation) and its gradient; column sums.
 #include <cstring>
+#include <vector>
 
 #include "kernels/cpu/kernels.h"
 
@@ -60,10 +61,36 @@ inline void walk(int n, const int64_t* size, const int64_t* stride, F&& f) {
 
 }  // namespace
 
-// out = scale * sum over the reduced axes; each output sums its elements in memory order.
+// The kept axes are one contiguous block after the reduced ones ((rows, k) reduced over the rows):
+// each output then adds the rows in order, and a pass per row over the block vectorises.
+static bool rows_of_block(const Walks& w) { return w.nk == 1 && w.kstride[0] == 1 && w.nr > 0; }
+
+// out = scale * sum over the reduced axes, in double. Each output adds its elements in memory order,
+// except a whole contiguous tensor, added as 8 interleaved partial sums (element i into sum i % 8,
+// the sums then added pairwise): the same order on every thread count.
 FF_MULTIVERSION_NOFMA void reduce_forward(const float* __restrict x, const Shape& shape, uint32_t axes, double scale,
                                           float* __restrict out) {
   const Walks w(shape, axes);
+  if (w.nk == 0 && w.nr == 1 && w.rstride[0] == 1) {
+    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    const int64_t n = w.rsize[0], whole = n / 8 * 8;
+    for (int64_t i = 0; i < whole; i += 8)
+      for (int l = 0; l < 8; ++l) s[l] += x[i + l];
+    for (int64_t i = whole; i < n; ++i) s[i % 8] += x[i];
+    out[0] = float((((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))) * scale);
+    return;
+  }
+  if (rows_of_block(w)) {
+    thread_local std::vector<double> sums;
+    const int64_t k = w.ksize[0];
+    sums.assign(size_t(k), 0.0);
+    double* __restrict acc = sums.data();
+    walk(w.nr, w.rsize, w.rstride, [&](int64_t r) {
+      for (int64_t j = 0; j < k; ++j) acc[j] += x[r + j];
+    });
+    for (int64_t j = 0; j < k; ++j) out[j] = float(acc[j] * scale);
+    return;
+  }
   int64_t o = 0;
   walk(w.nk, w.ksize, w.kstride, [&](int64_t base) {
     double s = 0;
@@ -76,6 +103,15 @@ FF_MULTIVERSION_NOFMA void reduce_forward(const float* __restrict x, const Shape
 FF_MULTIVERSION_NOFMA void reduce_backward(const float* __restrict dout, const Shape& shape, uint32_t axes, float scale,
                                            float* __restrict dx, bool acc) {
   const Walks w(shape, axes);
+  if (rows_of_block(w)) {
+    const int64_t k = w.ksize[0];
+    walk(w.nr, w.rsize, w.rstride, [&](int64_t r) {
+      float* __restrict row = dx + r;
+      if (acc) for (int64_t j = 0; j < k; ++j) row[j] += dout[j] * scale;
+      else for (int64_t j = 0; j < k; ++j) row[j] = dout[j] * scale;
+    });
+    return;
+  }
   int64_t o = 0;
   walk(w.nk, w.ksize, w.kstride, [&](int64_t base) {
     const float g = dout[o++] * scale;
