@@ -156,7 +156,8 @@ from keras import layers
 d = np.load(sys.argv[1])
 inputs = keras.Input(shape=(8,))
 h = layers.Dense(16, activation="relu", kernel_regularizer=keras.regularizers.L2(1e-2),
-                 activity_regularizer=keras.regularizers.L1(1e-3), kernel_constraint=keras.constraints.MaxNorm(0.5))(inputs)
+                 activity_regularizer=keras.regularizers.L1(1e-3),
+                 kernel_constraint=keras.constraints.MaxNorm(0.5))(inputs)
 model = keras.Model(inputs, layers.Dense(3, bias_regularizer="l2")(h))
 model.set_weights([d[f"w{i}"] for i in range(4)])
 model.compile(optimizer=keras.optimizers.SGD(0.1),

@@ -171,7 +171,7 @@ def test_layer_matches_keras(runs, k):
     for key, value in ours["config"].items():
         if key not in ("name", "function"):
             theirs = meta["config"][key]
-            if isinstance(value, dict) and "class_name" in value:  # an initializer, regularizer, ...: by class and config
+            if isinstance(value, dict) and "class_name" in value:  # an initializer, a regularizer: class and config
                 theirs = {k: theirs[k] for k in ("class_name", "config")}
             assert value == theirs, key
 

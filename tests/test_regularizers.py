@@ -46,6 +46,12 @@ def test_keras_documented_values():
     assert float(sum(layer.losses)) == pytest.approx(5.25)  # kernel 0.25, activity 25 / batch of 5
     assert float(keras.regularizers.L1L2()(np.ones(3, np.float32))) == 0.0
 
+    def l1_reg(weight_matrix):  # a function as a regularizer, in keras.ops
+        return 0.01 * keras.ops.sum(keras.ops.absolute(weight_matrix))
+    layer = layers.Dense(5, kernel_initializer="ones", kernel_regularizer=l1_reg)
+    layer(np.ones((5, 5), np.float32))
+    assert [float(l) for l in layer.losses] == pytest.approx([0.25])
+
 
 def test_get_names_configs_and_classes():
     get = keras.regularizers.get
@@ -181,7 +187,8 @@ def test_layer_arguments_put_a_penalty_on_each_weight(make, penalties):
     for name, kind in penalties.items():
         key = {"kernel": "depthwise" if "Depthwise" in type(layer).__name__ else "kernel",
                "depthwise_kernel": "depthwise", "pointwise_kernel": "pointwise"}.get(name, name)
-        assert isinstance(config[f"{key}_regularizer"], {"l1": keras.regularizers.L1, "l2": keras.regularizers.L2}[kind])
+        expected_class = {"l1": keras.regularizers.L1, "l2": keras.regularizers.L2}[kind]
+        assert isinstance(config[f"{key}_regularizer"], expected_class)
 
 
 # -- fit -------------------------------------------------------------------------------------------

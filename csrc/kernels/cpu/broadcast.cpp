@@ -85,7 +85,8 @@ FF_MULTIVERSION_NOFMA void binary_backward(Binary kind, const float* a, const Sh
       backward(w, a, b, dout, da, db, [](float g, float, float) { return g; }, [](float g, float, float) { return g; });
       break;
     case Binary::sub:
-      backward(w, a, b, dout, da, db, [](float g, float, float) { return g; }, [](float g, float, float) { return -g; });
+      backward(w, a, b, dout, da, db, [](float g, float, float) { return g; },
+               [](float g, float, float) { return -g; });
       break;
     case Binary::mul:
       backward(w, a, b, dout, da, db, [](float g, float, float y) { return g * y; },
