@@ -8,7 +8,7 @@ import pytest
 
 import fastfit as tf
 import fastfit as keras
-from fastfit import layers
+from fastfit import _core, layers
 from fastfit.models.tracing import CompiledRunner
 from helpers import check_op, runner_of
 
@@ -36,6 +36,20 @@ def orthogonal_reference(x, factor, rows):
 def test_penalty_and_its_gradient(regularizer, reference):
     x = weights(np.random.default_rng(0), 4, 3)
     check_op(regularizer, reference, [x])
+
+
+def test_penalty_op_long_inputs_zero_and_errors():
+    x = weights(np.random.default_rng(3), 1001)  # past the 8 partial sums, with a tail
+    x[:5] = 0.0
+    check_op(lambda t: _core.apply("l1_l2_penalty", [t], l1=0.3, l2=0.2),
+             lambda a: 0.3 * np.abs(a).sum() + 0.2 * np.square(a).sum(), [x], grad_inputs=[])
+    t = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(t)
+        penalty = _core.apply("l1_l2_penalty", [t], l1=0.3, l2=0.2)
+    np.testing.assert_allclose(tape.gradient(penalty, t).numpy(), 0.3 * np.sign(x) + 0.4 * x, rtol=1e-6)  # 0 at 0
+    with pytest.raises(ValueError, match="must be >= 0"):
+        _core.apply("l1_l2_penalty", [t], l1=-0.1)
 
 
 def test_keras_documented_values():

@@ -1,4 +1,5 @@
-// Reductions: sum/mean over a set of axes (float64 accumulation) and its gradient; column sums.
+// Reductions: sum/mean over a set of axes (float64 accumulation) and its gradient; column sums; the
+// L1/L2 regularization penalty.
 #include <cstring>
 #include <vector>
 
@@ -61,6 +62,17 @@ inline void walk(int n, const int64_t* size, const int64_t* stride, F&& f) {
 
 }  // namespace
 
+// 8 interleaved partial sums of f(x[i]) (element i into sum i % 8), added pairwise.
+template <class F>
+inline double partial_sums(const float* __restrict x, int64_t n, F f) {
+  double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  const int64_t whole = n / 8 * 8;
+  for (int64_t i = 0; i < whole; i += 8)
+    for (int l = 0; l < 8; ++l) s[l] += f(double(x[i + l]));
+  for (int64_t i = whole; i < n; ++i) s[i % 8] += f(double(x[i]));
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
 // The kept axes are one contiguous block after the reduced ones ((rows, k) reduced over the rows):
 // each output then adds the rows in order, and a pass per row over the block vectorises.
 static bool rows_of_block(const Walks& w) { return w.nk == 1 && w.kstride[0] == 1 && w.nr > 0; }
@@ -72,12 +84,7 @@ FF_MULTIVERSION_NOFMA void reduce_forward(const float* __restrict x, const Shape
                                           float* __restrict out) {
   const Walks w(shape, axes);
   if (w.nk == 0 && w.nr == 1 && w.rstride[0] == 1) {
-    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    const int64_t n = w.rsize[0], whole = n / 8 * 8;
-    for (int64_t i = 0; i < whole; i += 8)
-      for (int l = 0; l < 8; ++l) s[l] += x[i + l];
-    for (int64_t i = whole; i < n; ++i) s[i % 8] += x[i];
-    out[0] = float((((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))) * scale);
+    out[0] = float(partial_sums(x, w.rsize[0], [](double v) { return v; }) * scale);
     return;
   }
   if (rows_of_block(w)) {
@@ -97,6 +104,24 @@ FF_MULTIVERSION_NOFMA void reduce_forward(const float* __restrict x, const Shape
     walk(w.nr, w.rsize, w.rstride, [&](int64_t r) { s += x[base + r]; });
     out[o++] = float(s * scale);
   });
+}
+
+FF_MULTIVERSION_NOFMA void l1_l2_penalty_forward(const float* __restrict x, int64_t n, double l1, double l2,
+                                                 float* __restrict out) {
+  double total = 0;
+  if (l1 != 0) total += l1 * partial_sums(x, n, [](double v) { return v < 0 ? -v : v; });
+  if (l2 != 0) total += l2 * partial_sums(x, n, [](double v) { return v * v; });
+  out[0] = float(total);
+}
+
+FF_MULTIVERSION_NOFMA void l1_l2_penalty_backward(const float* __restrict x, int64_t n, double l1, double l2, float g,
+                                                  float* __restrict dx, bool acc) {
+  const float a = float(l1) * g, b = 2.f * float(l2) * g;
+  for (int64_t i = 0; i < n; ++i) {
+    const float sign = x[i] > 0.f ? 1.f : x[i] < 0.f ? -1.f : 0.f;
+    const float d = a * sign + b * x[i];
+    dx[i] = acc ? dx[i] + d : d;
+  }
 }
 
 // dx (+)= scale * dout, dout broadcast back over the reduced axes.
