@@ -63,8 +63,7 @@ def test_embedding_layer():
     ({"input_dim": 0, "output_dim": 2}, ValueError, r"`input_dim` must be a positive integer. Received: input_dim=0"),
     ({"input_dim": 3, "output_dim": 2.0}, ValueError, r"`output_dim` must be a positive integer"),
     ({"input_dim": 3, "output_dim": 2, "mask_zero": True}, NotImplementedError, r"`mask_zero`"),
-    ({"input_dim": 3, "output_dim": 2, "embeddings_regularizer": "l2"}, NotImplementedError, r"`embeddings_regul"),
-    ({"input_dim": 3, "output_dim": 2, "embeddings_constraint": "non_neg"}, NotImplementedError, r"`embeddings_const"),
+    ({"input_dim": 3, "output_dim": 2, "embeddings_regularizer": "l3"}, ValueError, r"interpret regularizer"),
     ({"input_dim": 3, "output_dim": 2, "lora_rank": 2}, NotImplementedError, r"`lora_rank`"),
     ({"input_dim": 3, "output_dim": 2, "quantization_config": {}}, NotImplementedError, r"`quantization_config`"),
 ])

@@ -12,12 +12,22 @@
 namespace fastfit {
 namespace {
 thread_local std::vector<Tape*> g_tapes;
+thread_local std::vector<std::vector<Tape*>> g_suspended;
 }
 
 void push_tape(Tape* t) { g_tapes.push_back(t); }
 void pop_tape(Tape* t) {
   auto it = std::find(g_tapes.begin(), g_tapes.end(), t);
   if (it != g_tapes.end()) g_tapes.erase(it);
+}
+void suspend_tapes() {
+  g_suspended.push_back(std::move(g_tapes));
+  g_tapes.clear();
+}
+void resume_tapes() {
+  FF_CHECK(!g_suspended.empty(), "resume_tapes: no tapes were suspended");
+  g_tapes = std::move(g_suspended.back());
+  g_suspended.pop_back();
 }
 
 TensorPtr apply(const OpPtr& op, const std::vector<TensorPtr>& in) {

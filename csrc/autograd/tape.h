@@ -49,6 +49,10 @@ struct Tape {
 // Tapes currently recording on this thread (innermost last).
 void push_tape(Tape* t);
 void pop_tape(Tape* t);
+// Takes every recording tape of this thread off (ops run until resume_tapes are recorded nowhere, or
+// only on tapes pushed meanwhile), and puts them back. Nestable.
+void suspend_tapes();
+void resume_tapes();
 
 // Run an op now on the inputs; record it on every active tape that watches an input.
 TensorPtr apply(const OpPtr& op, const std::vector<TensorPtr>& in);

@@ -81,6 +81,8 @@ void init_tensor(py::module_& m) {
           "record_assign", [](Tape& t, TensorPtr var, TensorPtr value) { t.assigns.push_back({var, value}); },
           py::arg("variable"), py::arg("value"), "Tracing: `variable := value` runs after each replayed step.")
       .def_property_readonly("num_records", [](const Tape& t) { return t.records.size(); });
+  m.def("suspend_tapes", &suspend_tapes, "Takes the tapes recording on this thread off: ops record nowhere.");
+  m.def("resume_tapes", &resume_tapes, "Puts back the tapes the last suspend_tapes took off.");
 }
 
 }  // namespace fastfit::bind

@@ -124,6 +124,17 @@ void init_train(py::module_& m) {
       py::arg("a"), py::arg("b"),
       "(why the traces differ or '', the constants of `a` that hold the batch size).");
 
+  py::class_<VariableUpdate, std::shared_ptr<VariableUpdate>>(m, "VariableUpdate")
+      .def(py::init<const Trace&>(), py::arg("trace"),
+           "The trace's ops on variables and its assigns, replayable (a trace with no inputs).")
+      .def(
+          "run",
+          [](VariableUpdate& u) {
+            py::gil_scoped_release nogil;
+            u.run();
+          },
+          "Computes the values from the variables now and assigns them.");
+
   py::class_<Program, std::shared_ptr<Program>>(m, "Program")
       .def(py::init<const Trace&, std::vector<TensorPtr>, std::vector<TensorPtr>, std::shared_ptr<Optimizer>>(),
            py::arg("trace"), py::arg("batch_constants"), py::arg("params"), py::arg("optimizer").none(true))
@@ -159,6 +170,15 @@ void init_train(py::module_& m) {
             return p.graph().splits(mode_named(mode));
           },
           py::arg("mode"), "Whether batches of this mode may be split between two shards.")
+      .def("set_after_update", &Program::set_after_update, py::arg("update"),
+           "Runs `update` (a VariableUpdate: the weight constraints) after every optimizer step.")
+      .def_property_readonly(
+          "connected",
+          [](const Program& p) {
+            const auto& c = p.graph().param_connected;
+            return std::vector<bool>(c.begin(), c.end());
+          },
+          "Per trained variable: whether the loss depends on it (the others get no gradient and no update).")
       .def_property_readonly("updates_flat", &Program::updates_flat,
                              "The optimizer step runs as one range (weights packed by flatten_variables).");
 }

@@ -10,6 +10,28 @@
 namespace fastfit {
 namespace {
 constexpr int64_t kMinSplitUpdate = 4096;  // parameters below this update on one thread
+
+// The graph's variable updates, from values the shard computed.
+void write_assigns(const Graph& graph, const Executor::Shard& shard) {
+  for (auto& a : graph.assigns) {
+    Tensor& var = *graph.external[a.first];
+    const Tensor& value = *shard.value[a.second];
+    FF_CHECK(value.shape == var.shape && value.dtype == var.dtype,
+             "a traced variable update assigns " + value.desc() + " to a variable of " + var.desc());
+    if (value.data != var.data) std::memcpy(var.data, value.data, var.nbytes());
+  }
+}
+}  // namespace
+
+VariableUpdate::VariableUpdate(const Trace& trace) : graph_(trace, {}, {}), ex_(graph_, {}, 0) {
+  FF_CHECK(trace.inputs.empty() && trace.targets.empty(), "VariableUpdate: the trace must read variables only");
+}
+
+void VariableUpdate::run() {
+  std::lock_guard<std::mutex> lk(m_);
+  Batch none;  // no inputs: the steps read variables and constants
+  ex_.run_shard(ex_.shard[0], Mode::test, none, ExecCtx{cpu::num_threads(), 0});
+  write_assigns(graph_, ex_.shard[0]);
 }
 
 struct Program::Lease {
@@ -169,7 +191,10 @@ void Program::run_batch(Executor& ex, Mode mode, const Batch& batch,
   }
   if (mode != Mode::predict)  // the loss and its terms are means over the batches' rows
     for (size_t k = 0; k < (graph_.loss >= 0) + graph_.loss_terms.size(); ++k) states[k]->count += double(batch.count);
-  if (mode == Mode::train) update_params(ex, shards);
+  if (mode == Mode::train) {
+    update_params(ex, shards);
+    if (after_update_) after_update_->run();
+  }
   if (update_state) this->update_state(ex);
 }
 
@@ -275,13 +300,7 @@ void Program::update_range(Executor& ex, int64_t begin, int64_t end) {
 // Variable updates recorded in the trace (moving averages), then the random generators advance, so
 // the next step draws fresh numbers.
 void Program::update_state(const Executor& ex) {
-  for (auto& a : graph_.assigns) {
-    Tensor& var = *graph_.external[a.first];
-    const Tensor& value = *ex.shard[0].value[a.second];
-    FF_CHECK(value.shape == var.shape && value.dtype == var.dtype,
-             "a traced variable update assigns " + value.desc() + " to a variable of " + var.desc());
-    std::memcpy(var.data, value.data, var.nbytes());
-  }
+  write_assigns(graph_, ex.shard[0]);
   for (int r : graph_.random_states) advance_random_state(*graph_.external[r]);
 }
 

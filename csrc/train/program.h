@@ -14,6 +14,20 @@
 
 namespace fastfit {
 
+// Ops on variables only, replayed after each optimizer step with their results written into the
+// variables: the weight constraints Keras applies after apply_gradients. Built from a trace with no
+// inputs whose assigns are (variable, its constrained value).
+class VariableUpdate {
+ public:
+  explicit VariableUpdate(const Trace& trace);
+  void run();
+
+ private:
+  Graph graph_;
+  Executor ex_;
+  std::mutex m_;  // one buffer set: calls take turns
+};
+
 class Program {
  public:
   // trace: the model (and loss) recorded on some rows; batch_constants: its constants that hold the
@@ -42,6 +56,8 @@ class Program {
   // loss and each term as new float32 scalars, then each output in a new tensor.
   std::vector<TensorPtr> call(Mode mode, const std::vector<TensorPtr>& arrays,
                               const std::vector<std::shared_ptr<MetricState>>& states);
+  // Runs after every optimizer step (train mode): the variables' constraints.
+  void set_after_update(std::shared_ptr<VariableUpdate> update) { after_update_ = std::move(update); }
 
   const Graph& graph() const { return graph_; }
   size_t num_steps() const { return graph_.steps.size(); }
@@ -77,6 +93,7 @@ class Program {
   int64_t flat_size_ = 0;  // > 0: the connected parameters lead the block, their state laid out like it
   std::vector<const Tensor*> flat_values_;  // those parameters
   std::vector<MetricBinding> metrics_;
+  std::shared_ptr<VariableUpdate> after_update_;
   std::mutex pool_m_;
   std::vector<std::unique_ptr<Executor>> pool_;
 };

@@ -27,8 +27,9 @@ finally:
     if _timeout is None:
         del _os.environ["OPENBLAS_THREAD_TIMEOUT"]
 
-from . import (activations, backend, callbacks, config, cuda, data, datasets, initializers, layers, losses, metrics,
-               optimizers, random, saving, utils)
+from . import (activations, backend, callbacks, config, constraints, cuda, data, datasets, initializers, layers,
+               losses, metrics, optimizers, random, regularizers, saving, utils)
+from .regularizers import Regularizer
 from .config import device
 from .autodiff import GradientTape, UnconnectedGradients
 from .function import function

@@ -17,7 +17,7 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     if (negative_slope, max_value, threshold) == (0.0, None, 0.0):
         return ops.relu(x)
     x = ops.convert_to_tensor(x)
-    out = ops.where(x > threshold, x, (x - threshold) * negative_slope if negative_slope else 0.0 * x)
+    out = ops.where(x > threshold, x, (x - threshold) * negative_slope if negative_slope else 0.0)
     return out if max_value is None else ops.minimum(out, float(max_value))
 
 

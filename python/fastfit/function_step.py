@@ -72,6 +72,7 @@ class _Step:
         """Builds the Program from the recording; returns why it cannot be, or None."""
         from . import optimizers
         from .function import _flatten
+        from .optimizers.constraint_step import compile_constraints
         if len(rec.gradients) > 1 or len(rec.applies) > 1:
             return "it computes or applies gradients more than once (fastfit compiles one gradient, applied once)"
         if rec.gradients and not rec.applies:
@@ -142,6 +143,12 @@ class _Step:
             optimizers.flatten_variables(params)
         self.program = None
         self._program = _core.Program(trace, [], params, optimizer._core if optimizer else None)
+        if params:  # the weight constraints, after the update of the variables given a gradient
+            update, why = compile_constraints([v for g, v in pairs if g is not None])
+            if why is not None:
+                return why
+            if update is not None:
+                self._program.set_after_update(update)
         for metric, _, slots in bindings:
             self._program.add_metric(metric._accumulator, *slots)
         self.metric_states = [state for _, state, _ in bindings]

@@ -146,6 +146,7 @@ _BY_NAME = {"zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal":
             "glorot_normal": GlorotNormal, "he_normal": HeNormal, "he_uniform": HeUniform,
             "lecun_normal": LecunNormal, "lecun_uniform": LecunUniform, "variance_scaling": VarianceScaling,
             "uniform": RandomUniform, "normal": RandomNormal}  # Keras' short names
+_BY_NAME.update({cls.__name__: cls for cls in set(_BY_NAME.values())})  # and class names: "Zeros"
 
 
 _BY_NAME.update({cls.__name__: cls for cls in set(_BY_NAME.values())})  # Keras takes class names too

@@ -11,12 +11,12 @@ import math
 import numpy as np
 
 from . import _core
-from .ops import (_ints, cast, concat, divide, equal, exp, expand_dims, gather, log, maximum, minimum, multiply,
+from .ops import (_ints, abs as absolute, cast, concat, divide, equal, exp, expand_dims, gather, log, maximum, minimum, multiply,
                   not_equal, pow, reduce_max, reduce_mean, reduce_min, reduce_std, reduce_sum, reduce_variance,
                   relu, reshape, sigmoid, sqrt, square, stop_gradient, tanh, where)
 from .tensor import Tensor, as_float as _float, convert_to_tensor
 
-__all__ = ["mean", "sum", "max", "min", "std", "var", "concatenate", "clip", "take", "power", "zeros", "ones",
+__all__ = ["absolute", "mean", "sum", "max", "min", "std", "var", "concatenate", "clip", "take", "power", "zeros", "ones",
            "full", "zeros_like", "ones_like", "full_like", "arange", "eye", "any", "all", "log_softmax", "logsumexp",
            "isnan", "isfinite", "isinf", "norm", "dot", "argmax", "argmin", "shape", "ndim", "log1p", "expm1", "erf",
            "softplus", "floor", "ceil", "round", "sign", "silu", "swish", "gelu", "elu", "selu", "leaky_relu",

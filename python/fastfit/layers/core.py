@@ -2,7 +2,8 @@
 epilogue), Activation, Lambda and Identity."""
 import inspect
 
-from .. import _core, activations, initializers
+from .. import _core, activations, constraints, initializers, regularizers
+from . import layer_config
 from .args import not_supported
 from .layer import Layer
 
@@ -20,9 +21,7 @@ class Dense(Layer):
                  kernel_constraint=None, bias_constraint=None, lora_rank=None, lora_alpha=None,
                  quantization_config=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        not_supported("Dense", kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-                      kernel_constraint=kernel_constraint, bias_constraint=bias_constraint, lora_rank=lora_rank,
-                      lora_alpha=lora_alpha, quantization_config=quantization_config)
+        not_supported("Dense", lora_rank=lora_rank, lora_alpha=lora_alpha, quantization_config=quantization_config)
         if not isinstance(units, int) or units <= 0:
             raise ValueError(f"Dense: `units` must be a positive integer, got {units!r}")
         self.units = units
@@ -30,12 +29,18 @@ class Dense(Layer):
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
 
     def build(self, input_shape):
         if not isinstance(input_shape, tuple) or len(input_shape) < 1 or input_shape[-1] is None:
             raise ValueError(f"Dense '{self.name}': the last dimension of the inputs must be known, got {input_shape}")
-        self.kernel = self.add_weight((input_shape[-1], self.units), self.kernel_initializer, "kernel")
-        self.bias = self.add_weight((self.units,), self.bias_initializer, "bias") if self.use_bias else None
+        self.kernel = self.add_weight((input_shape[-1], self.units), self.kernel_initializer, "kernel",
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        self.bias = self.add_weight((self.units,), self.bias_initializer, "bias", regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint) if self.use_bias else None
         self.built = True
 
     def call(self, inputs):
@@ -52,10 +57,10 @@ class Dense(Layer):
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
-                "use_bias": self.use_bias, "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer), "kernel_regularizer": None,
-                "bias_regularizer": None,
-                "kernel_constraint": None, "bias_constraint": None, "quantization_config": None}
+                "use_bias": self.use_bias,
+                **layer_config.options(self, "kernel_initializer", "bias_initializer", "kernel_regularizer",
+                                       "bias_regularizer", "kernel_constraint", "bias_constraint"),
+                "quantization_config": None}
 
 
 class Activation(Layer):

@@ -4,7 +4,7 @@ import threading
 
 import numpy as np
 
-from .. import _core, backend, initializers
+from .. import _core, backend, constraints, initializers, regularizers
 from ..keras_tensor import KerasTensor, fill, is_symbolic, template
 from ..tensor import Tensor, Variable, _raw_numpy, convert_to_tensor
 from .layer_config import auto_config, builtin, default_config, dtype_policy, policy_name
@@ -86,8 +86,6 @@ class Layer:
                  autocast=True, input_dim=None, batch_input_shape=None, **kwargs):
         dtype = policy_name(dtype)  # a Keras 3 config's DTypePolicy
         float32_only(type(self).__name__, dtype)  # so `autocast` has nothing to cast
-        if activity_regularizer is not None:
-            raise NotImplementedError(f"{type(self).__name__}: `activity_regularizer` is not supported yet")
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
         # The input shape the TF 2 spellings give (a Sequential's first layer, or a Keras 2 config).
@@ -104,6 +102,7 @@ class Layer:
         self._losses = []  # what add_loss gave during the last call
         self._added_metrics = {}  # name -> the Mean that add_metric updates
         self._input_shape_arg = None if input_shape is None else tuple(input_shape)
+        self.activity_regularizer = regularizers.get(activity_regularizer)  # on each call's outputs
 
     def __setattr__(self, name, value):
         # Layers kept as attributes are this layer's sublayers: their weights are its weights.
@@ -129,8 +128,10 @@ class Layer:
         shapes = [(None,) + tuple(o.shape[1:]) for o in outs]
         return shapes if isinstance(out, (list, tuple)) else shapes[0]
 
-    def add_weight(self, shape=None, initializer="glorot_uniform", name=None, trainable=True, dtype=None):
-        """Creates a Variable of `shape`, tracked in this layer's weights."""
+    def add_weight(self, shape=None, initializer="glorot_uniform", name=None, trainable=True, dtype=None,
+                   regularizer=None, constraint=None):
+        """Creates a Variable of `shape`, tracked in this layer's weights. `regularizer`: its penalty
+        joins `losses` while the weight is trainable; `constraint`: applied after each optimizer update."""
         shape = tuple(int(d) for d in (shape or ()))
         dtype = np.dtype(getattr(dtype, "name", dtype) or "float32")
         if dtype not in (np.float32, np.int32):
@@ -138,6 +139,7 @@ class Layer:
         value = initializers.get(initializer)(shape)
         v = Variable(np.asarray(value, dtype).reshape(shape), trainable=trainable, name=name or "variable", dtype=dtype)
         v.path = f"{self.name}/{v.name}"
+        v.regularizer, v.constraint = regularizers.get(regularizer), constraints.get(constraint)
         self._weights.append(v)
         return v
 
@@ -178,9 +180,24 @@ class Layer:
             self._clear_losses()
         _context.training, _context.depth = (outer if training is None else bool(training)), depth + 1
         try:
-            return self.call(inputs, *args, **kwargs)
+            outputs = self.call(inputs, *args, **kwargs)
         finally:
             _context.training, _context.depth = outer, depth
+        if self.activity_regularizer is not None:
+            self._add_activity_penalties(outputs)
+        return outputs
+
+    def _add_activity_penalties(self, outputs):
+        """Keras 3: the activity regularizer's penalty of each output, divided by its batch size (so
+        its weight against the weight penalties does not change with the batch size)."""
+        flat = list(outputs.values()) if isinstance(outputs, dict) else \
+            list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+        for out in flat:
+            if isinstance(out, Tensor):
+                penalty = self.activity_regularizer(out)
+                if out.ndim > 0:  # the batch size, a constant a compiled program refills per batch
+                    penalty = penalty / float(out.shape[0]) if out.shape[0] else penalty * 0.0
+                self.add_loss(penalty)
 
     # -- losses and metrics added in `call` ---------------------------------------------------
     def add_loss(self, loss):
@@ -190,8 +207,13 @@ class Layer:
 
     @property
     def losses(self):
-        """The losses add_loss gave during the last call, of this layer and the layers inside it."""
-        return self._losses + [l for layer in self._sublayers for l in layer.losses]
+        """The losses of the last call (add_loss and activity regularizers), of this layer and the layers
+        inside it, then the penalties of the trainable weights' regularizers, computed from the weights'
+        current values (Keras 3)."""
+        return self._call_losses() + [v.regularizer(v) for v in self.trainable_weights if v.regularizer is not None]
+
+    def _call_losses(self):
+        return self._losses + [l for layer in self._inner_layers() for l in layer._call_losses()]
 
     def _clear_losses(self):
         self._losses = []
@@ -285,11 +307,19 @@ class Layer:
 
     @property
     def trainable_weights(self):
-        return [w for w in self.weights if w.trainable] if self.trainable else []
+        """The trainable weights, none of a layer (or of one inside it) set `trainable = False`."""
+        if not self.trainable:
+            return []
+        return unique([w for w in self._weights if w.trainable] +
+                      [w for layer in self._inner_layers() for w in layer.trainable_weights])
 
     @property
     def non_trainable_weights(self):
-        return [w for w in self.weights if not w.trainable] if self.trainable else self.weights
+        trainable = {id(w) for w in self.trainable_weights}
+        return [w for w in self.weights if id(w) not in trainable]
+
+    def _inner_layers(self):
+        return self._sublayers
 
     trainable_variables = trainable_weights
     variables = weights
@@ -308,6 +338,8 @@ class Layer:
                     "int, float, bool, None, or lists and dicts of them), so it must override `get_config()` "
                     "to be serializable.")
             config.update(auto)
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = layer_config.options(self, "activity_regularizer")["activity_regularizer"]
         return config
 
     @classmethod

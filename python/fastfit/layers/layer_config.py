@@ -71,3 +71,11 @@ def default_config(method):
     """Marks a get_config that a subclass inherits unchanged: it then adds the auto-config."""
     method._is_default = True
     return method
+
+
+def options(layer, *names):
+    """The layer's initializer, regularizer and constraint arguments by name, serialized as Keras 3's
+    configs hold them (None stays None)."""
+    from .. import constraints, initializers, regularizers
+    kinds = {"initializer": initializers, "regularizer": regularizers, "constraint": constraints}
+    return {name: kinds[name.rsplit("_", 1)[-1]].serialize(getattr(layer, name)) for name in names}

@@ -166,13 +166,12 @@ class Model(ModelSaving, Trainer, Layer):
     def weights(self):
         return unique(self._weights + [w for l in self.layers for w in l.weights])
 
+    def _inner_layers(self):
+        return [layer for layer in self.layers if layer is not self]
+
     def _state_variables(self):
         added = [v for m in self._added_metrics.values() for v in m.variables]
         return unique(self.weights + added + [v for layer in self.layers for v in layer._state_variables()])
-
-    @property
-    def losses(self):
-        return self._losses + [l for layer in self.layers if layer is not self for l in layer.losses]
 
     def _clear_losses(self):
         self._losses = []

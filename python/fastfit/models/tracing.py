@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import _core, _tracing, optimizers
 from ..autodiff import GradientTape
+from ..optimizers.constraint_step import compile_constraints
 from ..tensor import Tensor
 from .custom_step import StepRunner, overridden
 
@@ -110,6 +111,12 @@ def _compile(model, mode, batch):
         optimizers.flatten_variables(model.trainable_weights)
     program = _core.Program(trace_a.trace, batch_constants, model.trainable_weights if train else [],
                             config.optimizer._core if train else None)
+    if train:  # the weight constraints, after each update of the weights that get one
+        update, why = compile_constraints([v for v, c in zip(model.trainable_weights, program.connected) if c])
+        if why is not None:
+            return None, why
+        if update is not None:
+            program.set_after_update(update)
     for m, (y_true, y_pred, weight) in zip(config.compiled_metrics() if mode != "predict" else [],
                                            trace_a.metric_slots):
         program.add_metric(m._accumulator, y_true, y_pred, weight)

@@ -12,6 +12,7 @@ import numpy as np
 from .. import _core, _tracing
 from ..tensor import Tensor, Variable, convert_to_tensor
 from . import schedules
+from .constraint_step import apply_constraints
 
 
 def flatten_variables(variables):
@@ -297,6 +298,7 @@ class Optimizer:
         except TypeError:
             self._as_variables(kept_vars, "apply")  # names the culprit
             raise
+        apply_constraints(kept_vars)
         self._served()  # new variables may have joined
 
     def scale_loss(self, loss):

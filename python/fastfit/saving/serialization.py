@@ -20,7 +20,7 @@ from . import registration
 _KERAS_MODULE = {  # fastfit package -> the Keras module its public objects are written under
     "layers": "keras.layers", "initializers": "keras.initializers", "losses": "keras.losses",
     "metrics": "keras.metrics", "optimizers": "keras.optimizers", "schedules": "keras.optimizers.schedules",
-    "activations": "keras.activations",
+    "activations": "keras.activations", "regularizers": "keras.regularizers", "constraints": "keras.constraints",
 }
 _tables = {}
 
@@ -28,7 +28,7 @@ _tables = {}
 def builtin_tables():
     """{family: {public name: object}} of fastfit's built-ins, built once."""
     if not _tables:
-        from .. import activations, initializers, layers, losses, metrics, optimizers
+        from .. import activations, constraints, initializers, layers, losses, metrics, optimizers, regularizers
         from ..layers.op_layer import OpLayer
         from ..models import Model, Sequential
         from ..optimizers import schedules
@@ -44,6 +44,8 @@ def builtin_tables():
             "optimizers": {cls.__name__: cls for cls in optimizers._BY_NAME.values()},
             "schedules": dict(schedules._BUILT_IN),
             "activations": dict(activations._BY_NAME),
+            "regularizers": dict(regularizers._BY_NAME),
+            "constraints": dict(constraints._BY_NAME),
         })
     return _tables
 
