@@ -1,4 +1,7 @@
+import importlib.util
+import json
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -79,3 +82,16 @@ def device(request):
     `pytestmark = pytest.mark.usefixtures("device")`)."""
     with keras.device(request.param):
         yield request.param
+
+
+@pytest.fixture(scope="session")
+def keras_callback_reference(tmp_path_factory):
+    """Keras 3's results for the callback, TensorBoard and summary tests, from one subprocess (see
+    callback_cases.py): (its JSON, the folder of the files it wrote). Skips without tensorflow."""
+    if importlib.util.find_spec("tensorflow") is None:
+        pytest.skip("tensorflow is not installed")
+    workdir = tmp_path_factory.mktemp("keras_reference")
+    script = os.path.join(os.path.dirname(__file__), "callback_cases.py")
+    out = subprocess.run([sys.executable, script, str(workdir)], check=True, capture_output=True, text=True,
+                         env=dict(os.environ, COLUMNS="250"))  # summary: rich's console fits the table in it
+    return json.loads(out.stdout.strip().splitlines()[-1]), workdir

@@ -156,7 +156,7 @@ def test_progress_counts_steps_and_unknown(small_data):
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         compiled().evaluate(iter(list(ds.as_numpy_iterator())), verbose=1)
-    assert "5/Unknown" in out.getvalue()
+    assert out.getvalue().startswith("5/5 ")  # as Keras 3: an unknown count becomes the batches seen at the end
 
 
 def test_dataset_errors(small_data):

@@ -116,6 +116,37 @@ def test_an_optimizer_option_without_a_gpu_kernel_falls_back_to_the_cpu_with_a_w
     assert runner_of(model, "train").program.device == "CPU"
 
 
+def test_weight_constraints_fall_back_to_the_cpu_with_a_warning(gpu):
+    x, y = data(n=64)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((784,)), layers.Dense(10, kernel_constraint=keras.constraints.MaxNorm(0.5))])
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse")
+    with pytest.warns(UserWarning, match="fit runs on the CPU, not the GPU, because weight constraints have no GPU"):
+        model.fit(x, np.eye(10, dtype="float32")[y], batch_size=16, epochs=1, verbose=0)
+    assert runner_of(model, "train").program.device == "CPU"
+    norms = np.sqrt((model.get_weights()[0] ** 2).sum(axis=0))
+    assert norms.max() <= 0.5 + 1e-6
+
+
+def test_a_compiled_tf_function_step_runs_on_the_cpu_with_a_warning(gpu):
+    x, y = data(n=64)
+    model = guide_model()
+    optimizer = keras.optimizers.SGD(0.1)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy()
+
+    @keras.function
+    def step(xb, yb):
+        with keras.GradientTape() as tape:
+            loss = loss_fn(yb, model(xb, training=True))
+        grads = tape.gradient(loss, model.trainable_weights)
+        optimizer.apply_gradients(zip(grads, model.trainable_weights))
+        return loss
+
+    with pytest.warns(UserWarning, match="compiled tf.function step runs on the CPU"):
+        losses = [float(step(x[i:i + 16], y[i:i + 16])) for i in range(0, 64, 16)]
+    assert np.all(np.isfinite(losses))
+
+
 def test_bad_labels_raise_on_the_gpu(gpu):
     x, y = data(n=64)
     model = guide_model()

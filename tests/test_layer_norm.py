@@ -67,9 +67,6 @@ def test_layer_normalization_arguments():
     config = layers.LayerNormalization(axis=[1, 2], epsilon=1e-5, center=False).get_config()
     assert {k: config[k] for k in ("axis", "epsilon", "center", "scale")} == {"axis": [1, 2], "epsilon": 1e-5,
                                                                            "center": False, "scale": True}
-    for name in ("beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"):
-        with pytest.raises(NotImplementedError, match=f"`{name}`"):
-            layers.LayerNormalization(**{name: "l2"})
     with pytest.raises(NotImplementedError, match="`rms_scaling`"):
         layers.LayerNormalization(rms_scaling=True)
     with pytest.raises(TypeError, match="Expected an int or a list/tuple of ints for the argument 'axis'"):

@@ -168,12 +168,34 @@ def test_reductions(fn, np_fn, axis, keepdims):
 
 @pytest.mark.parametrize("fn,np_fn", [(tf.add, np.add), (tf.subtract, np.subtract), (tf.multiply, np.multiply),
                                       (tf.divide, np.divide)])
-@pytest.mark.parametrize("sa,sb", [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 5), (3, 1)), ((1,), (2, 3)), ((), (2, 2))])
+@pytest.mark.parametrize("sa,sb", [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 5), (3, 1)), ((1,), (2, 3)), ((), (2, 2)),
+                                   ((4, 1, 6), (1, 5, 1)), ((2, 3, 17), (3, 1)), ((37, 1, 13), ()), ((5, 1), (5, 9))])
 def test_binary_broadcasting(fn, np_fn, sa, sb):
     rng = np.random.default_rng(9)
     a = rand(rng, *sa, low=0.5, high=2)
     b = rand(rng, *sb, low=0.5, high=2)
     check_op(fn, np_fn, [a, b])
+
+
+@pytest.mark.parametrize("fn,np_fn", [(tf.maximum, np.maximum), (tf.minimum, np.minimum), (tf.pow, np.power)])
+@pytest.mark.parametrize("sa,sb", [((3, 4), (4,)), ((4, 1, 6), (1, 5, 1))])
+def test_binary_broadcasting_of_maximum_minimum_and_pow(fn, np_fn, sa, sb):
+    rng = np.random.default_rng(12)
+    check_op(fn, np_fn, [rand(rng, *sa, low=0.5, high=2), rand(rng, *sb, low=0.5, high=2)])
+
+
+def test_a_product_of_a_tensor_with_itself_gets_both_gradients():
+    x = tf.constant(rand(np.random.default_rng(13), 3, 5))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.reduce_sum(x * x)
+    np.testing.assert_allclose(tape.gradient(y, x).numpy(), 2 * x.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("axis", [None, 0, (0, 1), 2])
+def test_long_reductions(axis):  # the partial sums of a whole tensor, the row passes of leading axes
+    x = rand(np.random.default_rng(14), 37, 1, 41)
+    check_op(lambda t: tf.reduce_sum(t, axis=axis), lambda a: np.sum(a, axis=axis), [x])
 
 
 @pytest.mark.parametrize("fn,np_fn,low", [(tf.negative, np.negative, -2), (tf.square, np.square, -2),

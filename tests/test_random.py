@@ -1,4 +1,4 @@
-"""Counter-based random numbers (Philox4x32-10) and the Dropout op."""
+"""Counter-based random numbers (Philox4x32-10), the Dropout op and the noise op (random_like)."""
 import numpy as np
 import pytest
 
@@ -93,3 +93,55 @@ def test_the_state_gets_no_gradient():
         tape.watch(x)
         y = tf.reduce_sum(dropout(x, st, 0.5))
     assert tape.gradient(y, [x, st])[1] is None
+
+
+def noise(x, st, distribution="uniform", broadcast=()):
+    return _core.apply("random_like", [tf.constant(x), st], distribution=distribution, broadcast=list(broadcast))
+
+
+def test_uniform_and_normal_noise_statistics():
+    x = np.zeros((500, 400), np.float32)
+    u = noise(x, state(1)).numpy().astype(np.float64)
+    assert u.shape == x.shape and u.min() >= 0 and u.max() < 1
+    assert abs(u.mean() - 0.5) < 0.003 and abs(u.var() - 1 / 12) < 0.001  # about 6 standard deviations
+    z = noise(x, state(2), "normal").numpy().astype(np.float64)
+    assert abs(z.mean()) < 0.01 and abs(z.std() - 1) < 0.01
+    quantiles = np.quantile(z, [0.0228, 0.1587, 0.5, 0.8413, 0.9772])  # at -2, -1, 0, 1, 2 standard deviations
+    np.testing.assert_allclose(quantiles, [-2, -1, 0, 1, 2], atol=0.02)
+    assert abs(np.corrcoef(z[:, :-1].ravel(), z[:, 1:].ravel())[0, 1]) < 0.01  # neighbours independent
+
+
+def test_noise_broadcast_axes_and_fresh_numbers():
+    x = np.ones((4, 5, 6, 3), np.float32)
+    st = state(3)
+    first = noise(x, st, "uniform", [1, 2]).numpy()
+    assert first.shape == (4, 1, 1, 3)
+    assert noise(x, st, "normal", [-2]).shape == (4, 5, 1, 3)
+    np.testing.assert_array_equal(st.numpy(), [3, 2])  # each eager call advances the counter
+    np.testing.assert_array_equal(noise(x, state(3), "uniform", [1, 2]).numpy(), first)  # same state, same numbers
+
+
+@pytest.mark.parametrize("distribution", ["uniform", "normal"])
+def test_noise_rows_drawn_from_row0_equal_the_whole_batch(distribution):
+    op = _core.Op("random_like", distribution=distribution, broadcast=[1])
+    x, st = np.zeros((50, 7, 3), np.float32), state(5, 9)
+    whole = op.forward([tf.constant(x), st], threads=1).numpy()
+    top = op.forward([tf.constant(x[:21]), st], threads=1).numpy()
+    bottom = op.forward([tf.constant(x[21:]), st], threads=1, row0=21).numpy()
+    np.testing.assert_array_equal(np.concatenate([top, bottom]), whole)
+
+
+def test_noise_errors_and_no_gradient():
+    x = tf.constant(np.ones((2, 3), np.float32))
+    with pytest.raises(ValueError, match="the batch axis"):
+        noise(np.ones((2, 3), np.float32), state(0), broadcast=[0])
+    with pytest.raises(ValueError, match="out of range"):
+        noise(np.ones((2, 3), np.float32), state(0), broadcast=[2])
+    with pytest.raises(ValueError, match="'uniform' or 'normal'"):
+        noise(np.ones((2, 3), np.float32), state(0), "gamma")
+    with pytest.raises(ValueError, match=r"random_like: `state` must have shape \(2,\)"):
+        noise(np.ones((2, 3), np.float32), tf.constant(np.zeros(3, np.int32)))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.reduce_sum(x * _core.apply("random_like", [x, state(0)]))
+    assert tape.gradient(y, x) is not None  # through the product only: the noise is a constant

@@ -189,7 +189,9 @@ def test_reshaping_shape_errors(layer, shape, match):
 
 
 def test_reshaping_configs():
-    assert layers.Reshape((2, -1), name="r").get_config() == {"name": "r", "trainable": True, "target_shape": (2, -1)}
+    assert layers.Reshape((2, -1), name="r").get_config() == {
+        "name": "r", "trainable": True, "target_shape": (2, -1),
+        "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": None}}
     assert layers.Permute([2, 1]).get_config()["dims"] == (2, 1)
     assert layers.RepeatVector(3).get_config()["n"] == 3
     assert layers.Flatten().get_config()["data_format"] == "channels_last"

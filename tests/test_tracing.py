@@ -57,10 +57,32 @@ def test_loss_reading_the_batch_size_from_a_shape(batch_size, read):
     assert isinstance(runner(model, "test"), CompiledRunner)
     want = batched_mean(lambda yt, xb: loss(tf.constant(yt), model(xb)), x, y, batch_size)
     assert got == pytest.approx(want, rel=1e-5)
-    # fit runs unsplit with the batch size filled in per batch, including the last partial batch
+    # the batch size filled in per batch, including the last partial batch; a sum over the batch
+    # divided by its size is a mean: the batch still splits between the cores, each shard dividing by
+    # its own row count
     h = model.fit(x, y, batch_size=batch_size, epochs=2, shuffle=False, verbose=0).history
     assert np.isfinite(h["loss"]).all()
     assert isinstance(runner(model, "train"), CompiledRunner)
+    assert runner(model, "train").program.splits("train")
+
+
+def test_other_uses_of_the_batch_size_keep_the_batch_whole():
+    class TimesBatchSize(layers.Layer):
+        def call(self, x):
+            return x * float(x.shape[0])
+
+    x, y = regression_data()
+    model = small_model(extra=(TimesBatchSize(),))
+    model.compile("sgd", loss="mse")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = model.predict(x, batch_size=64, verbose=0)
+        loss = model.evaluate(x, y, batch_size=64, verbose=0)
+    assert not runner(model, "predict").program.splits("predict")
+    assert not runner(model, "test").program.splits("test")
+    np.testing.assert_allclose(out[:64], model(x[:64]).numpy(), rtol=1e-5)
+    want = batched_mean(lambda yt, xb: tf.reduce_mean(tf.square(model(xb) - yt)), x, y, 64)
+    assert loss == pytest.approx(want, rel=1e-5)
 
 
 def test_fit_with_a_batch_size_loss_matches_eager_training():

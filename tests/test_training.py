@@ -193,7 +193,7 @@ def test_model_introspection():
     lines = []
     model.summary(print_fn=lines.append)
     text = "\n".join(lines)
-    assert "dense_1 (Dense)" in text and "50240" in text and "Total params: 55,050" in text
+    assert "dense_1 (Dense)" in text and "50,240" in text and "Total params: 55,050" in text
 
 
 def test_set_weights_roundtrip_and_errors():
@@ -314,7 +314,7 @@ def test_progress_output_formats(small_data):
     assert lines[1].startswith("4/4 [==============================] - ")
     assert "/step - loss: " in lines[1] and " - val_sparse_categorical_accuracy: " in lines[1]
     text = run_quiet(lambda: model.fit(x, y, batch_size=50, epochs=1, verbose=2))
-    assert text.split("\n")[1].startswith("4/4 - ") and "/epoch" in text
+    assert text.startswith("4/4 - ") and "/epoch" in text  # one epoch: no "Epoch 1/1" line, as Keras 3
     assert run_quiet(lambda: model.fit(x, y, epochs=1, verbose=0)) == ""
     text = run_quiet(lambda: model.evaluate(x, y, batch_size=100, verbose=1))
     assert text.startswith("2/2 [==============================] - ") and "loss: " in text

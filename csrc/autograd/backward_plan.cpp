@@ -1,17 +1,17 @@
 // Reverse-mode planning: a forward sweep marks what depends on a source, a backward sweep what leads
-// to the target; gradients flow where both hold.
+// to a target; gradients flow where both hold.
 #include "autograd/backward_plan.h"
 
 namespace fastfit {
 
 BackwardPlan plan_backward(const std::vector<GraphStep>& steps, int num_values, const std::vector<int>& sources,
-                           int target) {
+                           const std::vector<int>& targets) {
   std::vector<char> depends(num_values, 0), leads(num_values, 0), written(num_values, 0);
   for (int s : sources) depends[s] = 1;
   for (const GraphStep& s : steps)
     for (size_t k = 0; k < s.in.size(); ++k)
       if (s.op->differentiable(int(k)) && depends[s.in[k]]) depends[s.out] = 1;
-  leads[target] = 1;
+  for (int t : targets) leads[t] = written[t] = 1;
   for (int i = int(steps.size()) - 1; i >= 0; --i)
     if (leads[steps[i].out])
       for (size_t k = 0; k < steps[i].in.size(); ++k)

@@ -20,9 +20,10 @@ struct BackwardPlan {
   std::vector<std::vector<char>> accumulate;  // per step, per input: add into a gradient already written
 };
 
-// Gradients of `target` with respect to `sources`. A value's first contribution (in backward order)
-// overwrites its gradient buffer and later ones add to it, so no buffer needs zeroing.
+// Gradients of the sum of `targets` with respect to `sources`. A value's first contribution (in backward
+// order) overwrites its gradient buffer and later ones add to it, so no buffer needs zeroing; a
+// target's buffer holds its seed first, so contributions to it add.
 BackwardPlan plan_backward(const std::vector<GraphStep>& steps, int num_values, const std::vector<int>& sources,
-                           int target);
+                           const std::vector<int>& targets);
 
 }  // namespace fastfit

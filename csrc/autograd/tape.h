@@ -38,14 +38,21 @@ struct Tape {
   bool is_live(const Tensor* t) const { return live.count(t) != 0; }
 
   void watch(const TensorPtr& t) { watched.insert(t.get()); }
-  // d target / d sources; null where a source does not affect the target. seed: d target (ones if null).
-  std::vector<TensorPtr> gradient(const TensorPtr& target, const std::vector<TensorPtr>& sources,
-                                  const TensorPtr& seed);
+  // d(sum of targets) / d sources; null where a source does not affect them. seeds: d target for each
+  // target (null: ones). When another tape is recording (or this one, persistent, still is), the vjps
+  // run as ops those tapes record, so the gradient can be differentiated again (Op::vjp_ops).
+  std::vector<TensorPtr> gradient(const std::vector<TensorPtr>& targets, const std::vector<TensorPtr>& sources,
+                                  const std::vector<TensorPtr>& seeds);
+  bool recorded_by_others() const;
 };
 
 // Tapes currently recording on this thread (innermost last).
 void push_tape(Tape* t);
 void pop_tape(Tape* t);
+// Takes every recording tape of this thread off (ops run until resume_tapes are recorded nowhere, or
+// only on tapes pushed meanwhile), and puts them back. Nestable.
+void suspend_tapes();
+void resume_tapes();
 
 // Run an op now on the inputs, on op_device (ops/op.h), after copying there any input that lives on
 // another device (recorded to_device ops); record it on every active tape that watches an input.

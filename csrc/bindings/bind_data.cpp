@@ -32,6 +32,26 @@ py::object batch_to_numpy(BatchSource& source) {
 }  // namespace
 
 void init_data(py::module_& m) {
+  m.def(
+      "buffered_shuffle",
+      [](py::array_t<int64_t, py::array::c_style | py::array::forcecast> items, int64_t buffer_size,
+         py::array_t<double, py::array::c_style | py::array::forcecast> uniforms) {
+        const int64_t n = items.size();
+        if (buffer_size < 1) throw py::value_error("buffered_shuffle: buffer_size must be >= 1, got " +
+                                                   std::to_string(buffer_size));
+        if (uniforms.size() < n)
+          throw py::value_error("buffered_shuffle: expected " + std::to_string(n) + " uniform draws, got " +
+                                std::to_string(uniforms.size()));
+        py::array_t<int64_t> order(n);
+        std::copy(items.data(), items.data() + n, order.mutable_data());
+        const double* u = uniforms.data();
+        buffered_shuffle(order.mutable_data(), n, buffer_size, [&](int64_t k) { return int64_t(*u++ * double(k)); });
+        return order;
+      },
+      py::arg("items"), py::arg("buffer_size"), py::arg("uniforms"),
+      "`items` in the order of tf.data's buffered shuffle (a new array): each slot of the buffer is drawn as "
+      "int(u * its size), u the next of `uniforms` (len(items) draws in all).");
+
   py::class_<BatchSource, std::shared_ptr<BatchSource>>(m, "BatchSource")
       .def("next_batch", &batch_to_numpy, "The next batch as numpy arrays (copies), or None at the end.")
       .def("more", &BatchSource::more, py::call_guard<py::gil_scoped_release>(),

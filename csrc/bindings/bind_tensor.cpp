@@ -78,7 +78,8 @@ void init_tensor(py::module_& m) {
       .def("push", [](Tape& t) { push_tape(&t); })
       .def("pop", [](Tape& t) { pop_tape(&t); })
       .def("watch", &Tape::watch)
-      .def("gradient", &Tape::gradient, py::arg("target"), py::arg("sources"), py::arg("seed") = nullptr)
+      .def("gradient", &Tape::gradient, py::arg("targets"), py::arg("sources"), py::arg("seeds"),
+           "d(sum of targets) / d sources (None where unconnected); seeds: d target per target (None: ones).")
       .def("mark_live", &Tape::mark_live, py::arg("tensor"),
            "Tracing: the tensor carries data or variable values (converting it to NumPy taints the trace).")
       .def("is_live", [](const Tape& t, const TensorPtr& x) { return t.is_live(x.get()); }, py::arg("tensor"))
@@ -86,6 +87,8 @@ void init_tensor(py::module_& m) {
           "record_assign", [](Tape& t, TensorPtr var, TensorPtr value) { t.assigns.push_back({var, value}); },
           py::arg("variable"), py::arg("value"), "Tracing: `variable := value` runs after each replayed step.")
       .def_property_readonly("num_records", [](const Tape& t) { return t.records.size(); });
+  m.def("suspend_tapes", &suspend_tapes, "Takes the tapes recording on this thread off: ops record nowhere.");
+  m.def("resume_tapes", &resume_tapes, "Puts back the tapes the last suspend_tapes took off.");
 }
 
 }  // namespace fastfit::bind

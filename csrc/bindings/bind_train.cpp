@@ -13,6 +13,13 @@ py::object result_object(const std::vector<double>& r, bool scalar) {
   return py::array_t<double>(py::ssize_t(r.size()), r.data());
 }
 
+Mode mode_named(const std::string& mode) {
+  if (mode == "train") return Mode::train;
+  if (mode == "test") return Mode::test;
+  if (mode == "predict") return Mode::predict;
+  throw py::value_error("Program: mode must be 'train', 'test' or 'predict', got '" + mode + "'");
+}
+
 }  // namespace
 
 void init_train(py::module_& m) {
@@ -21,6 +28,8 @@ void init_train(py::module_& m) {
       .def_readwrite("total", &MetricState::total)
       .def_readwrite("count", &MetricState::count)
       .def_property_readonly("acc", [](const MetricState& s) { return s.acc; }, "A copy of the other accumulators.")
+      .def_property_readonly(
+          "folded", [](const MetricState& s) { return bool(s.metric); }, "Whether a batch has been folded in.")
       .def("reset", &MetricState::reset)
       .def(
           "result", [](const MetricState& s) { return result_object(s.result(), !s.metric || s.metric->scalar()); },
@@ -28,7 +37,18 @@ void init_train(py::module_& m) {
           "(per threshold, class); total / count before any.")
       .def(
           "copy_from", [](MetricState& s, const MetricState& other) { s = other; }, py::arg("other"),
-          "Becomes a copy of `other` (its totals, accumulators and metric).");
+          "Becomes a copy of `other` (its totals, accumulators and metric).")
+      .def(
+          "restore",
+          [](MetricState& s, double total, double count, std::vector<double> acc, std::shared_ptr<Metric> metric) {
+            s.total = total;
+            s.count = count;
+            s.acc = std::move(acc);
+            s.metric = std::move(metric);
+          },
+          py::arg("total"), py::arg("count"), py::arg("acc"), py::arg("metric").none(true),
+          "Sets the state saved from `total`, `count` and `acc` (a checkpoint's), as folded by `metric` "
+          "(None: no batch folded yet).");
 
   py::class_<Metric, std::shared_ptr<Metric>>(m, "Metric", "A built-in metric's accumulator, configured.")
       .def(py::init([](const std::string& kind, const py::kwargs& attrs) {
@@ -105,6 +125,17 @@ void init_train(py::module_& m) {
       py::arg("a"), py::arg("b"),
       "(why the traces differ or '', the constants of `a` that hold the batch size).");
 
+  py::class_<VariableUpdate, std::shared_ptr<VariableUpdate>>(m, "VariableUpdate")
+      .def(py::init<const Trace&>(), py::arg("trace"),
+           "The trace's ops on variables and its assigns, replayable (a trace with no inputs).")
+      .def(
+          "run",
+          [](VariableUpdate& u) {
+            py::gil_scoped_release nogil;
+            u.run();
+          },
+          "Computes the values from the variables now and assigns them.");
+
   py::class_<Program, std::shared_ptr<Program>>(m, "Program")
       .def(py::init([](const Trace& trace, const std::vector<TensorPtr>& batch_constants,
                        const std::vector<TensorPtr>& params, std::shared_ptr<Optimizer> optimizer,
@@ -129,22 +160,39 @@ void init_train(py::module_& m) {
           [](Program& p, const std::string& mode, BatchSource& source, int64_t max_steps,
              const std::vector<std::shared_ptr<MetricState>>& states, const std::vector<TensorPtr>& results,
              bool update_state) {
-            Mode m = mode == "train" ? Mode::train : mode == "test" ? Mode::test : Mode::predict;
-            if (mode != "train" && mode != "test" && mode != "predict")
-              throw py::value_error("Program.run: mode must be 'train', 'test' or 'predict', got '" + mode + "'");
+            const Mode m = mode_named(mode);
             py::gil_scoped_release nogil;
             return p.run(m, source, max_steps, states, results, update_state);
           },
           py::arg("mode"), py::arg("source"), py::arg("max_steps"), py::arg("states"), py::arg("results"),
           py::arg("update_state") = true,
           "Runs up to max_steps batches of the source; returns how many ran (fewer: the source ran out).")
+      .def(
+          "call",
+          [](Program& p, const std::string& mode, const std::vector<TensorPtr>& arrays,
+             const std::vector<std::shared_ptr<MetricState>>& states) {
+            py::gil_scoped_release nogil;
+            return p.call(mode_named(mode), arrays, states);
+          },
+          py::arg("mode"), py::arg("arrays"), py::arg("states"),
+          "Runs one batch made of `arrays` (a compiled tf.function's call): returns the loss and its terms as new "
+          "scalars (their trackers, the first states, restart at zero), then the outputs as new tensors.")
       .def_property_readonly("num_steps", &Program::num_steps)
       .def(
           "splits",
           [](const Program& p, const std::string& mode) {
-            return p.graph().splits(mode == "train" ? Mode::train : mode == "test" ? Mode::test : Mode::predict);
+            return p.graph().splits(mode_named(mode));
           },
           py::arg("mode"), "Whether batches of this mode may be split between two shards.")
+      .def("set_after_update", &Program::set_after_update, py::arg("update"),
+           "Runs `update` (a VariableUpdate: the weight constraints) after every optimizer step.")
+      .def_property_readonly(
+          "connected",
+          [](const Program& p) {
+            const auto& c = p.graph().param_connected;
+            return std::vector<bool>(c.begin(), c.end());
+          },
+          "Per trained variable: whether the loss depends on it (the others get no gradient and no update).")
       .def_property_readonly("updates_flat", &Program::updates_flat,
                              "The optimizer step runs as one range (weights packed by flatten_variables).");
 }

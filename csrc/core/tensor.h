@@ -18,7 +18,7 @@ struct TypeError : std::invalid_argument {       // a value of the wrong type (P
   using std::invalid_argument::invalid_argument;
 };
 [[noreturn]] void fail_type(const std::string& msg);
-struct NotImplemented : std::logic_error {  // an accepted option this path lacks (Python NotImplementedError)
+struct NotImplemented : std::logic_error {  // something fastfit does not do yet (Python NotImplementedError)
   using std::logic_error::logic_error;
 };
 #define FF_CHECK(cond, msg)                     \

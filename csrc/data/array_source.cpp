@@ -28,20 +28,7 @@ void ArraySource::start_pass(bool shuffle, uint64_t seed, int64_t buffer_size) {
     for (int64_t i = n_ - 1; i > 0; --i) std::swap(order_[i], order_[below(i + 1)]);
     return;
   }
-  // tf.data's buffer: hold the next `buffer_size` samples, hand out a random one and refill its slot
-  // from the stream; drain the buffer at random when the stream ends.
-  std::vector<int64_t> buffer(order_.begin(), order_.begin() + buffer_size);
-  int64_t out = 0;
-  for (int64_t next = buffer_size; next < n_; ++next) {
-    const int64_t j = below(buffer_size);
-    order_[out++] = buffer[j];
-    buffer[j] = next;
-  }
-  for (int64_t left = buffer_size; left > 0; --left) {
-    const int64_t j = below(left);
-    order_[out++] = buffer[j];
-    buffer[j] = buffer[left - 1];
-  }
+  buffered_shuffle(order_.data(), n_, buffer_size, below);
 }
 
 bool ArraySource::next(Batch& b) {

@@ -2,6 +2,7 @@
 // (shuffled by index, rows viewed in place where they lie contiguous); Python generators, Datasets
 // and other iterables arrive through a bounded queue that a Python producer thread fills.
 #pragma once
+#include <algorithm>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -34,6 +35,26 @@ class BatchSource {
   virtual int num_arrays() const = 0;
   virtual int64_t position() const = 0;  // samples handed out (this pass)
 };
+
+// tf.data's buffered shuffle of order[0..n), in place: hold the next `buffer_size` items, hand out
+// a random one and refill its slot from the stream; when the stream ends, drain the buffer at random.
+// below(k) draws uniformly from [0, k); n draws in all.
+template <class Below>
+void buffered_shuffle(int64_t* order, int64_t n, int64_t buffer_size, Below&& below) {
+  buffer_size = std::min(buffer_size, n);
+  std::vector<int64_t> buffer(order, order + buffer_size);
+  int64_t out = 0;
+  for (int64_t next = buffer_size; next < n; ++next) {  // order[next] is read before `out` reaches it
+    const int64_t j = below(buffer_size);
+    order[out++] = buffer[j];
+    buffer[j] = order[next];
+  }
+  for (int64_t left = buffer_size; left > 0; --left) {
+    const int64_t j = below(left);
+    order[out++] = buffer[j];
+    buffer[j] = buffer[left - 1];
+  }
+}
 
 // Arrays whose first axis is the sample axis, cut into batches of `batch_size` in order or reshuffled
 // each pass. drop_remainder: a last batch smaller than batch_size is not handed out.

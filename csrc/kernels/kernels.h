@@ -9,7 +9,7 @@
 namespace fastfit {
 
 enum class Act : int { linear, relu, sigmoid, tanh };
-enum class Unary : int { neg, square, sqrt, exp, log, abs };
+enum class Unary : int { neg, square, sqrt, exp, log, abs, log1p, expm1, erf, softplus, floor, ceil, round, sign };
 enum class Binary : int { add, sub, mul, div, max, min, pow };
 enum class Compare : int { equal, not_equal, greater, greater_equal, less, less_equal };
 

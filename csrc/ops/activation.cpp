@@ -1,4 +1,5 @@
 // Elementwise activations (relu, sigmoid, tanh) and softmax over the last axis.
+#include "autograd/grad_ops.h"
 #include "ops/op.h"
 
 namespace fastfit {
@@ -22,6 +23,10 @@ struct Activation final : Op {
                 const bool* acc) override {
     if (din[0]) FF_DISPATCH(out.device, act_backward)(act_, out.f(), g.f(), out.size(), din[0]->f(), acc[0]);
   }
+  std::vector<TensorPtr> vjp_ops(const std::vector<TensorPtr>&, const TensorPtr& out, const TensorPtr& g,
+                                 const std::vector<char>&) const override {
+    return {grad::act(act_, out, g)};
+  }
 };
 
 struct Softmax final : Op {
@@ -40,6 +45,11 @@ struct Softmax final : Op {
   void backward(const ExecCtx&, const Tensor* const*, const Tensor& out, const Tensor& g, Tensor* const* din,
                 const bool* acc) override {
     if (din[0]) FF_DISPATCH(out.device, softmax_backward)(out.f(), g.f(), out.rows(), out.cols(), din[0]->f(), acc[0]);
+  }
+  std::vector<TensorPtr> vjp_ops(const std::vector<TensorPtr>&, const TensorPtr& out, const TensorPtr& g,
+                                 const std::vector<char>&) const override {
+    using namespace grad;  // s (g - sum(s g)) over the last axis
+    return {mul(out, sub(g, sum(mul(g, out), {-1}, true)))};
   }
 };
 

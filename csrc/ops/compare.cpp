@@ -1,8 +1,34 @@
 // Comparisons (0 or 1 in float32, fastfit's bool; not differentiable), cast, stop_gradient.
+#include "autograd/grad_ops.h"
 #include "ops/op.h"
 
 namespace fastfit {
 namespace {
+
+// where(condition, x, y): x where the condition (float 0/1, fastfit's bool) is nonzero, else y, with
+// numpy broadcasting of the three. Unlike c * x + (1 - c) * y, an inf or nan in the branch not taken
+// stays out of the result.
+struct SelectOp final : Op {
+  int arity() const override { return 3; }
+  bool differentiable(int i) const override { return i > 0; }
+  bool rowwise(const Tensor* const* in, const bool* b) const override { return broadcast_rowwise(in, b, 3); }
+  void infer(const Tensor* const* in, Shape& s, DType& d) const override {
+    for (int i = 0; i < 3; ++i) expect_dtype("where", i == 0 ? "condition" : i == 1 ? "x" : "y", *in[i], DType::f32);
+    s = broadcast_shapes("where", broadcast_shapes("where", in[0]->shape, in[1]->shape), in[2]->shape);
+    d = DType::f32;
+  }
+  void forward(const ExecCtx&, const Tensor* const* in, Tensor& out) override {
+    FF_DISPATCH(out.device, select_forward)(in[0]->f(), in[0]->shape, in[1]->f(), in[1]->shape, in[2]->f(),
+                                            in[2]->shape, out.shape, out.f());
+  }
+  void backward(const ExecCtx&, const Tensor* const* in, const Tensor& out, const Tensor& g, Tensor* const* din,
+                const bool* acc) override {
+    for (int k = 1; k < 3; ++k)
+      if (din[k])
+        FF_DISPATCH(out.device, select_backward)(in[0]->f(), in[0]->shape, g.f(), out.shape, k == 1, din[k]->f(),
+                                                 in[k]->shape, acc[k]);
+  }
+};
 
 // equal, not_equal, greater, ... with numpy broadcasting; int32 inputs are compared as floats
 // (exact for ids below 2^24).
@@ -61,6 +87,10 @@ struct Cast final : Op {
     else if (din[0] && !acc[0])
       FF_DISPATCH(out.device, fill)(din[0]->f(), din[0]->size(), 0.f);
   }
+  std::vector<TensorPtr> vjp_ops(const std::vector<TensorPtr>& in, const TensorPtr&, const TensorPtr& g,
+                                 const std::vector<char>&) const override {
+    return {in[0]->dtype == DType::f32 && to_ == "float32" ? g : Tensor::zeros(in[0]->shape)};
+  }
 };
 
 // The identity, with no gradient: what tf.stop_gradient computes.
@@ -94,6 +124,7 @@ const OpRegistrar kCast({"cast", "Cast", {{"dtype", std::string("float32")}},
                          [](const Attrs& a) -> OpPtr { return std::make_shared<Cast>(a.get<std::string>("dtype")); }});
 const OpRegistrar kStopGradient({"stop_gradient", "StopGradient", {},
                                  [](const Attrs&) -> OpPtr { return std::make_shared<StopGradient>(); }});
+const OpRegistrar kSelect({"select", "SelectV2", {}, [](const Attrs&) -> OpPtr { return std::make_shared<SelectOp>(); }});
 
 }  // namespace
 }  // namespace fastfit

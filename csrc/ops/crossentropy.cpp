@@ -1,8 +1,10 @@
 // Per-sample losses (reduction is a separate op): sparse, categorical and binary crossentropy, squared
 // error. On logits, softmax is fused in and p kept for the backward, which is then (p - onehot) * g. On
 // probabilities they follow Keras 3: (categorical) normalise, then clip to [eps, 1 - eps].
+#include <algorithm>
 #include <limits>
 
+#include "autograd/grad_ops.h"
 #include "ops/op.h"
 
 namespace fastfit {
@@ -50,6 +52,20 @@ struct SparseCrossentropy final : Op {
       FF_DISPATCH(out.device, sparse_crossentropy_backward)(labels(y), ignore_, x.f(), p_.f(), g.f(), x.rows(),
                                                             x.cols(), logits_, din[1]->f(), acc[1]);
   }
+  std::vector<TensorPtr> vjp_ops(const std::vector<TensorPtr>& in, const TensorPtr& out, const TensorPtr& g,
+                                 const std::vector<char>& need) const override {
+    if (!logits_ || ignore_ != kNoClass) return Op::vjp_ops(in, out, g, need);
+    using namespace grad;  // (softmax(x) - onehot(y)) g, per row
+    const TensorPtr& x = in[1];
+    const int64_t C = x->cols();
+    auto classes = Tensor::make(Shape{C});
+    for (int64_t c = 0; c < C; ++c) classes->f()[c] = float(c);
+    Shape column = x->shape;
+    column.d[column.rank - 1] = 1;
+    const TensorPtr ids = reshape(op("cast", {in[0]}, {{"dtype", std::string("float32")}}), column);
+    const TensorPtr onehot = op("equal", {ids, classes});
+    return {nullptr, mul(sub(op("softmax", {x}), onehot), reshape(g, column))};
+  }
 };
 
 // Categorical: one-hot (or soft) targets of the same shape as pred.
@@ -84,6 +100,15 @@ struct Crossentropy final : Op {
       FF_DISPATCH(out.device, crossentropy_target_backward)(x.f(), p_.f(), g.f(), x.rows(), x.cols(), logits_,
                                                             din[0]->f(), acc[0]);
   }
+  std::vector<TensorPtr> vjp_ops(const std::vector<TensorPtr>& in, const TensorPtr& out, const TensorPtr& g,
+                                 const std::vector<char>& need) const override {
+    if (!logits_) return Op::vjp_ops(in, out, g, need);
+    using namespace grad;  // (softmax(x) sum(y) - y) g, per row
+    const TensorPtr &y = in[0], &x = in[1];
+    Shape column = x->shape;
+    column.d[column.rank - 1] = 1;
+    return {nullptr, mul(sub(mul(op("softmax", {x}), sum(y, {-1}, true)), y), reshape(g, column))};
+  }
 };
 
 // Binary crossentropy per element of y_pred (probabilities or logits), targets of the same shape.
@@ -112,6 +137,12 @@ struct BinaryCrossentropy final : Op {
       FF_DISPATCH(out.device, binary_crossentropy_target_backward)(in[1]->f(), g.f(), out.size(), logits_,
                                                                    din[0]->f(), acc[0]);
   }
+  std::vector<TensorPtr> vjp_ops(const std::vector<TensorPtr>& in, const TensorPtr& out, const TensorPtr& g,
+                                 const std::vector<char>& need) const override {
+    if (!logits_) return Op::vjp_ops(in, out, g, need);
+    using namespace grad;  // (sigmoid(x) - y) g
+    return {nullptr, mul(sub(op("sigmoid", {in[1]}), in[0]), g)};
+  }
 };
 
 // mean((y_pred - y_true)^2, axis=-1), as keras.losses.mean_squared_error.
@@ -136,6 +167,15 @@ struct SquaredError final : Op {
       if (din[k])
         FF_DISPATCH(out.device, squared_error_backward)(in[0]->f(), in[1]->f(), g.f(), in[1]->rows(), in[1]->cols(),
                                                         k == 1 ? 1.f : -1.f, din[k]->f(), acc[k]);
+  }
+  std::vector<TensorPtr> vjp_ops(const std::vector<TensorPtr>& in, const TensorPtr&, const TensorPtr& g,
+                                 const std::vector<char>& need) const override {
+    using namespace grad;  // d/dy_pred = 2/C (p - y) g, per row; d/dy_true its negative
+    const TensorPtr &y = in[0], &p = in[1];
+    Shape column = p->shape;
+    if (column.rank) column.d[column.rank - 1] = 1;
+    const TensorPtr d = mul(mul(sub(p, y), reshape(g, column)), scalar(2.f / float(std::max<int64_t>(p->cols(), 1))));
+    return {need[0] ? neg(d) : nullptr, need[1] ? d : nullptr};
   }
 };
 

@@ -1,6 +1,7 @@
 // Elementwise binary ops with numpy broadcasting, unary math ops. The eager/tf-math path, not the hot path.
 #include <algorithm>
 
+#include "autograd/grad_ops.h"
 #include "ops/op.h"
 
 namespace fastfit {
@@ -27,12 +28,39 @@ struct BinaryOp final : Op {
                                              out.shape, din[0] ? din[0]->f() : nullptr, acc[0],
                                              din[1] ? din[1]->f() : nullptr, acc[1]);
   }
+  std::vector<TensorPtr> vjp_ops(const std::vector<TensorPtr>& in, const TensorPtr& out, const TensorPtr& g,
+                                 const std::vector<char>& need) const override {
+    using namespace grad;
+    const TensorPtr &a = in[0], &b = in[1];
+    TensorPtr ga, gb;
+    switch (kind_) {  // as binary_backward
+      case Binary::add: ga = gb = g; break;
+      case Binary::sub: ga = g, gb = neg(g); break;
+      case Binary::mul: ga = mul(g, b), gb = mul(g, a); break;
+      case Binary::div: ga = div(g, b), gb = neg(div(mul(g, out), b)); break;
+      case Binary::max:
+      case Binary::min:
+        ga = mul(g, op(kind_ == Binary::max ? "greater_equal" : "less_equal", {a, b}));
+        gb = sub(g, ga);
+        break;
+      case Binary::pow: {  // log a taken as 0 where a <= 0
+        ga = mul(g, mul(b, op("pow", {a, sub(b, scalar(1.f))})));
+        const TensorPtr log_a = mul(op("log", {op("maximum", {a, scalar(1e-30f)})}), op("greater", {a, scalar(0.f)}));
+        gb = mul(g, mul(out, log_a));
+        break;
+      }
+    }
+    return {need[0] ? sum_to(ga, a->shape) : nullptr, need[1] ? sum_to(gb, b->shape) : nullptr};
+  }
 };
 
 struct UnaryOp final : Op {
   Unary kind_;
   explicit UnaryOp(Unary k) : kind_(k) {}
   int arity() const override { return 1; }
+  bool differentiable(int) const override {  // step functions: no gradient (None), as in TensorFlow
+    return kind_ != Unary::floor && kind_ != Unary::ceil && kind_ != Unary::round && kind_ != Unary::sign;
+  }
   bool rowwise(const Tensor* const*, const bool*) const override { return true; }
   void infer(const Tensor* const* in, Shape& s, DType& d) const override {
     expect_dtype(registry_name(), "x", *in[0], DType::f32);
@@ -46,6 +74,20 @@ struct UnaryOp final : Op {
                 const bool* acc) override {
     if (din[0])
       FF_DISPATCH(out.device, unary_backward)(kind_, in[0]->f(), out.f(), g.f(), out.size(), din[0]->f(), acc[0]);
+  }
+  std::vector<TensorPtr> vjp_ops(const std::vector<TensorPtr>& in, const TensorPtr& out, const TensorPtr& g,
+                                 const std::vector<char>&) const override {
+    using namespace grad;
+    const TensorPtr& x = in[0];
+    switch (kind_) {  // as unary_backward
+      case Unary::neg: return {neg(g)};
+      case Unary::square: return {mul(g, mul(x, scalar(2.f)))};
+      case Unary::sqrt: return {div(g, mul(out, scalar(2.f)))};
+      case Unary::exp: return {mul(g, out)};
+      case Unary::log: return {div(g, x)};
+      case Unary::abs: break;
+    }
+    return {mul(g, sub(op("greater", {x, scalar(0.f)}), op("less", {x, scalar(0.f)})))};  // sign(x), 0 at 0
   }
 };
 
@@ -71,6 +113,14 @@ const OpRegistrar kSqrt({"sqrt", "Sqrt", {}, make_unary<Unary::sqrt>});
 const OpRegistrar kExp({"exp", "Exp", {}, make_unary<Unary::exp>});
 const OpRegistrar kLog({"log", "Log", {}, make_unary<Unary::log>});
 const OpRegistrar kAbs({"abs", "Abs", {}, make_unary<Unary::abs>});
+const OpRegistrar kLog1p({"log1p", "Log1p", {}, make_unary<Unary::log1p>});
+const OpRegistrar kExpm1({"expm1", "Expm1", {}, make_unary<Unary::expm1>});
+const OpRegistrar kErf({"erf", "Erf", {}, make_unary<Unary::erf>});
+const OpRegistrar kSoftplus({"softplus", "Softplus", {}, make_unary<Unary::softplus>});
+const OpRegistrar kFloor({"floor", "Floor", {}, make_unary<Unary::floor>});
+const OpRegistrar kCeil({"ceil", "Ceil", {}, make_unary<Unary::ceil>});
+const OpRegistrar kRound({"round", "Round", {}, make_unary<Unary::round>});
+const OpRegistrar kSign({"sign", "Sign", {}, make_unary<Unary::sign>});
 
 }  // namespace
 }  // namespace fastfit

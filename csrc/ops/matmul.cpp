@@ -1,6 +1,7 @@
 // MatMul, Dense (matmul + bias + activation in one op), BiasAdd and BatchDot (Keras' Dot).
 #include <algorithm>
 
+#include "autograd/grad_ops.h"
 #include "ops/op.h"
 
 namespace fastfit {
@@ -59,6 +60,14 @@ struct MatMul final : Op {
     matmul_grads(FF_DISPATCH(out.device, gemm), ctx.threads, ta_, tb_, M, N, K, in[0]->f(), in[1]->f(), g.f(),
                  din[0] ? din[0]->f() : nullptr, acc[0], din[1] ? din[1]->f() : nullptr, acc[1]);
   }
+  std::vector<TensorPtr> vjp_ops(const std::vector<TensorPtr>& in, const TensorPtr&, const TensorPtr& g,
+                                 const std::vector<char>& need) const override {
+    const TensorPtr &a = in[0], &b = in[1];  // as matmul_grads: each stored as its input is
+    TensorPtr da, db;
+    if (need[0]) da = ta_ ? grad::matmul(b, g, tb_, true) : grad::matmul(g, b, false, !tb_);
+    if (need[1]) db = tb_ ? grad::matmul(g, a, true, ta_) : grad::matmul(a, g, !ta_, false);
+    return {da, db};
+  }
 };
 
 // y = act(x W + b): x (..., I), W (I, O), b (O); bias and activation fused into the product (kernels/cpu).
@@ -102,6 +111,17 @@ struct Dense final : Op {
     if (din[1]) gemm(ctx.threads, true, false, K, N, M, 1.f, x.f(), dz, acc[1] ? 1.f : 0.f, din[1]->f());  // x^T dz
     if (bias_ && din[2]) FF_DISPATCH(out.device, column_sum)(dz, M, N, din[2]->f(), acc[2]);  // db = sum_rows dz
   }
+  std::vector<TensorPtr> vjp_ops(const std::vector<TensorPtr>& in, const TensorPtr& out, const TensorPtr& g,
+                                 const std::vector<char>& need) const override {
+    using namespace grad;  // as backward, on (rows, columns) views of x and dz
+    const TensorPtr &x = in[0], &w = in[1];
+    const TensorPtr dz = reshape(act(act_, out, g), Shape{x->rows(), w->shape[1]});
+    std::vector<TensorPtr> d(in.size());
+    if (need[0]) d[0] = reshape(matmul(dz, w, false, true), x->shape);
+    if (need[1]) d[1] = matmul(reshape(x, Shape{x->rows(), x->cols()}), dz, true, false);
+    if (bias_ && need[2]) d[2] = sum(dz, {0}, false);
+    return d;
+  }
 };
 
 // y = x + b, b broadcast along the last axis.
@@ -123,6 +143,10 @@ struct BiasAdd final : Op {
                 const bool* acc) override {
     if (din[0]) FF_DISPATCH(out.device, axpy_store)(1.f, g.f(), g.size(), din[0]->f(), acc[0]);
     if (din[1]) FF_DISPATCH(out.device, column_sum)(g.f(), in[0]->rows(), in[0]->cols(), din[1]->f(), acc[1]);
+  }
+  std::vector<TensorPtr> vjp_ops(const std::vector<TensorPtr>& in, const TensorPtr&, const TensorPtr& g,
+                                 const std::vector<char>& need) const override {
+    return {g, need[1] ? grad::sum(grad::reshape(g, Shape{in[0]->rows(), in[0]->cols()}), {0}, false) : nullptr};
   }
 };
 

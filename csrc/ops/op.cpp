@@ -55,6 +55,12 @@ const char* Op::registry_name() const { return def_->name; }
 std::string Op::key() const { return std::string(def_->name) + "(" + attrs_.str() + ")"; }
 OpPtr Op::clone() const { return instantiate(*def_, attrs_); }
 
+std::vector<TensorPtr> Op::vjp_ops(const std::vector<TensorPtr>&, const TensorPtr&, const TensorPtr&,
+                                   const std::vector<char>&) const {
+  throw NotImplemented(std::string("second and higher derivatives through ") + name() +
+                       " are not supported yet (a gradient was taken while another GradientTape was recording)");
+}
+
 ExecCtx ExecCtx::eager() { return ExecCtx{cpu::num_threads(), 0}; }
 
 Device op_device(const Op& op, const std::vector<TensorPtr>& in) {
@@ -118,9 +124,10 @@ Act activation_named(const char* op, const std::string& name) {
 }
 
 // Batched inputs span every axis of the output; the others broadcast along the batch axis.
-bool broadcast_rowwise(const Tensor* const* in, const bool* batched) {
-  const int rank = std::max(in[0]->rank(), in[1]->rank());
-  for (int i = 0; i < 2; ++i) {
+bool broadcast_rowwise(const Tensor* const* in, const bool* batched, int n) {
+  int rank = 0;
+  for (int i = 0; i < n; ++i) rank = std::max(rank, in[i]->rank());
+  for (int i = 0; i < n; ++i) {
     if (batched[i] && in[i]->rank() != rank) return false;
     if (!batched[i] && in[i]->rank() == rank && in[i]->shape[0] != 1) return false;
   }

@@ -37,6 +37,12 @@ struct Op {
   // Gets the forward output, so vjps reuse it (relu, sigmoid, softmax) instead of recomputing.
   virtual void backward(const ExecCtx& ctx, const Tensor* const* in, const Tensor& out, const Tensor& dout,
                         Tensor* const* din, const bool* acc) = 0;
+  // The vjp built from ops run through apply() (autograd/grad_ops.h), so the tapes still recording record
+  // it and it can be differentiated again: what a gradient taken under another recording tape runs.
+  // in, out: the forward's; g: d(target)/d(out). One gradient per input, null where need[k] is 0. By
+  // default NotImplementedError: no higher derivatives through this op yet.
+  virtual std::vector<TensorPtr> vjp_ops(const std::vector<TensorPtr>& in, const TensorPtr& out, const TensorPtr& g,
+                                         const std::vector<char>& need) const;
   virtual int arity() const = 0;
   virtual bool differentiable(int /*input*/) const { return true; }  // labels are not
   virtual bool keeps_logits() const { return false; }  // softmax, sigmoid: the output carries its input (logits)
@@ -102,7 +108,7 @@ void advance_random_state(Tensor& state);
 // numpy broadcasting of two shapes (ValueError naming `op` when they do not fit), and whether a
 // broadcasting op on a batch keeps rows apart (for splitting batches, train/graph.h).
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
-bool broadcast_rowwise(const Tensor* const* in, const bool* batched);
+bool broadcast_rowwise(const Tensor* const* in, const bool* batched, int n = 2);
 
 // Shape-check helpers shared by the ops: messages name the op, the argument, the expected and received.
 void expect_dtype(const char* op, const char* arg, const Tensor& t, DType d);

@@ -1,7 +1,8 @@
 // Sum, mean, max and min over a set of axes (all axes when none are given), with keepdims; argmax and
-// argmin along one axis.
+// argmin along one axis; Keras' L1/L2 regularization penalty.
 #include <algorithm>
 
+#include "autograd/grad_ops.h"
 #include "ops/op.h"
 
 namespace fastfit {
@@ -78,6 +79,18 @@ struct Reduce final : Op {
     const float scale = kind_ == ReduceKind::mean ? 1.f / float(std::max<int64_t>(count, 1)) : 1.f;
     FF_DISPATCH(out.device, reduce_backward)(g.f(), in[0]->shape, axes, scale, din[0]->f(), acc[0]);
   }
+  std::vector<TensorPtr> vjp_ops(const std::vector<TensorPtr>& in, const TensorPtr& out, const TensorPtr& g,
+                                 const std::vector<char>& need) const override {
+    if (extreme()) return Op::vjp_ops(in, out, g, need);
+    int64_t count;
+    const uint32_t axes = reduced_axes(*in[0], count);
+    Shape kept = in[0]->shape;  // the output with its reduced axes kept as 1: g broadcasts from there
+    for (int i = 0; i < kept.rank; ++i)
+      if (axes >> i & 1) kept.d[i] = 1;
+    TensorPtr d = grad::broadcast_to(grad::reshape(g, kept), in[0]->shape);
+    if (kind_ == ReduceKind::mean) d = grad::mul(d, grad::scalar(1.f / float(std::max<int64_t>(count, 1))));
+    return {d};
+  }
 };
 
 // The index of the max (min) along `axis`, as int32; not differentiable.
@@ -108,6 +121,32 @@ struct ArgExtreme final : Op {
                 const bool*) override {}
 };
 
+// Keras' L1L2 regularizer in one op: l1 * sum(|x|) + l2 * sum(x^2), a scalar, summed in float64.
+struct L1L2Penalty final : Op {
+  double l1_, l2_;
+  L1L2Penalty(double l1, double l2) : l1_(l1), l2_(l2) {
+    FF_CHECK(l1 >= 0 && l2 >= 0, "l1_l2_penalty: `l1` and `l2` must be >= 0, got " + std::to_string(l1) + " and " +
+                                     std::to_string(l2));
+  }
+  int arity() const override { return 1; }
+  bool rowwise(const Tensor* const*, const bool* b) const override { return !b[0]; }
+  int reduces_all() const override { return 1; }  // a sum over every element: an activity penalty splits
+  void infer(const Tensor* const* in, Shape& s, DType& d) const override {
+    expect_dtype("l1_l2_penalty", "x", *in[0], DType::f32);
+    s = Shape{};
+    d = DType::f32;
+  }
+  void forward(const ExecCtx&, const Tensor* const* in, Tensor& out) override {
+    FF_DISPATCH(out.device, l1_l2_penalty_forward)(in[0]->f(), in[0]->size(), l1_, l2_, out.f());
+  }
+  void backward(const ExecCtx&, const Tensor* const* in, const Tensor& out, const Tensor& g, Tensor* const* din,
+                const bool* acc) override {
+    if (din[0])
+      FF_DISPATCH(out.device, l1_l2_penalty_backward)(in[0]->f(), in[0]->size(), l1_, l2_, g.f()[0], din[0]->f(),
+                                                      acc[0]);
+  }
+};
+
 template <ReduceKind K>
 OpPtr make_reduce(const Attrs& a) {
   return std::make_shared<Reduce>(K, a.get<std::vector<int64_t>>("axes"), a.get<bool>("keepdims"));
@@ -125,6 +164,10 @@ const OpRegistrar kMax({"reduce_max", "Max", {{"axes", std::vector<int64_t>{}}, 
                         make_reduce<ReduceKind::max>});
 const OpRegistrar kMin({"reduce_min", "Min", {{"axes", std::vector<int64_t>{}}, {"keepdims", false}},
                         make_reduce<ReduceKind::min>});
+const OpRegistrar kPenalty({"l1_l2_penalty", "L1L2Penalty", {{"l1", 0.0}, {"l2", 0.0}},
+                            [](const Attrs& a) -> OpPtr {
+                              return std::make_shared<L1L2Penalty>(a.get<double>("l1"), a.get<double>("l2"));
+                            }});
 const OpRegistrar kArgMax({"argmax", "ArgMax", {{"axis", int64_t(-1)}}, make_arg<true>});
 const OpRegistrar kArgMin({"argmin", "ArgMin", {{"axis", int64_t(-1)}}, make_arg<false>});
 

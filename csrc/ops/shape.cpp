@@ -1,5 +1,6 @@
 // Ops that move data between shapes: reshape, transpose, tile, upsample, slice, pad. Each is a copy
 // (kernels/cpu/shape.cpp); its gradient is the reverse copy, summed where elements were repeated.
+#include "autograd/grad_ops.h"
 #include "ops/op.h"
 
 namespace fastfit {
@@ -73,6 +74,10 @@ struct Reshape final : Op {
                 const bool* acc) override {
     if (din[0]) copy_all(out.device, g.f(), din[0]->f(), g.size(), acc[0]);
   }
+  std::vector<TensorPtr> vjp_ops(const std::vector<TensorPtr>& in, const TensorPtr&, const TensorPtr& g,
+                                 const std::vector<char>&) const override {
+    return {grad::reshape(g, in[0]->shape)};
+  }
 };
 
 // y's axis k is x's axis perm[k] (tf.transpose, Keras' Permute).
@@ -106,6 +111,10 @@ struct Transpose final : Op {
   void backward(const ExecCtx&, const Tensor* const*, const Tensor& out, const Tensor& g, Tensor* const* din,
                 const bool* acc) override {
     if (din[0]) FF_DISPATCH(out.device, transpose)(g.f(), g.shape, inverse_.data(), din[0]->f(), acc[0]);
+  }
+  std::vector<TensorPtr> vjp_ops(const std::vector<TensorPtr>&, const TensorPtr&, const TensorPtr& g,
+                                 const std::vector<char>&) const override {
+    return {grad::op("transpose", {g}, {{"perm", inverse_}})};
   }
 };
 

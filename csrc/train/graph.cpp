@@ -88,14 +88,15 @@ std::vector<int> Graph::ancestors(const std::vector<int>& roots) const {
 // loss's reductions over the batch: the loss (and each tracked term) must be a linear combination of
 // means over the batch (then the batch's value is the shards' values weighted by their share of the
 // rows; constants may be added) or of sums over it (then the shards' values add up). The shards'
-// loss weights account for that. Batch-size constants and variable updates are whole-batch
-// quantities: such a graph runs unsplit.
+// loss weights account for that. A sum over the batch divided by the batch size (an activity
+// regularizer's penalty) is a mean: each shard divides by its own row count. Other uses of the batch
+// size, and variable updates, are whole-batch quantities: such a graph runs unsplit.
 void Graph::plan_splitting(const Trace& trace) {
-  enum Kind : char { kConstant, kRows, kSum, kMean, kMixed };  // how a value depends on the batch
+  enum Kind : char { kConstant, kRows, kSum, kMean, kBatch, kMixed };  // how a value depends on the batch
   std::vector<char> kind(external.size(), kConstant);
   for (int i : inputs) kind[i] = kRows;
   for (int i : targets) kind[i] = kRows;
-  for (int i : batch_constants) kind[i] = kMixed;
+  for (int i : batch_constants) kind[i] = kBatch;
   std::vector<char> rowwise(steps.size(), 1);
   for (size_t i = 0; i < steps.size(); ++i) {
     const Step& s = steps[i];
@@ -106,7 +107,7 @@ void Graph::plan_splitting(const Trace& trace) {
     for (size_t j = 0; j < s.in.size(); ++j) {
       const char kj = kind[s.in[j]];
       any |= (flags[j] = kj != kConstant);
-      scalars |= kj == kSum || kj == kMean || kj == kMixed;
+      scalars |= kj == kSum || kj == kMean || kj == kBatch || kj == kMixed;
       if (j < 2) k[j] = kj;
     }
     if (!any) continue;
@@ -125,6 +126,8 @@ void Graph::plan_splitting(const Trace& trace) {
     } else if ((op == "multiply" && (k[0] == kConstant || k[1] == kConstant)) ||
                (op == "divide" && k[1] == kConstant)) {  // scaled by a constant
       out = k[0] == kConstant ? k[1] : k[0];
+    } else if (op == "divide" && k[0] == kSum && k[1] == kBatch) {
+      out = kMean;
     }
     kind[s.out] = out;
     if (out == kMixed) rowwise[i] = 0;
@@ -139,7 +142,7 @@ void Graph::plan_splitting(const Trace& trace) {
     return true;
   };
   auto splittable = [&](const std::vector<int>& list) {
-    if (!batch_constants.empty() || !assigns.empty() || !rows(outputs)) return false;
+    if (!assigns.empty() || !rows(outputs)) return false;
     for (int i : list)
       if (!rowwise[i]) return false;
     return true;
@@ -160,7 +163,7 @@ void Graph::plan_gradients(const std::vector<TensorPtr>& param_tensors) {
     sources.push_back(s >= 0 ? s : int(external.size()));  // not in the trace: no gradient
   }
   const int n = int(external.size()) + 1;  // one extra value stands for the variables the trace never read
-  BackwardPlan plan = plan_backward(g, n, sources, loss);
+  BackwardPlan plan = plan_backward(g, n, sources, {loss});
   plan.has_grad.pop_back();
   has_grad = plan.has_grad;
   backward_steps = plan.order;

@@ -11,6 +11,31 @@
 namespace fastfit {
 namespace {
 constexpr int64_t kMinSplitUpdate = 4096;  // parameters below this update on one thread
+
+// The graph's variable updates, from values the shard computed.
+void write_assigns(const Graph& graph, const Executor::Shard& shard) {
+  for (auto& a : graph.assigns) {
+    Tensor& var = *graph.external[a.first];
+    const Tensor& value = *shard.value[a.second];
+    FF_CHECK(value.shape == var.shape && value.dtype == var.dtype,
+             "a traced variable update assigns " + value.desc() + " to a variable of " + var.desc());
+    if (value.data != var.data) std::memcpy(var.data, value.data, var.nbytes());
+  }
+}
+}  // namespace
+
+VariableUpdate::VariableUpdate(const Trace& trace) : graph_(trace, {}, {}), ex_(graph_, {}, 0) {
+  FF_CHECK(trace.inputs.empty() && trace.targets.empty(), "VariableUpdate: the trace must read variables only");
+  for (auto& t : graph_.external)  // it runs on the CPU, in place (weight constraints have no GPU path yet)
+    FF_CHECK(!t || t->device == Device::cpu,
+             "weight constraints run on the CPU, but a variable they read lives on the GPU (" + t->desc() + ")");
+}
+
+void VariableUpdate::run() {
+  std::lock_guard<std::mutex> lk(m_);
+  Batch none;  // no inputs: the steps read variables and constants
+  ex_.run_shard(ex_.shard[0], Mode::test, none, ExecCtx{cpu::num_threads(), 0});
+  write_assigns(graph_, ex_.shard[0]);
 }
 
 struct Program::Lease {
@@ -48,6 +73,11 @@ Program::Program(const Trace& trace, const std::vector<TensorPtr>& batch_constan
 }
 
 Program::~Program() = default;
+
+void Program::set_after_update(std::shared_ptr<VariableUpdate> update) {
+  if (gpu_ && update) throw NotImplemented("weight constraints have no GPU path yet");
+  after_update_ = std::move(update);
+}
 
 void Program::release_data() {
   if (gpu_) gpu_->release_data();
@@ -109,9 +139,8 @@ void Program::check_batch(const Batch& batch) const {
   }
 }
 
-int64_t Program::run(Mode mode, BatchSource& source, int64_t max_steps,
-                     const std::vector<std::shared_ptr<MetricState>>& states, const std::vector<TensorPtr>& results,
-                     bool update_state) {
+void Program::check_states(Mode mode, const std::vector<std::shared_ptr<MetricState>>& states,
+                           const std::vector<TensorPtr>& results) const {
   if (mode == Mode::train) FF_CHECK(graph_.loss >= 0 && opt_, "this program has no loss or optimizer to train with");
   const size_t want_states = (graph_.loss >= 0) + graph_.loss_terms.size() + metrics_.size();
   if (mode != Mode::predict)
@@ -122,6 +151,12 @@ int64_t Program::run(Mode mode, BatchSource& source, int64_t max_steps,
   if (mode == Mode::predict || !results.empty())
     FF_CHECK(results.size() == graph_.outputs.size(), "expected " + std::to_string(graph_.outputs.size()) +
                                                           " result tensors, got " + std::to_string(results.size()));
+}
+
+int64_t Program::run(Mode mode, BatchSource& source, int64_t max_steps,
+                     const std::vector<std::shared_ptr<MetricState>>& states, const std::vector<TensorPtr>& results,
+                     bool update_state) {
+  check_states(mode, states, results);
   if (gpu_) return gpu_->run(mode, source, max_steps, states, results, update_state);
   Lease lease(*this);
   Batch batch;
@@ -133,6 +168,37 @@ int64_t Program::run(Mode mode, BatchSource& source, int64_t max_steps,
     ++done;
   }
   return done;
+}
+
+std::vector<TensorPtr> Program::call(Mode mode, const std::vector<TensorPtr>& arrays,
+                                     const std::vector<std::shared_ptr<MetricState>>& states) {
+  if (gpu_) throw NotImplemented("Program.call (a compiled tf.function step) has no GPU path yet");
+  FF_CHECK(mode != Mode::predict, "Program.call runs 'train' or 'test' steps (they track the loss); predict with run");
+  FF_CHECK(!arrays.empty() && arrays[0]->rank() >= 1, "expected the batch's arrays, the first with a batch axis");
+  Batch batch;
+  for (auto& a : arrays) batch.arrays.push_back(Tensor::on(Device::cpu, a));  // the kernels read host memory
+  batch.count = arrays[0]->shape[0];
+  for (auto& a : arrays)
+    FF_CHECK(a->rank() >= 1 && a->shape[0] == batch.count, "expected arrays of " + std::to_string(batch.count) +
+                                                               " rows (the batch), got " + a->desc());
+  const size_t trackers = (graph_.loss >= 0) + graph_.loss_terms.size();
+  std::vector<TensorPtr> out;
+  for (size_t k = 0; k < trackers; ++k) out.push_back(Tensor::make(Shape{}));
+  for (int o : graph_.outputs) {
+    Shape rows = graph_.shape[o];
+    rows.d[0] = batch.count;
+    out.push_back(Tensor::make(rows, graph_.dtype[o]));
+  }
+  const std::vector<TensorPtr> results(out.begin() + trackers, out.end());
+  check_states(mode, states, results);
+  check_batch(batch);
+  for (size_t k = 0; k < trackers; ++k) states[k]->reset();
+  {
+    Lease lease(*this);
+    run_batch(*lease.ex, mode, batch, states, results, true);
+  }
+  for (size_t k = 0; k < trackers; ++k) out[k]->f()[0] = float(states[k]->result()[0]);
+  return out;
 }
 
 void Program::run_batch(Executor& ex, Mode mode, const Batch& batch,
@@ -156,7 +222,10 @@ void Program::run_batch(Executor& ex, Mode mode, const Batch& batch,
   }
   if (mode != Mode::predict)  // the loss and its terms are means over the batches' rows
     for (size_t k = 0; k < (graph_.loss >= 0) + graph_.loss_terms.size(); ++k) states[k]->count += double(batch.count);
-  if (mode == Mode::train) update_params(ex, shards);
+  if (mode == Mode::train) {
+    update_params(ex, shards);
+    if (after_update_) after_update_->run();
+  }
   if (update_state) this->update_state(ex);
 }
 
@@ -260,13 +329,7 @@ void Program::update_range(Executor& ex, int64_t begin, int64_t end) {
 // Variable updates recorded in the trace (moving averages), then the random generators advance, so
 // the next step draws fresh numbers.
 void Program::update_state(const Executor& ex) {
-  for (auto& a : graph_.assigns) {
-    Tensor& var = *graph_.external[a.first];
-    const Tensor& value = *ex.shard[0].value[a.second];
-    FF_CHECK(value.shape == var.shape && value.dtype == var.dtype,
-             "a traced variable update assigns " + value.desc() + " to a variable of " + var.desc());
-    std::memcpy(var.data, value.data, var.nbytes());
-  }
+  write_assigns(graph_, ex.shard[0]);
   for (int r : graph_.random_states) advance_random_state(*graph_.external[r]);
 }
 

@@ -16,6 +16,20 @@ namespace fastfit {
 
 class DeviceRunner;
 
+// Ops on variables only, replayed after each optimizer step with their results written into the
+// variables: the weight constraints Keras applies after apply_gradients. Built from a trace with no
+// inputs whose assigns are (variable, its constrained value).
+class VariableUpdate {
+ public:
+  explicit VariableUpdate(const Trace& trace);
+  void run();
+
+ private:
+  Graph graph_;
+  Executor ex_;
+  std::mutex m_;  // one buffer set: calls take turns
+};
+
 class Program {
  public:
   // trace: the model (and loss) recorded on some rows; batch_constants: its constants that hold the
@@ -42,6 +56,17 @@ class Program {
   int64_t run(Mode mode, BatchSource& source, int64_t max_steps, const std::vector<std::shared_ptr<MetricState>>& states,
               const std::vector<TensorPtr>& results, bool update_state);
 
+  // One batch made of `arrays` (inputs, then targets; rows 0..count-1), as a compiled tf.function
+  // runs per call: no source, nothing allocated but the returned tensors. The loss tracker and the
+  // loss terms' (the first states) restart at zero, the metrics' states accumulate. Returns the
+  // loss and each term as new float32 scalars, then each output in a new tensor. CPU programs only
+  // (a GPU program raises NotImplemented); arrays on the GPU are copied to the host.
+  std::vector<TensorPtr> call(Mode mode, const std::vector<TensorPtr>& arrays,
+                              const std::vector<std::shared_ptr<MetricState>>& states);
+  // Runs after every optimizer step (train mode): the variables' constraints. CPU programs only (a GPU
+  // program raises NotImplemented: its update runs on device copies of the weights).
+  void set_after_update(std::shared_ptr<VariableUpdate> update);
+
   const Graph& graph() const { return graph_; }
   Device device() const { return device_; }
   // Drops what a GPU program keeps of the batch sources it ran (the device copies of their arrays),
@@ -61,6 +86,8 @@ class Program {
   friend class DeviceRunner;
   struct Lease;  // an executor borrowed from the pool for one call
   void init_params(const std::vector<TensorPtr>& params);
+  void check_states(Mode mode, const std::vector<std::shared_ptr<MetricState>>& states,
+                    const std::vector<TensorPtr>& results) const;
   void check_batch(const Batch& batch) const;
   void run_batch(Executor& ex, Mode mode, const Batch& batch, const std::vector<std::shared_ptr<MetricState>>& states,
                  const std::vector<TensorPtr>& results, bool update_state);
@@ -81,6 +108,7 @@ class Program {
   int64_t flat_size_ = 0;  // > 0: the connected parameters lead the block, their state laid out like it
   std::vector<const Tensor*> flat_values_;  // those parameters
   std::vector<MetricBinding> metrics_;
+  std::shared_ptr<VariableUpdate> after_update_;
   std::mutex pool_m_;
   std::vector<std::unique_ptr<Executor>> pool_;
   Device device_;

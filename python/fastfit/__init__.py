@@ -31,23 +31,25 @@ from . import _cuda_loader
 
 _cuda_loader.load()
 
-from . import (activations, backend, callbacks, config, cuda, data, datasets, initializers, layers, losses, metrics,
-               optimizers, utils)
+from . import (activations, backend, callbacks, config, constraints, cuda, data, datasets, initializers, layers,
+               losses, metrics, optimizers, random, regularizers, saving, utils)
+from .regularizers import Regularizer
 from .config import device
-from .autodiff import GradientTape
+from .autodiff import GradientTape, UnconnectedGradients
 from .function import function
 from .data import TensorSpec
 from .layers import Input
 from .models import Model, Sequential
-from .ops import (abs, add, argmax, argmin, cast, clip_by_value, divide, equal, exp, greater, greater_equal, less,
+from .ops import (abs, add, cast, clip_by_value, divide, equal, exp, greater, greater_equal, less,
                   less_equal, log, matmul, multiply, negative, not_equal, one_hot, pow, reduce_max, reduce_mean,
                   reduce_min, reduce_std, reduce_sum, reduce_variance, sqrt, square, stack, stop_gradient, subtract,
                   where)
-from .ops import concat, expand_dims, gather, maximum, minimum, reshape, squeeze, tile, transpose
+from .ops import concat, expand_dims, gather, maximum, minimum, ones, ones_like, reshape, squeeze, tile, transpose, zeros, \
+    zeros_like
 from .tensor import (Tensor, Variable, bool_ as bool, constant, convert_to_tensor, float32, float64, int32, int64,
                      uint8)
-from . import ops as math  # tf.math.reduce_sum, ...
-from . import ops as nn    # tf.nn.relu, tf.nn.softmax, ...
+from .ops import floor, round, sigmoid, sign, tanh  # noqa: A004 - TensorFlow's top-level names
+from .tf_api import argmax, argmin, math, nn  # tf.math.reduce_sum, tf.nn.relu, ...: TensorFlow's names
 from . import models
 
 import sys as _sys

@@ -9,6 +9,8 @@ import os
 import sys
 import threading
 
+from . import _core
+
 _local = threading.local()
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
@@ -34,7 +36,7 @@ class TraceState:
     def note_metric(self, metric, state, y_true, y_pred, sample_weight):
         self.refuse(f"the built-in metric '{metric.name}' was updated inside the traced model call")
 
-    def note_result(self, metric):
+    def note_result(self, metric, value):
         self.refuse(f"the result of metric '{metric.name}' was read inside the traced call")
 
     def note_conversion(self, tensor, how):
@@ -63,6 +65,22 @@ class recording:
 
     def __exit__(self, *exc):
         self.state.tape.pop()
+        _local.state = self._outer
+        return False
+
+
+class not_recorded:
+    """Context manager: ops run inside are recorded on no tape, and no trace sees them (the eager
+    weight constraints of an optimizer step that a compiled program replays its own way)."""
+
+    def __enter__(self):
+        self._outer = current()
+        _local.state = None
+        _core.suspend_tapes()
+        return self
+
+    def __exit__(self, *exc):
+        _core.resume_tapes()
         _local.state = self._outer
         return False
 

@@ -29,6 +29,14 @@ def set_random_seed(seed):
     _rng = np.random.default_rng(seed)
 
 
+def seed_generator(seed):
+    """Seeds fastfit's generator only (`tf.random.set_seed`: TensorFlow's ops, not numpy's)."""
+    global _rng
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"set_seed: `seed` must be an int, got {type(seed).__name__}")
+    _rng = np.random.default_rng(int(seed))
+
+
 def snake_case(name):
     """'SparseCategoricalAccuracy' -> 'sparse_categorical_accuracy', 'AUC' -> 'auc', 'Conv2D' -> 'conv2d':
     Keras' to_snake_case, from which it derives default names."""

@@ -22,8 +22,7 @@ import warnings
 
 import numpy as np
 
-from . import _core, _tracing
-from .tensor import Tensor, Variable, _raw_numpy, convert_to_tensor
+from .tensor import Tensor, convert_to_tensor
 
 
 def function(func=None, input_signature=None, autograph=True, jit_compile=None, reduce_retracing=False,
@@ -78,7 +77,13 @@ class Function:
         return bound
 
     def __call__(self, *args, **kwargs):
-        leaves, key = _flatten((args, kwargs))
+        if not kwargs and all(type(a) is Tensor for a in args):  # the usual call, keyed quickly
+            leaves, key = args, tuple([(a.shape, a.dtype_name) for a in args])
+        else:
+            leaves, key = _flatten((args, kwargs))
+            if not all(type(v) is Tensor for v in leaves):  # numpy arrays enter as tensors, as in TensorFlow
+                leaves = [v if isinstance(v, Tensor) else convert_to_tensor(v) for v in leaves]
+                args, kwargs = _replace_leaves((args, kwargs), leaves)
         if self.input_signature is not None:
             _check_signature(self.input_signature, args)
         step = self._steps.get(key)

@@ -1,9 +1,12 @@
 """One input signature of a tf.function: its recording, the Program built from it, the check of that
 Program against an eager run, and the replay (see function.py for the life of a call)."""
+import warnings
+
 import numpy as np
 
 from . import _core, _tracing
-from .tensor import Tensor, Variable, _raw_numpy, convert_to_tensor
+from .config import program_device
+from .tensor import Tensor, Variable, _raw_numpy
 
 
 class _StepRecording(_tracing.TraceState):
@@ -14,6 +17,7 @@ class _StepRecording(_tracing.TraceState):
         self.gradients = []  # (target, sources, gradients)
         self.applies = []    # (optimizer, [(gradient, variable)], ops recorded before it)
         self.metrics = []    # (metric, its state, y_true, y_pred, sample_weight)
+        self.results = {}    # id(value) -> the built-in metric whose result() gave it
 
     def note_gradient(self, target, sources, grads):
         self.gradients.append((target, list(sources), list(grads)))
@@ -26,6 +30,10 @@ class _StepRecording(_tracing.TraceState):
 
     def note_metric(self, metric, state, y_true, y_pred, sample_weight):
         self.metrics.append((metric, state, y_true, y_pred, sample_weight))
+
+    def note_result(self, metric, value):
+        self.results[id(value)] = (metric, value)  # read again after each replay
+        self.tape.mark_live(value)  # a Python value of it would freeze one call's state into the trace
 
 
 class _Step:
@@ -43,7 +51,7 @@ class _Step:
         """(the _Step, the call's result): the function run eagerly while recorded."""
         from .function import _replace_leaves
         step = cls()
-        tensors = [v if isinstance(v, Tensor) else convert_to_tensor(v) for v in leaves]
+        tensors = list(leaves)
         rows = next((t.shape[0] for t in tensors if t.ndim >= 1), None)
         step.batch = [i for i, t in enumerate(tensors) if t.ndim >= 1 and t.shape[0] == rows]
         # Arguments that are not rows of the batch (a scalar step count, a learning rate) become
@@ -67,6 +75,7 @@ class _Step:
         """Builds the Program from the recording; returns why it cannot be, or None."""
         from . import optimizers
         from .function import _flatten
+        from .optimizers.constraint_step import compile_constraints
         if len(rec.gradients) > 1 or len(rec.applies) > 1:
             return "it computes or applies gradients more than once (fastfit compiles one gradient, applied once)"
         if rec.gradients and not rec.applies:
@@ -78,7 +87,8 @@ class _Step:
             loss, sources, grads = rec.gradients[0]
             optimizer, pairs, applied_at = rec.applies[0]
             if loss is None:
-                return "its gradient has output_gradients; fastfit compiles the gradient of a scalar loss"
+                return ("its gradient has output_gradients or several targets; fastfit compiles the gradient of a "
+                        "scalar loss")
             if loss.ndim != 0:
                 return f"the gradient's target has shape {loss.shape}; fastfit compiles the gradient of a scalar loss"
             for g, v in pairs:
@@ -89,25 +99,32 @@ class _Step:
         self.mode = "train" if rec.applies else "test"
         self.optimizer = optimizer
         # What the step returns: the loss, scalars (tracked as loss terms), batches of rows (outputs),
-        # or values that do not depend on the call (kept as they are).
-        out_leaves, self.result_key = _flatten(result)
+        # or values that do not depend on the call (kept as they are). picks: per returned leaf, its
+        # place among what Program.call returns (the loss, the terms, the outputs), or None and the value.
+        out_leaves, _ = _flatten(result)
         self.result_structure = result
-        outputs, terms, self.returns = [], [], []
+        self.single = isinstance(result, (Tensor, np.ndarray))
+        outputs, terms, picks = [], [], []
         for value in out_leaves:
             t = value if isinstance(value, Tensor) else None
-            if t is None or not rec.tape.is_live(t) or isinstance(t, Variable):
-                self.returns.append(("same", value))
+            noted = rec.results.get(id(value))
+            if noted is not None and noted[1] is value:  # a built-in metric's result: read after each call
+                picks.append(("result", noted[0]))
+            elif t is None or not rec.tape.is_live(t) or isinstance(t, Variable):
+                picks.append(("same", value))
             elif loss is not None and t is loss:
-                self.returns.append(("loss", None))
+                picks.append(("loss", 0))
             elif t.ndim == 0:
-                self.returns.append(("term", len(terms)))
+                picks.append(("term", len(terms)))
                 terms.append(t)
             elif t.shape[0] == inputs[0].shape[0]:
-                self.returns.append(("output", len(outputs)))
+                picks.append(("output", len(outputs)))
                 outputs.append(t)
             else:
                 return f"it returns a tensor of shape {t.shape}, neither a scalar nor a batch of rows"
-        self.returned_outputs = len(outputs)
+        first = {"loss": 0, "term": int(loss is not None), "output": int(loss is not None) + len(terms)}
+        self.picks = [(None, v) if kind in ("same", "result") else (first[kind] + v, None) for kind, v in picks]
+        self.results = {i for i, (kind, _) in enumerate(picks) if kind == "result"}
         labels, place, bindings = [], {}, []
         for metric, state, *folded in rec.metrics:  # each tensor a metric reads becomes a label, once
             for t in folded:
@@ -121,49 +138,49 @@ class _Step:
             return "an op reads the gradients (clipping or scaling them by hand); pass clipnorm= to the optimizer"
         if params and trace.first_reader(params, applied_at) >= 0:
             return "it reads the weights after apply_gradients changed them"
+        for metric, value in rec.results.values():  # returned as they are, they are read after each call
+            if trace.first_reader([value]) >= 0:
+                return (f"it computes with the result of metric '{metric.name}', a value the compiled step cannot "
+                        "update (return it instead)")
         if params:
             optimizers.flatten_variables(params)
         self.program = None
-        self._program = _core.Program(trace, [], params, optimizer._core if optimizer else None)
+        try:  # on the CPU: Program.call has no GPU path yet
+            self._program = _core.Program(trace, [], params, optimizer._core if optimizer else None)
+        except ValueError as e:  # a variable on the GPU
+            return f"its compiled step runs on the CPU only, and {e}"
+        if program_device() == "GPU":
+            warnings.warn("A compiled tf.function step runs on the CPU, not the GPU: replaying one call "
+                          "(Program.call) has no GPU path yet.", UserWarning, stacklevel=5)
+        if params:  # the weight constraints, after the update of the variables given a gradient
+            update, why = compile_constraints([v for g, v in pairs if g is not None])
+            if why is not None:
+                return why
+            if update is not None:
+                self._program.set_after_update(update)
         for metric, _, slots in bindings:
             self._program.add_metric(metric._accumulator, *slots)
         self.metric_states = [state for _, state, _ in bindings]
+        # the loss's and the terms' trackers (restarted by each call), then the metrics' states
+        self.states = [_core.MetricState() for _ in range(int(loss is not None) + len(terms))] + self.metric_states
         self.params = params
         self.state_tensors = list(trace.state_tensors)
-        self.loss_state = [_core.MetricState()] if loss is not None else []
-        self.term_states = [_core.MetricState() for _ in terms]
-        self.output_shapes = [(t.shape, t.dtype_name) for t in outputs]
-        self.scratch = [np.empty(s, d) for s, d in self.output_shapes[self.returned_outputs:]]
         return None
 
     # -- replay ---------------------------------------------------------------------------------
     def run(self, leaves, program=None):
         """The call replayed by the Program: the result in the function's structure."""
-        program = program or self.program
-        arrays = []
-        for i in self.batch:
-            v = leaves[i]
-            arrays.append(v if isinstance(v, Tensor) else convert_to_tensor(v))
+        arrays = [leaves[i] for i in self.batch]
         for i, var in self.hidden.items():
             var.assign(leaves[i])
-        for s in self.loss_state + self.term_states:
-            s.reset()
-        returned = [np.empty(s, d) for s, d in self.output_shapes[:self.returned_outputs]]
-        results = [Tensor.view(a) for a in returned + self.scratch]
-        states = self.loss_state + self.term_states + self.metric_states
-        program.run(self.mode, _core.ArraySource(arrays, arrays[0].shape[0]), 1, states, results, True)
-        values = []
-        for kind, what in self.returns:
-            if kind == "same":
-                values.append(what)
-            elif kind == "loss":
-                values.append(Tensor(np.array(self.loss_state[0].result(), np.float32)))
-            elif kind == "term":
-                values.append(Tensor(np.array(self.term_states[what].result(), np.float32)))
-            else:
-                values.append(Tensor.view(returned[what]))
+        values = (program or self.program).call(self.mode, arrays, self.states)
+        out = [value if k is None else values[k] for k, value in self.picks]
+        for i in self.results:
+            out[i] = self.picks[i][1].result()
+        if self.single:
+            return out[0]
         from .function import _replace_leaves
-        return _replace_leaves(self.result_structure, values)
+        return _replace_leaves(self.result_structure, out)
 
     # -- the check ------------------------------------------------------------------------------
     def verify(self, fn, args, kwargs, leaves):
@@ -195,7 +212,7 @@ class _Step:
 
     def _snapshot(self):
         """Everything a replay changes, with its value now."""
-        held = list(self.params) + list(self.state_tensors) + list(self.hidden.values())
+        held = list(self.params) + list(self.state_tensors)  # not `hidden`: each call refills them
         if self.optimizer is not None:
             held += list(self.optimizer.variables)
         seen, out = set(), []

@@ -23,7 +23,18 @@ class Initializer:
         return np.random.default_rng(self.seed) if getattr(self, "seed", None) is not None else backend.rng()
 
     def get_config(self):
+        """The constructor's arguments, under Keras 3's keys."""
         return {k: v for k, v in vars(self).items()}
+
+    @classmethod
+    def from_config(cls, config):
+        """The initializer `get_config()` describes. Keras' arguments fastfit does not take are
+        accepted at their default (None) and refused otherwise."""
+        config = dict(config)
+        for key in ("input_axes", "output_axes"):  # Keras 3.15's VarianceScaling additions
+            if config.pop(key, None) is not None:
+                raise NotImplementedError(f"{cls.__name__}: `{key}` is not supported yet")
+        return cls(**config)
 
 
 class Zeros(Initializer):
@@ -93,32 +104,39 @@ class VarianceScaling(Initializer):
         return TruncatedNormal(0.0, math.sqrt(scale) / 0.87962566103423978, self.seed)(shape)
 
 
-class GlorotUniform(VarianceScaling):
+class _Preset(VarianceScaling):
+    """A VarianceScaling with fixed arguments: only `seed` is its own."""
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+
+class GlorotUniform(_Preset):
     def __init__(self, seed=None):
         super().__init__(1.0, "fan_avg", "uniform", seed)
 
 
-class GlorotNormal(VarianceScaling):
+class GlorotNormal(_Preset):
     def __init__(self, seed=None):
         super().__init__(1.0, "fan_avg", "truncated_normal", seed)
 
 
-class HeNormal(VarianceScaling):
+class HeNormal(_Preset):
     def __init__(self, seed=None):
         super().__init__(2.0, "fan_in", "truncated_normal", seed)
 
 
-class HeUniform(VarianceScaling):
+class HeUniform(_Preset):
     def __init__(self, seed=None):
         super().__init__(2.0, "fan_in", "uniform", seed)
 
 
-class LecunNormal(VarianceScaling):
+class LecunNormal(_Preset):
     def __init__(self, seed=None):
         super().__init__(1.0, "fan_in", "truncated_normal", seed)
 
 
-class LecunUniform(VarianceScaling):
+class LecunUniform(_Preset):
     def __init__(self, seed=None):
         super().__init__(1.0, "fan_in", "uniform", seed)
 
@@ -128,10 +146,18 @@ _BY_NAME = {"zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal":
             "glorot_normal": GlorotNormal, "he_normal": HeNormal, "he_uniform": HeUniform,
             "lecun_normal": LecunNormal, "lecun_uniform": LecunUniform, "variance_scaling": VarianceScaling,
             "uniform": RandomUniform, "normal": RandomNormal}  # Keras' short names
+_BY_NAME.update({cls.__name__: cls for cls in set(_BY_NAME.values())})  # and class names: "Zeros"
+
+
+_BY_NAME.update({cls.__name__: cls for cls in set(_BY_NAME.values())})  # Keras takes class names too
 
 
 def get(identifier):
-    """An initializer from a name ('glorot_uniform'), an Initializer, or a callable(shape, dtype)."""
+    """An initializer from a name ('glorot_uniform' or 'GlorotUniform'), a config dict (as
+    `serialize` gives), an Initializer, or a callable(shape, dtype)."""
+    if isinstance(identifier, dict):
+        from .saving.serialization import deserialize_keras_object
+        return deserialize_keras_object(identifier, module_objects=_BY_NAME)
     if isinstance(identifier, str):
         if identifier not in _BY_NAME:
             raise ValueError(f"Unknown initializer: '{identifier}'. Valid names: {sorted(_BY_NAME)}")
@@ -139,3 +165,14 @@ def get(identifier):
     if callable(identifier):
         return identifier
     raise TypeError(f"initializer must be a string or a callable, got {type(identifier).__name__}")
+
+
+def serialize(initializer):
+    """The initializer as Keras 3 writes it in configs: {"module", "class_name", "config", ...}."""
+    from .saving.serialization import serialize_keras_object
+    return serialize_keras_object(initializer)
+
+
+def deserialize(config, custom_objects=None):
+    from .saving.serialization import deserialize_keras_object
+    return deserialize_keras_object(config, custom_objects, module_objects=_BY_NAME)

@@ -14,6 +14,11 @@ class KerasTensor:
         self._listed = listed      # the layer was called on a list (even of one), to be replayed so
         self._call = call          # (inputs, args, kwargs) of a call with more than its inputs, as a template
         self.name = name
+        # Which call of its layer made it (Keras' node index: "dense[1][0]" in a summary is the second call).
+        self._node_index = 0
+        if layer is not None:
+            self._node_index = getattr(layer, "_symbolic_calls", 0)
+            layer._symbolic_calls = self._node_index + 1
 
     def _replay(self, values):
         """The layer call that made this tensor, on the concrete tensors `values` (id -> tensor) of its

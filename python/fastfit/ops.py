@@ -1,5 +1,7 @@
 """Math on tensors, differentiable where the maths is: `tf.reduce_sum`, `tf.matmul`, ... and the
 arithmetic operators of Tensor. Each call runs a C++ kernel at once and records on active tapes."""
+import builtins
+
 import numpy as np
 
 from . import _core
@@ -7,8 +9,8 @@ from .keras_tensor import KerasTensor, symbolic
 from .tensor import Tensor, as_float as _float, convert_to_tensor
 
 __all__ = ["add", "subtract", "multiply", "divide", "negative", "square", "sqrt", "exp", "log", "abs",
-           "reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_std", "reduce_variance", "matmul", "argmax",
-           "argmin", "equal", "not_equal", "greater", "greater_equal", "less", "less_equal", "cast", "where", "one_hot",
+           "reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_std", "reduce_variance", "matmul",
+           "equal", "not_equal", "greater", "greater_equal", "less", "less_equal", "cast", "where", "one_hot",
            "stop_gradient", "pow", "clip_by_value", "stack", "relu", "sigmoid", "tanh", "softmax"]
 
 
@@ -125,16 +127,6 @@ def less_equal(x, y):
     return _compare("less_equal", x, y)
 
 
-def argmax(input, axis=None, output_type=None):  # noqa: A002 - the TensorFlow name
-    """Index of the largest value along `axis` (TensorFlow's default: axis 0), as int32."""
-    return _core.apply("argmax", [_float(input)], axis=0 if axis is None else int(axis))
-
-
-def argmin(input, axis=None, output_type=None):  # noqa: A002
-    """Index of the smallest value along `axis` (default 0), as int32."""
-    return _core.apply("argmin", [_float(input)], axis=0 if axis is None else int(axis))
-
-
 def cast(x, dtype):
     """`x` as float32, int32 or bool (0/1 in float32; fastfit has no bool tensors). float64 and int64 map
     to float32 and int32, the dtypes the core computes in. Float to int truncates toward zero."""
@@ -176,12 +168,20 @@ def where(condition, x=None, y=None):
     """x where condition is nonzero (true), else y; broadcasting. Differentiable in x and y."""
     if x is None or y is None:
         raise NotImplementedError("where: the one-argument form (indices of true elements) is not supported yet")
-    c = cast(_numeric(condition), "bool")
-    return c * _float(x) + (1.0 - c) * _float(y)
+    return _core.apply("select", [cast(_numeric(condition), "bool"), _float(x), _float(y)])
 
 
-def one_hot(indices, depth, on_value=1.0, off_value=0.0, axis=-1):
-    """A new last axis of `depth`: on_value at each index, off_value elsewhere (float32)."""
+def one_hot(indices, depth=None, on_value=1.0, off_value=0.0, axis=-1, dtype=None, name=None, num_classes=None,
+            sparse=False):
+    """A new last axis of `depth` (Keras: `num_classes`): on_value at each index, off_value elsewhere
+    (float32, or `dtype`)."""
+    depth = num_classes if depth is None else depth
+    if depth is None:
+        raise TypeError("one_hot: give the number of classes (`depth`, or `num_classes` as keras.ops names it)")
+    if sparse:
+        raise NotImplementedError("one_hot: sparse=True is not supported (fastfit has no sparse tensors)")
+    if dtype is not None and getattr(dtype, "name", dtype) != "float32":
+        return cast(one_hot(indices, depth, on_value, off_value, axis), dtype)
     if axis != -1:
         raise NotImplementedError(f"one_hot: only axis=-1 is supported yet, got axis={axis}")
     ids = expand_dims(cast(_numeric(indices), "float32"), -1)
@@ -213,10 +213,10 @@ def _getitem(self, key):
     """Basic indexing (ints, slices with step 1, `...`) is differentiable and traceable; anything else
     (fancy indexing, steps) computes through NumPy."""
     keys = key if isinstance(key, tuple) else (key,)
-    if any(k is Ellipsis for k in keys):
+    if builtins.any(k is Ellipsis for k in keys):
         i = keys.index(Ellipsis)
         keys = keys[:i] + (slice(None),) * (self.ndim - len(keys) + 1) + keys[i + 1:]
-    basic = len(keys) <= self.ndim and all(
+    basic = len(keys) <= self.ndim and builtins.all(
         isinstance(k, (int, np.integer)) or (isinstance(k, slice) and k.step in (None, 1)) for k in keys)
     if not basic:
         from .tensor import _to_numpy
@@ -227,7 +227,7 @@ def _getitem(self, key):
         if isinstance(k, slice):
             start, stop, _ = k.indices(dim)
             begin.append(start)
-            size.append(-1 if k.stop is None else max(stop - start, 0))  # -1: to the end, whatever its length
+            size.append(-1 if k.stop is None else builtins.max(stop - start, 0))  # -1: to the end, whatever its length
             keep.append(True)
         else:
             i = int(k) + (dim if k < 0 else 0)
@@ -237,7 +237,7 @@ def _getitem(self, key):
             size.append(1)
             keep.append(False)
     x = _core.apply("slice", [_float(self)], begin=begin, size=size)
-    if all(keep):
+    if builtins.all(keep):
         return x
     shape = [d for d, k in zip(x.shape, keep) if k]
     first_kept = keep[0] and size[0] == -1  # the batch axis kept whole: reshape relative to it
@@ -272,28 +272,56 @@ _operators(KerasTensor, elementwise_eq=False)  # == stays identity: graphs keep 
 
 
 # -- shapes ----------------------------------------------------------------------------------
-__all__ += ["reshape", "transpose", "concat", "maximum", "minimum", "tile", "squeeze", "expand_dims", "gather"]
+__all__ += ["reshape", "transpose", "concat", "maximum", "minimum", "tile", "squeeze", "expand_dims", "gather", "zeros",
+            "ones", "zeros_like", "ones_like"]
+
+
+def zeros(shape, dtype="float32"):
+    """A constant tensor of zeros (float32, or int32 for an integer dtype: the dtypes fastfit computes in).
+
+    >>> tf.zeros((2, 3)).shape
+    (2, 3)
+    """
+    return convert_to_tensor(np.zeros(_ints(shape)), dtype)
+
+
+def ones(shape, dtype="float32"):
+    """A constant tensor of ones (float32, or int32 for an integer dtype)."""
+    return convert_to_tensor(np.ones(_ints(shape)), dtype)
+
+
+def zeros_like(input, dtype=None):  # noqa: A002 - the TensorFlow name
+    """Zeros of `input`'s shape, in its dtype unless `dtype` is given (a constant: no gradient flows)."""
+    x = input if isinstance(input, Tensor) else convert_to_tensor(input)
+    return zeros(x.shape, dtype or x.dtype_name)
+
+
+def ones_like(input, dtype=None):  # noqa: A002
+    """Ones of `input`'s shape, in its dtype unless `dtype` is given (a constant: no gradient flows)."""
+    x = input if isinstance(input, Tensor) else convert_to_tensor(input)
+    return ones(x.shape, dtype or x.dtype_name)
 
 
 def _ints(values):
     return [int(v) for v in (values if isinstance(values, (list, tuple, np.ndarray)) else [values])]
 
 
-def reshape(tensor, shape):
+def reshape(tensor, shape=None, newshape=None):
     """`tensor` with the same elements in `shape`, which may hold one -1 (what is left).
 
     A shape whose first entry is the tensor's first dimension is recorded relative to it, so a traced
     model replays it at any batch size: ``tf.reshape(x, (len(x), -1))`` flattens every batch.
     """
-    x, shape = _float(tensor), _ints(shape)
+    x, shape = _float(tensor), _ints(newshape if shape is None else shape)  # newshape: keras.ops' name
     if x.ndim and shape and shape[0] == x.shape[0]:
         return _core.apply("reshape", [x], shape=shape[1:], keep_batch=True)
     return _core.apply("reshape", [x], shape=shape)
 
 
-def transpose(a, perm=None):
-    """Permutes the axes: output axis k is input axis perm[k] (reversed when perm is None)."""
-    x = _float(a)
+def transpose(a, perm=None, axes=None):
+    """Permutes the axes: output axis k is input axis perm[k] (reversed when perm is None); `axes` is
+    keras.ops' name for `perm`."""
+    x, perm = _float(a), perm if axes is None else axes
     return _core.apply("transpose", [x], perm=list(range(x.ndim))[::-1] if perm is None else _ints(perm))
 
 
@@ -312,9 +340,9 @@ def minimum(x, y):
     return _core.apply("minimum", [_float(x), _float(y)])
 
 
-def tile(input, multiples):  # noqa: A002 - the TensorFlow name
-    """`input` repeated multiples[k] times along each axis k."""
-    return _core.apply("tile", [_float(input)], multiples=_ints(multiples))
+def tile(input, multiples=None, repeats=None):  # noqa: A002 - the TensorFlow name
+    """`input` repeated multiples[k] times along each axis k (`repeats`: keras.ops' name)."""
+    return _core.apply("tile", [_float(input)], multiples=_ints(multiples if repeats is None else repeats))
 
 
 def squeeze(input, axis=None):  # noqa: A002
@@ -347,6 +375,13 @@ def gather(params, indices, validate_indices=None, axis=None, batch_dims=0):
                                   f"batch_dims={batch_dims}")
     return _core.apply("gather", [_float(params), convert_to_tensor(indices)])
 
+
+# -- keras.ops' NumPy-style names (Keras 3 semantics where they differ from TensorFlow's: argmax) ----
+from . import numpy_ops as _numpy_ops  # noqa: E402 - it builds on the ops above
+
+for _name in _numpy_ops.__all__:
+    globals()[_name] = getattr(_numpy_ops, _name)
+__all__ += [n for n in _numpy_ops.__all__ if n not in __all__]
 
 # -- on KerasTensors: each op called on symbolic tensors becomes a node of the functional graph ----
 for _name in __all__ + ["_getitem"]:

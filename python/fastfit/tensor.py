@@ -116,6 +116,9 @@ class Variable(Tensor):
     array([0.5, 1.5], dtype=float32)
     """
 
+    regularizer = None  # add_weight's: its penalty joins the layer's losses
+    constraint = None   # add_weight's: applied after each optimizer update
+
     def __init__(self, initial_value, trainable=True, name=None, dtype=None):
         value = initial_value() if callable(initial_value) else initial_value
         if isinstance(value, Tensor):

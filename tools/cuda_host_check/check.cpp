@@ -72,7 +72,7 @@ void elementwise() {
         K(act_backward)(act, y.data(), dy.data(), n, o.data(), acc);
       });
   }
-  for (int k = 0; k < 6; ++k) {
+  for (int k = 0; k <= int(Unary::sign); ++k) {
     const std::string u = "unary " + std::to_string(k);
     Vec y(n);
     cpu::unary_forward(Unary(k), pos.data(), n, y.data());
@@ -80,6 +80,10 @@ void elementwise() {
     same(u + " backward", rnd(n),
          [&](bool gpu, Vec& o) { K(unary_backward)(Unary(k), pos.data(), y.data(), dy.data(), n, o.data(), true); });
   }
+  for (Unary k : {Unary::expm1, Unary::erf, Unary::softplus, Unary::floor, Unary::ceil, Unary::round, Unary::sign})
+    same("unary " + std::to_string(int(k)) + " signed", Vec(n), [&](bool gpu, Vec& o) {
+      K(unary_forward)(k, x.data(), n, o.data());
+    });
   const Vec b = rnd(8);
   same("bias_add", Vec(5 * 8), [&](bool gpu, Vec& o) { K(bias_add_forward)(x.data(), b.data(), 5, 8, o.data()); });
   same("axpy_store", rnd(n), [&](bool gpu, Vec& o) { K(axpy_store)(0.5f, x.data(), n, o.data(), true); });
@@ -115,6 +119,16 @@ void broadcasting() {
       same("compare " + std::to_string(k), out, [&](bool gpu, Vec& o) {
         K(compare_forward)(Compare(k), a.data(), s[0], b.data(), s[1], s[2], o.data());
       });
+    Vec c(a.size());  // where's condition, broadcast like a: about half true
+    for (size_t i = 0; i < c.size(); ++i) c[i] = a[i] > 0.85f ? 1.f : 0.f;
+    same("select " + s[2].str(), out, [&](bool gpu, Vec& o) {
+      K(select_forward)(c.data(), s[0], b.data(), s[1], a.data(), s[0], s[2], o.data());
+    }, 0.f);
+    for (bool take_true : {true, false})
+      for (bool acc : {true, false})
+        same("select backward " + s[2].str(), rnd(b.size()), [&](bool gpu, Vec& o) {
+          K(select_backward)(c.data(), s[0], g.data(), s[2], take_true, o.data(), s[1], acc);
+        });
   }
 }
 
@@ -148,6 +162,11 @@ void reductions() {
       K(arg_extreme)(x.data(), s, axis, true, i.data());
       o = as_floats(i);
     });
+  for (auto [l1, l2] : {std::pair{0.01, 0.0}, {0.0, 0.02}, {0.01, 0.02}})
+    for (bool acc : {true, false})
+      same("l1_l2_penalty backward", rnd(60), [&](bool gpu, Vec& o) {
+        K(l1_l2_penalty_backward)(x.data(), 60, l1, l2, 0.5f, o.data(), acc);
+      });
   same("column_sum", rnd(7), [&](bool gpu, Vec& o) { K(column_sum)(x.data(), 8, 7, o.data(), true); });
 }
 
@@ -243,6 +262,10 @@ void data_movement() {
       K(dropout_forward)(x.data(), 1000, state, first, 0.7f, o.data(), mask.data());
       o.insert(o.end(), mask.begin(), mask.end());
     }, 0.f);
+  for (bool normal : {false, true})
+    for (uint64_t first : {0ull, 13ull, 200ull})
+      same(std::string("random_fill ") + (normal ? "normal" : "uniform") + " from " + std::to_string(first), Vec(300),
+           [&](bool gpu, Vec& o) { K(random_fill)(state, first, 300, normal, o.data()); }, 0.f);
   same("random_advance", Vec(), [&](bool gpu, Vec& o) {
     int32_t s[2] = {1, -1};
     K(random_advance)(s);

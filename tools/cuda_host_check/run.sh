@@ -15,7 +15,7 @@ sources=()
 for cu in "$repo"/csrc/kernels/cuda/*.cu; do
   [ "$(basename "$cu")" = gemm.cu ] && continue
   out="$work/$(basename "$cu" .cu).cpp"
-  sed 's/[A-Za-z_]*<<<[^>]*>>>([^;]*);/throw std::runtime_error("a block kernel: checked on a GPU only");/' "$cu" >"$out"
+  sed 's/[A-Za-z0-9_]*<<<[^>]*>>>([^;]*);/throw std::runtime_error("a block kernel: checked on a GPU only");/' "$cu" >"$out"
   sources+=("$out")
 done
 openblas=$(python -c "import scipy_openblas32 as s; print(s.get_lib_dir())")

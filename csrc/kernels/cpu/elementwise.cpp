@@ -66,6 +66,18 @@ FF_MULTIVERSION_NOFMA void unary_forward(Unary kind, const float* __restrict x, 
     case Unary::exp: for (int64_t i = 0; i < n; ++i) y[i] = std::exp(x[i]); break;
     case Unary::log: for (int64_t i = 0; i < n; ++i) y[i] = std::log(x[i]); break;
     case Unary::abs: for (int64_t i = 0; i < n; ++i) y[i] = std::fabs(x[i]); break;
+    case Unary::log1p: for (int64_t i = 0; i < n; ++i) y[i] = std::log1p(x[i]); break;
+    case Unary::expm1: for (int64_t i = 0; i < n; ++i) y[i] = std::expm1(x[i]); break;
+    case Unary::erf: for (int64_t i = 0; i < n; ++i) y[i] = std::erf(x[i]); break;
+    case Unary::softplus:  // log(1 + e^x) without overflow
+      for (int64_t i = 0; i < n; ++i) y[i] = std::max(x[i], 0.f) + std::log1p(std::exp(-std::fabs(x[i])));
+      break;
+    case Unary::floor: for (int64_t i = 0; i < n; ++i) y[i] = std::floor(x[i]); break;
+    case Unary::ceil: for (int64_t i = 0; i < n; ++i) y[i] = std::ceil(x[i]); break;
+    case Unary::round: for (int64_t i = 0; i < n; ++i) y[i] = std::nearbyint(x[i]); break;  // half to even
+    case Unary::sign:  // nan stays nan, as numpy and TensorFlow give it
+      for (int64_t i = 0; i < n; ++i) y[i] = x[i] != x[i] ? x[i] : float((x[i] > 0.f) - (x[i] < 0.f));
+      break;
   }
 }
 
@@ -81,6 +93,13 @@ FF_MULTIVERSION_NOFMA void unary_backward(Unary kind, const float* __restrict x,
     case Unary::abs:
       store(dx, n, acc, [&](int64_t i) { return x[i] > 0.f ? dy[i] : (x[i] < 0.f ? -dy[i] : 0.f); });
       break;
+    case Unary::log1p: store(dx, n, acc, [&](int64_t i) { return dy[i] / (1.f + x[i]); }); break;
+    case Unary::expm1: store(dx, n, acc, [&](int64_t i) { return dy[i] * (y[i] + 1.f); }); break;
+    case Unary::erf:  // 2 / sqrt(pi) e^(-x^2)
+      store(dx, n, acc, [&](int64_t i) { return dy[i] * 1.1283791670955126f * std::exp(-x[i] * x[i]); });
+      break;
+    case Unary::softplus: store(dx, n, acc, [&](int64_t i) { return dy[i] / (1.f + std::exp(-x[i])); }); break;
+    case Unary::floor: case Unary::ceil: case Unary::round: case Unary::sign: break;  // not differentiable
   }
 }
 

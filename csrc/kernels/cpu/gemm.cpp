@@ -136,10 +136,11 @@ void gemm(int threads, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t
     for (int64_t i = 0; i < M * N; ++i) C[i] = beta == 0.f ? 0.f : beta * C[i];
     return;
   }
-  // A transposed (weight gradients x^T dz) reads A down columns: fine on one thread, but on two
-  // OpenBLAS's packed kernel measured faster, so large ones go there.
-  if (alpha == 1.f && (beta == 0.f || beta == 1.f) && fits_skinny(trans_b, N, K) &&
-      (!trans_a || one_thread(threads, M, N, K))) {
+  // A transposed (weight gradients x^T dz) reads A down columns. On an idle machine OpenBLAS's packed
+  // kernel on two threads measured faster for large ones, but on a busy one its threads wait for each
+  // other: 784x64x64 (the guide's first weight gradient) took 2.3-2.7 ms there against 40 us on one
+  // thread, while our split degrades to ~70 us (the caller takes over the helper's rows).
+  if (alpha == 1.f && (beta == 0.f || beta == 1.f) && fits_skinny(trans_b, N, K)) {
     Epilogue e;
     e.acc = beta == 1.f;
     skinny(threads, M, N, K, A, trans_a ? 1 : K, trans_a ? M : 1, B, C, e);

@@ -1,7 +1,9 @@
-// Counter-based random numbers: Philox4x32-10 (Salmon et al., SC'11; Random123), and dropout on it.
+// Counter-based random numbers: Philox4x32-10 (Salmon et al., SC'11; Random123), and dropout and noise on it.
 // A stream's numbers come in batches of 64 from 16 blocks: number 64 b + 16 w + l is word w of block
 // 16 b + l, whose counter is (block, stream, 0). Any range of numbers is computed directly, so a
 // batch split across threads draws exactly the numbers of the whole, on any CPU.
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 // GCC 12 warns inside the AVX-512 intrinsics' own _mm512_undefined_epi32 (GCC bug 105593, fixed in 13).
@@ -131,6 +133,21 @@ void philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_t ou
 
 void random_uniform(uint32_t seed, uint32_t counter, uint64_t first, int64_t n, float* u) {
   g_uniform(seed, counter, first, n, u);
+}
+
+void random_fill(const int32_t* state, uint64_t first, int64_t n, bool normal, float* out) {
+  const uint32_t seed = uint32_t(state[0]), counter = uint32_t(state[1]);
+  if (!normal) return random_uniform(seed, counter, first, n, out);
+  constexpr int64_t kBlock = 256;  // normals per draw of uniforms, on the stack
+  float u[2 * kBlock];
+  for (int64_t i = 0; i < n; i += kBlock) {
+    const int64_t m = std::min(kBlock, n - i);
+    random_uniform(seed, counter, 2 * (first + uint64_t(i)), 2 * m, u);
+    for (int64_t k = 0; k < m; ++k) {  // 1 - u is in (0, 1]: the logarithm is finite
+      const double radius = std::sqrt(-2.0 * std::log(1.0 - double(u[2 * k])));
+      out[i + k] = float(radius * std::cos(2.0 * M_PI * double(u[2 * k + 1])));
+    }
+  }
 }
 
 // Keras 3: y = x / keep_prob where u < keep_prob, else 0. The uniforms are drawn into mask first.

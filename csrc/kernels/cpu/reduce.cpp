@@ -1,5 +1,7 @@
-// Reductions: sum/mean over a set of axes (float64 accumulation) and its gradient; column sums.
+// Reductions: sum/mean over a set of axes (float64 accumulation) and its gradient; column sums; the
+// L1/L2 regularization penalty.
 #include <cstring>
+#include <vector>
 
 #include "kernels/cpu/kernels.h"
 
@@ -60,10 +62,42 @@ inline void walk(int n, const int64_t* size, const int64_t* stride, F&& f) {
 
 }  // namespace
 
-// out = scale * sum over the reduced axes; each output sums its elements in memory order.
+// 8 interleaved partial sums of f(x[i]) (element i into sum i % 8), added pairwise.
+template <class F>
+inline double partial_sums(const float* __restrict x, int64_t n, F f) {
+  double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  const int64_t whole = n / 8 * 8;
+  for (int64_t i = 0; i < whole; i += 8)
+    for (int l = 0; l < 8; ++l) s[l] += f(double(x[i + l]));
+  for (int64_t i = whole; i < n; ++i) s[i % 8] += f(double(x[i]));
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+// The kept axes are one contiguous block after the reduced ones ((rows, k) reduced over the rows):
+// each output then adds the rows in order, and a pass per row over the block vectorises.
+static bool rows_of_block(const Walks& w) { return w.nk == 1 && w.kstride[0] == 1 && w.nr > 0; }
+
+// out = scale * sum over the reduced axes, in double. Each output adds its elements in memory order,
+// except a whole contiguous tensor, added as 8 interleaved partial sums (element i into sum i % 8,
+// the sums then added pairwise): the same order on every thread count.
 FF_MULTIVERSION_NOFMA void reduce_forward(const float* __restrict x, const Shape& shape, uint32_t axes, double scale,
                                           float* __restrict out) {
   const Walks w(shape, axes);
+  if (w.nk == 0 && w.nr == 1 && w.rstride[0] == 1) {
+    out[0] = float(partial_sums(x, w.rsize[0], [](double v) { return v; }) * scale);
+    return;
+  }
+  if (rows_of_block(w)) {
+    thread_local std::vector<double> sums;
+    const int64_t k = w.ksize[0];
+    sums.assign(size_t(k), 0.0);
+    double* __restrict acc = sums.data();
+    walk(w.nr, w.rsize, w.rstride, [&](int64_t r) {
+      for (int64_t j = 0; j < k; ++j) acc[j] += x[r + j];
+    });
+    for (int64_t j = 0; j < k; ++j) out[j] = float(acc[j] * scale);
+    return;
+  }
   int64_t o = 0;
   walk(w.nk, w.ksize, w.kstride, [&](int64_t base) {
     double s = 0;
@@ -72,10 +106,37 @@ FF_MULTIVERSION_NOFMA void reduce_forward(const float* __restrict x, const Shape
   });
 }
 
+FF_MULTIVERSION_NOFMA void l1_l2_penalty_forward(const float* __restrict x, int64_t n, double l1, double l2,
+                                                 float* __restrict out) {
+  double total = 0;
+  if (l1 != 0) total += l1 * partial_sums(x, n, [](double v) { return v < 0 ? -v : v; });
+  if (l2 != 0) total += l2 * partial_sums(x, n, [](double v) { return v * v; });
+  out[0] = float(total);
+}
+
+FF_MULTIVERSION_NOFMA void l1_l2_penalty_backward(const float* __restrict x, int64_t n, double l1, double l2, float g,
+                                                  float* __restrict dx, bool acc) {
+  const float a = float(l1) * g, b = 2.f * float(l2) * g;
+  for (int64_t i = 0; i < n; ++i) {
+    const float sign = x[i] > 0.f ? 1.f : x[i] < 0.f ? -1.f : 0.f;
+    const float d = a * sign + b * x[i];
+    dx[i] = acc ? dx[i] + d : d;
+  }
+}
+
 // dx (+)= scale * dout, dout broadcast back over the reduced axes.
 FF_MULTIVERSION_NOFMA void reduce_backward(const float* __restrict dout, const Shape& shape, uint32_t axes, float scale,
                                            float* __restrict dx, bool acc) {
   const Walks w(shape, axes);
+  if (rows_of_block(w)) {
+    const int64_t k = w.ksize[0];
+    walk(w.nr, w.rsize, w.rstride, [&](int64_t r) {
+      float* __restrict row = dx + r;
+      if (acc) for (int64_t j = 0; j < k; ++j) row[j] += dout[j] * scale;
+      else for (int64_t j = 0; j < k; ++j) row[j] = dout[j] * scale;
+    });
+    return;
+  }
   int64_t o = 0;
   walk(w.nk, w.ksize, w.kstride, [&](int64_t base) {
     const float g = dout[o++] * scale;

@@ -1,4 +1,4 @@
-// Binary ops and comparisons with numpy broadcasting (cpu/broadcast.cpp, cpu/compare.cpp). The
+// Binary ops, comparisons and where with numpy broadcasting (cpu/broadcast.cpp, cpu/compare.cpp). The
 // backward gathers: each input element sums, in output order, the gradients of the outputs it was
 // broadcast to, so the sums round as the CPU's.
 #include "kernels/cuda/launch.cuh"
@@ -155,6 +155,29 @@ void compare_forward(Compare kind, const float* a, const Shape& a_shape, const f
       case Compare::less_equal: r = x <= y; break;
     }
     out[k] = r ? 1.f : 0.f;
+  });
+}
+
+void select_forward(const float* c, const Shape& c_shape, const float* x, const Shape& x_shape, const float* y,
+                    const Shape& y_shape, const Shape& out_shape, float* out) {
+  const Bcast cx(c_shape, x_shape, out_shape), yy(y_shape, y_shape, out_shape);
+  each("select_forward", out_shape.numel(), [=] __device__(int64_t k) {
+    int64_t i, j, l, unused;
+    cx.offsets(k, i, j);
+    yy.offsets(k, l, unused);
+    out[k] = c[i] != 0.f ? x[j] : y[l];
+  });
+}
+
+void select_backward(const float* c, const Shape& c_shape, const float* g, const Shape& out_shape, bool take_true,
+                     float* d, const Shape& d_shape, bool acc) {
+  const Bcast w(d_shape, c_shape, out_shape);
+  each("select_backward", d_shape.numel(), [=] __device__(int64_t e) {
+    float s = acc ? d[e] : 0.f;
+    for_copies(w, w.sa, w.sb, e, [&](int64_t k, int64_t i) {
+      if ((c[i] != 0.f) == take_true) s += g[k];
+    });
+    d[e] = s;
   });
 }
 

@@ -48,11 +48,21 @@ void unary_forward(Unary kind, const float* x, int64_t n, float* y) {
       case Unary::exp: y[i] = expf(v); break;
       case Unary::log: y[i] = logf(v); break;
       case Unary::abs: y[i] = fabsf(v); break;
+      case Unary::log1p: y[i] = log1pf(v); break;
+      case Unary::expm1: y[i] = expm1f(v); break;
+      case Unary::erf: y[i] = erff(v); break;
+      case Unary::softplus: y[i] = fmaxf(v, 0.f) + log1pf(expf(-fabsf(v))); break;  // log(1 + e^x), no overflow
+      case Unary::floor: y[i] = floorf(v); break;
+      case Unary::ceil: y[i] = ceilf(v); break;
+      case Unary::round: y[i] = rintf(v); break;  // half to even
+      case Unary::sign: y[i] = v != v ? v : float((v > 0.f) - (v < 0.f)); break;  // nan stays nan
     }
   });
 }
 
 void unary_backward(Unary kind, const float* x, const float* y, const float* dy, int64_t n, float* dx, bool acc) {
+  if (kind == Unary::floor || kind == Unary::ceil || kind == Unary::round || kind == Unary::sign)
+    return;  // not differentiable: dx untouched, as on the CPU
   store("unary_backward", dx, n, acc, [=] __device__(int64_t i) {
     switch (kind) {
       case Unary::neg: return -dy[i];
@@ -61,6 +71,11 @@ void unary_backward(Unary kind, const float* x, const float* y, const float* dy,
       case Unary::exp: return dy[i] * y[i];
       case Unary::log: return dy[i] / x[i];
       case Unary::abs: return x[i] > 0.f ? dy[i] : (x[i] < 0.f ? -dy[i] : 0.f);
+      case Unary::log1p: return dy[i] / (1.f + x[i]);
+      case Unary::expm1: return dy[i] * (y[i] + 1.f);
+      case Unary::erf: return dy[i] * 1.1283791670955126f * expf(-x[i] * x[i]);  // 2 / sqrt(pi) e^(-x^2)
+      case Unary::softplus: return dy[i] / (1.f + expf(-x[i]));
+      default: break;
     }
     return 0.f;
   });

@@ -1,4 +1,4 @@
-// Dropout on Philox4x32-10, the CPU's stream number for number (cpu/random.cpp): number q of stream
+// Dropout and noise on Philox4x32-10, the CPU's stream number for number (cpu/random.cpp): number q of stream
 // `counter` under key `seed` is word (q % 64) / 16 of block 16 (q / 64) + q % 16, whose counter is
 // (block, stream, 0). Each thread computes the block of its own number.
 #include "kernels/cuda/launch.cuh"
@@ -37,6 +37,20 @@ void dropout_forward(const float* x, int64_t n, const int32_t* state, uint64_t f
     const bool kept = uniform(uint32_t(state[0]), uint32_t(state[1]), first + uint64_t(i)) < keep_prob;
     y[i] = kept ? x[i] / keep_prob : 0.f;
     mask[i] = kept ? scale : 0.f;
+  });
+}
+
+void random_fill(const int32_t* state, uint64_t first, int64_t n, bool normal, float* out) {
+  each("random_fill", n, [=] __device__(int64_t i) {
+    const uint32_t seed = uint32_t(state[0]), counter = uint32_t(state[1]);
+    const uint64_t q = first + uint64_t(i);
+    if (!normal) {
+      out[i] = uniform(seed, counter, q);
+      return;
+    }
+    // Box-Muller on uniforms 2q and 2q + 1, in double as the CPU; 1 - u is in (0, 1]
+    const double u0 = uniform(seed, counter, 2 * q), u1 = uniform(seed, counter, 2 * q + 1);
+    out[i] = float(sqrt(-2.0 * log(1.0 - u0)) * cos(2.0 * 3.14159265358979323846 * u1));
   });
 }
 

@@ -1,6 +1,6 @@
-// Reductions (cpu/reduce.cpp): sums in float64, one block per output; max/min and their gradients,
-// one thread per output walking its elements in memory order (as the CPU, so ties and NaNs resolve
-// the same way); column sums one thread per column, rows in order.
+// Reductions (cpu/reduce.cpp): sums in float64, one block per output (the L1/L2 penalty: one block);
+// max/min and their gradients, one thread per output walking its elements in memory order (as the
+// CPU, so ties and NaNs resolve the same way); column sums one thread per column, rows in order.
 #include <stdexcept>
 
 #include "kernels/cuda/launch.cuh"
@@ -74,7 +74,47 @@ __global__ void sum_kernel(const float* __restrict__ x, Walks w, double scale, f
   if (threadIdx.x == 0) out[blockIdx.x] = float(part[0] * scale);
 }
 
+// Keras' L1/L2 penalty of x[0, n) in one block: out = l1 sum |x| + l2 sum x^2, float64 sums.
+__global__ void l1_l2_kernel(const float* __restrict__ x, int64_t n, double l1, double l2, float* __restrict__ out) {
+  __shared__ double part_abs[kSumThreads], part_sq[kSumThreads];
+  double a = 0, q = 0;
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+    const double v = x[i];
+    a += v < 0 ? -v : v;
+    q += v * v;
+  }
+  part_abs[threadIdx.x] = a;
+  part_sq[threadIdx.x] = q;
+  __syncthreads();
+  for (int half = kSumThreads / 2; half > 0; half /= 2) {
+    if (threadIdx.x < half) {
+      part_abs[threadIdx.x] += part_abs[threadIdx.x + half];
+      part_sq[threadIdx.x] += part_sq[threadIdx.x + half];
+    }
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) {
+    double total = 0;  // a zero factor skips its term, as on the CPU
+    if (l1 != 0) total += l1 * part_abs[0];
+    if (l2 != 0) total += l2 * part_sq[0];
+    out[0] = float(total);
+  }
+}
+
 }  // namespace
+
+void l1_l2_penalty_forward(const float* x, int64_t n, double l1, double l2, float* out) {
+  l1_l2_kernel<<<1, kSumThreads, 0, stream()>>>(x, n, l1, l2, out);
+  check_launch("l1_l2_penalty_forward");
+}
+
+void l1_l2_penalty_backward(const float* x, int64_t n, double l1, double l2, float g, float* dx, bool acc) {
+  const float a = float(l1) * g, b = 2.f * float(l2) * g;
+  store("l1_l2_penalty_backward", dx, n, acc, [=] __device__(int64_t i) {
+    const float sign = x[i] > 0.f ? 1.f : x[i] < 0.f ? -1.f : 0.f;
+    return a * sign + b * x[i];
+  });
+}
 
 void reduce_forward(const float* x, const Shape& shape, uint32_t axes, double scale, float* out) {
   const Walks w(shape, axes);

@@ -1,8 +1,9 @@
 """batch, unbatch and rebatch: elements stacked into batches and split out of them."""
 import numpy as np
 
-from .dataset import INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset, check_bool, check_int, gather
-from .structure import TensorSpec, flatten, map_structure
+from .dataset import (INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset, check_bool, check_int, gather,
+                      gather_tensors)
+from .structure import TensorSpec, flatten, map_structure, to_tensors
 
 
 def _batched_spec(spec, batch_size, drop_remainder):
@@ -69,13 +70,21 @@ class BatchDataset(Dataset):
         return _batched_spec(self._inputs[0].element_spec, self._args["batch_size"], self._args["drop_remainder"])
 
     def _elements(self):
+        return self._batches(gather, lambda batch: batch)
+
+    def _tensors(self):
+        return self._batches(gather_tensors, to_tensors)
+
+    def _batches(self, cut, convert):
+        """The batches: `cut(table, rows)` of the input's rows, or else its elements stacked and converted
+        by `convert`."""
         size, drop = self._args["batch_size"], self._args["drop_remainder"]
         rows = self._inputs[0]._rows()
         if rows is None:
-            return _stack_batches(self._inputs[0]._numpy_iter(), size, drop)
+            return map(convert, _stack_batches(self._inputs[0]._numpy_iter(), size, drop))
         table, order = rows  # cut from the rows at once: a view per batch, or a gather when shuffled
         stop = len(order) - len(order) % size if drop else len(order)
-        return (gather(table, order[start:start + size]) for start in range(0, stop, size))
+        return (cut(table, order[start:start + size]) for start in range(0, stop, size))
 
 
 class UnbatchDataset(Dataset):

@@ -29,6 +29,7 @@ shuffle, batch, cache, prefetch, ...) on its C++ array source instead of iterati
 """
 import numpy as np
 
+from ..tensor import Tensor, _core_dtype
 from .structure import map_structure, to_tensors
 
 AUTOTUNE = -1
@@ -63,6 +64,16 @@ def gather(table, rows):
     """The `rows` of every array in `table`: one row (an int), a view (a range) or a copy (int array)."""
     key = slice(rows.start, rows.stop, rows.step) if isinstance(rows, range) else rows
     return map_structure(lambda a: a[key], table)
+
+
+def gather_tensors(table, rows):
+    """The `rows` (a range or an int array) of every array in `table` as new fastfit Tensors, in the
+    dtypes fastfit computes in, copied once."""
+    if isinstance(rows, range):  # views of the table: copied into the Tensors
+        key = slice(rows.start, rows.stop, rows.step)
+        return map_structure(lambda a: Tensor(np.ascontiguousarray(a[key], _core_dtype(a))), table)
+    # new arrays, held by nobody else: the Tensors take them as they are
+    return map_structure(lambda a: Tensor.view(a[rows].astype(_core_dtype(a), copy=False)), table)
 
 
 class Dataset:
@@ -108,6 +119,10 @@ class Dataset:
     def __iter__(self):
         """A new iteration (with a new shuffle order) of the elements as fastfit Tensors, which hold
         float32 or int32 (the dtypes fastfit computes in) where element_spec may say float64 or int64."""
+        return self._tensors()
+
+    def _tensors(self):
+        """A new iteration of the elements as fastfit Tensors (see __iter__)."""
         return (to_tensors(element) for element in self._numpy_iter())
 
     def as_numpy_iterator(self):

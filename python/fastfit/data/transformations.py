@@ -4,7 +4,7 @@ import itertools
 
 import numpy as np
 
-from .. import backend
+from .. import _core, backend
 from .dataset import INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset, check_bool, check_int
 from .structure import (TensorSpec, flatten, map_structure, normalize, pack_as, relax, same_structure, spec_of,
                         to_tensors, zeros_like_spec)
@@ -80,17 +80,19 @@ class ShuffleDataset(Dataset):
                                                              "shuffle: `reshuffle_each_iteration`"))
         self._iterations = itertools.count()
 
-    def _order(self, items):
-        """`items` in this iteration's order."""
+    def _rng(self):
+        """The generator of this iteration's order."""
         iteration = next(self._iterations) if self._args["reshuffle_each_iteration"] else 0
-        rng = np.random.default_rng([self._args["seed"] % 2**64, iteration])
-        return shuffle_buffer(items, self._args["buffer_size"], rng)
+        return np.random.default_rng([self._args["seed"] % 2**64, iteration])
 
-    def _rows(self):  # the same order as _elements gives, drawn on row numbers instead of elements
-        return self._input_rows(lambda order: np.fromiter(self._order(order), np.int64, len(order)))
+    def _rows(self):  # the order _elements gives, drawn at once on row numbers (in C++)
+        def shuffled(order):
+            rows = np.arange(order.start, order.stop, order.step) if isinstance(order, range) else order
+            return _core.buffered_shuffle(rows, self._args["buffer_size"], self._rng().random(len(rows)))
+        return self._input_rows(shuffled)
 
     def _elements(self):
-        return self._order(self._inputs[0]._numpy_iter())
+        return shuffle_buffer(self._inputs[0]._numpy_iter(), self._args["buffer_size"], self._rng())
 
 
 def shuffle_buffer(items, buffer_size, rng):
@@ -110,7 +112,8 @@ def shuffle_buffer(items, buffer_size, rng):
 
 
 def _uniform(rng):
-    """Uniform draws in [0, 1), drawn from `rng` a block at a time (one call per draw is slow)."""
+    """Uniform draws in [0, 1), drawn from `rng` a block at a time (one call per draw is slow); the
+    same sequence as one `rng.random(n)`."""
     while True:
         yield from rng.random(256).tolist()
 

@@ -5,8 +5,9 @@ Each convolution is one C++ op (csrc/ops/conv.cpp: im2col + our GEMM, the bias a
 applied with the product); other activations run after it. Weights have Keras' shapes and order, so
 `set_weights` takes a Keras layer's `get_weights()`.
 """
-from .. import _core, activations, initializers
-from .args import check_rank, not_supported, standardize_data_format, standardize_padding, standardize_tuple
+from .. import _core, activations, constraints, initializers, regularizers
+from .args import check_rank, standardize_data_format, standardize_padding, standardize_tuple
+from . import layer_config
 from .layer import Layer
 
 
@@ -34,10 +35,8 @@ class _Conv(Layer):
 
     def __init__(self, kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias,
                  bias_initializer, bias_regularizer, activity_regularizer, bias_constraint, filters=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         owner = type(self).__name__
-        not_supported(owner, bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
-                      bias_constraint=bias_constraint)
         if filters is not None and (isinstance(filters, bool) or not isinstance(filters, int) or filters <= 0):
             raise ValueError(f"Invalid value for argument `filters`. Expected a strictly positive value. "
                              f"Received filters={filters!r}.")
@@ -50,9 +49,11 @@ class _Conv(Layer):
                              f"strides={self.strides} and dilation_rate={self.dilation_rate}")
         self.padding = standardize_padding(owner, padding, self._paddings)
         self.data_format = standardize_data_format(owner, data_format)
-        self.activation_name, self.activation = activations.get(activation)
+        self.activation_name, self.activation = activations.resolve(activation)
         self.use_bias = bool(use_bias)
         self.bias_initializer = initializers.get(bias_initializer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.bias_constraint = constraints.get(bias_constraint)
 
     def _window(self):
         return {"strides": list(self.strides), "padding": self.padding, "dilation_rate": list(self.dilation_rate)}
@@ -67,7 +68,8 @@ class _Conv(Layer):
         return self.filters
 
     def _add_bias(self, units):
-        self.bias = self.add_weight((units,), self.bias_initializer, "bias") if self.use_bias else None
+        self.bias = self.add_weight((units,), self.bias_initializer, "bias", regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint) if self.use_bias else None
 
     def _conv(self, op, inputs, kernel, **attrs):
         """The op, with the bias and the activation fused into it when it can be (linear, relu, sigmoid,
@@ -83,14 +85,28 @@ class _Conv(Layer):
         return (input_shape[0],) + spatial + (self._out_channels(input_shape),)
 
     def _config(self, **extra):
-        """Keras' config keys, holding the constructor's arguments (initializers as the objects):
+        """Keras' config keys and values (initializers, regularizers and constraints serialized):
         `type(layer)(**layer.get_config())` rebuilds the layer."""
-        return dict({"name": self.name, "trainable": self.trainable, "dtype": "float32",
-                     "kernel_size": self.kernel_size, "strides": self.strides, "padding": self.padding,
-                     "data_format": self.data_format, "dilation_rate": self.dilation_rate,
-                     "activation": self.activation_name or self.activation, "use_bias": self.use_bias,
-                     "bias_initializer": self.bias_initializer, "bias_regularizer": None,
-                     "activity_regularizer": None, "bias_constraint": None}, **extra)
+        return dict({**super().get_config(), "kernel_size": self.kernel_size, "strides": self.strides,
+                     "padding": self.padding, "data_format": self.data_format, "dilation_rate": self.dilation_rate,
+                     "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+                     **layer_config.options(self, "bias_initializer", "bias_regularizer", "bias_constraint"),
+                     **layer_config.options(self, "activity_regularizer")}, **extra)
+
+    def _kernel_options(self, prefix, initializer, regularizer, constraint):
+        """Sets `<prefix>_initializer`, `_regularizer` and `_constraint` of a kernel from the arguments."""
+        setattr(self, f"{prefix}_initializer", initializers.get(initializer))
+        setattr(self, f"{prefix}_regularizer", regularizers.get(regularizer))
+        setattr(self, f"{prefix}_constraint", constraints.get(constraint))
+
+    def _add_kernel(self, prefix, shape, name):
+        """A kernel weight with the `<prefix>_...` options _kernel_options set."""
+        return self.add_weight(shape, getattr(self, f"{prefix}_initializer"), name,
+                               regularizer=getattr(self, f"{prefix}_regularizer"),
+                               constraint=getattr(self, f"{prefix}_constraint"))
+
+    def _kernel_config(self, prefix):
+        return layer_config.options(self, *(f"{prefix}_{k}" for k in ("initializer", "regularizer", "constraint")))
 
 
 class Conv2D(_Conv):
@@ -109,19 +125,18 @@ class Conv2D(_Conv):
                  groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, **kwargs):
-        not_supported(type(self).__name__, kernel_regularizer=kernel_regularizer, kernel_constraint=kernel_constraint)
         if groups != 1:
             raise NotImplementedError(f"{type(self).__name__}: `groups` other than 1 is not supported yet")
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias,
                          bias_initializer, bias_regularizer, activity_regularizer, bias_constraint, filters=filters,
                          **kwargs)
         self.groups = 1
-        self.kernel_initializer = initializers.get(kernel_initializer)
+        self._kernel_options("kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
 
     def build(self, input_shape):
         self.compute_output_shape(input_shape)  # the size checks, before any weight exists
         shape = self.kernel_size + (self._channels(input_shape), self.filters)
-        self.kernel = self.add_weight(shape, self.kernel_initializer, "kernel")
+        self.kernel = self._add_kernel("kernel", shape, "kernel")
         self._add_bias(self.filters)
         self.built = True
 
@@ -129,8 +144,7 @@ class Conv2D(_Conv):
         return self._conv(self._op, inputs, self.kernel, **self._window())
 
     def get_config(self):
-        return self._config(filters=self.filters, groups=self.groups, kernel_initializer=self.kernel_initializer,
-                            kernel_regularizer=None, kernel_constraint=None)
+        return self._config(filters=self.filters, groups=self.groups, **self._kernel_config("kernel"))
 
 
 class Conv1D(Conv2D):
@@ -165,11 +179,10 @@ class Conv2DTranspose(_Conv):
                  dilation_rate=(1, 1), activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, **kwargs):
-        not_supported(type(self).__name__, kernel_regularizer=kernel_regularizer, kernel_constraint=kernel_constraint)
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias,
                          bias_initializer, bias_regularizer, activity_regularizer, bias_constraint, filters=filters,
                          **kwargs)
-        self.kernel_initializer = initializers.get(kernel_initializer)
+        self._kernel_options("kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
         self.output_padding = None
         if output_padding is not None:
             self.output_padding = standardize_tuple(output_padding, 2, "output_padding", allow_zero=True)
@@ -179,7 +192,7 @@ class Conv2DTranspose(_Conv):
 
     def build(self, input_shape):
         shape = self.kernel_size + (self.filters, self._channels(input_shape))
-        self.kernel = self.add_weight(shape, self.kernel_initializer, "kernel")
+        self.kernel = self._add_kernel("kernel", shape, "kernel")
         self._add_bias(self.filters)
         self.built = True
 
@@ -202,9 +215,7 @@ class Conv2DTranspose(_Conv):
                                                                  self.dilation_rate, pads)) + (self.filters,)
 
     def get_config(self):
-        return self._config(filters=self.filters, output_padding=self.output_padding,
-                            kernel_initializer=self.kernel_initializer, kernel_regularizer=None,
-                            kernel_constraint=None)
+        return self._config(filters=self.filters, output_padding=self.output_padding, **self._kernel_config("kernel"))
 
 
 def _multiplier(value):
@@ -226,20 +237,18 @@ class DepthwiseConv2D(_Conv):
                  dilation_rate=(1, 1), activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
                  bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  depthwise_constraint=None, bias_constraint=None, **kwargs):
-        not_supported(type(self).__name__, depthwise_regularizer=depthwise_regularizer,
-                      depthwise_constraint=depthwise_constraint)
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias,
                          bias_initializer, bias_regularizer, activity_regularizer, bias_constraint, **kwargs)
         self.depth_multiplier = _multiplier(depth_multiplier)
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
+        self._kernel_options("depthwise", depthwise_initializer, depthwise_regularizer, depthwise_constraint)
 
     def _out_channels(self, input_shape):
         return self._channels(input_shape) * self.depth_multiplier
 
     def build(self, input_shape):
         self.compute_output_shape(input_shape)
-        self.kernel = self.add_weight(self.kernel_size + (self._channels(input_shape), self.depth_multiplier),
-                                      self.depthwise_initializer, "kernel")
+        self.kernel = self._add_kernel("depthwise", self.kernel_size + (self._channels(input_shape),
+                                                                        self.depth_multiplier), "kernel")
         self._add_bias(self._out_channels(input_shape))
         self.built = True
 
@@ -247,8 +256,7 @@ class DepthwiseConv2D(_Conv):
         return self._conv("depthwise_conv2d", inputs, self.kernel, **self._window())
 
     def get_config(self):
-        return self._config(depth_multiplier=self.depth_multiplier, depthwise_initializer=self.depthwise_initializer,
-                            depthwise_regularizer=None, depthwise_constraint=None)
+        return self._config(depth_multiplier=self.depth_multiplier, **self._kernel_config("depthwise"))
 
 
 class SeparableConv2D(_Conv):
@@ -266,23 +274,20 @@ class SeparableConv2D(_Conv):
                  pointwise_initializer="glorot_uniform", bias_initializer="zeros", depthwise_regularizer=None,
                  pointwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None, **kwargs):
-        not_supported(type(self).__name__, depthwise_regularizer=depthwise_regularizer,
-                      pointwise_regularizer=pointwise_regularizer, depthwise_constraint=depthwise_constraint,
-                      pointwise_constraint=pointwise_constraint)
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias,
                          bias_initializer, bias_regularizer, activity_regularizer, bias_constraint, filters=filters,
                          **kwargs)
         self.depth_multiplier = _multiplier(depth_multiplier)
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self.pointwise_initializer = initializers.get(pointwise_initializer)
+        self._kernel_options("depthwise", depthwise_initializer, depthwise_regularizer, depthwise_constraint)
+        self._kernel_options("pointwise", pointwise_initializer, pointwise_regularizer, pointwise_constraint)
 
     def build(self, input_shape):
         channels = self._channels(input_shape)
         self.compute_output_shape(input_shape)
-        self.depthwise_kernel = self.add_weight(self.kernel_size + (channels, self.depth_multiplier),
-                                                self.depthwise_initializer, "depthwise_kernel")
-        self.pointwise_kernel = self.add_weight((1, 1, channels * self.depth_multiplier, self.filters),
-                                                self.pointwise_initializer, "pointwise_kernel")
+        self.depthwise_kernel = self._add_kernel("depthwise", self.kernel_size + (channels, self.depth_multiplier),
+                                                 "depthwise_kernel")
+        self.pointwise_kernel = self._add_kernel("pointwise", (1, 1, channels * self.depth_multiplier, self.filters),
+                                                 "pointwise_kernel")
         self._add_bias(self.filters)
         self.built = True
 
@@ -292,9 +297,7 @@ class SeparableConv2D(_Conv):
 
     def get_config(self):
         return self._config(filters=self.filters, depth_multiplier=self.depth_multiplier,
-                            depthwise_initializer=self.depthwise_initializer,
-                            pointwise_initializer=self.pointwise_initializer, depthwise_regularizer=None,
-                            pointwise_regularizer=None, depthwise_constraint=None, pointwise_constraint=None)
+                            **self._kernel_config("depthwise"), **self._kernel_config("pointwise"))
 
 
 Convolution1D, Convolution2D, Convolution2DTranspose = Conv1D, Conv2D, Conv2DTranspose

@@ -1,7 +1,8 @@
 """Embedding: maps integer ids to dense vectors, one C++ gather (csrc/ops/embedding.cpp)."""
 import warnings
 
-from .. import _core, initializers
+from .. import _core, constraints, initializers, regularizers
+from . import layer_config
 from .layer import Layer
 
 
@@ -25,8 +26,7 @@ class Embedding(Layer):
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value} "
                                  f"(of type {type(value).__name__}).")
-        unsupported = {"embeddings_regularizer": embeddings_regularizer, "embeddings_constraint": embeddings_constraint,
-                       "mask_zero": mask_zero or None, "lora_rank": lora_rank, "lora_alpha": lora_alpha,
+        unsupported = {"mask_zero": mask_zero or None, "lora_rank": lora_rank, "lora_alpha": lora_alpha,
                        "quantization_config": quantization_config}
         for name, value in unsupported.items():
             if value is not None:
@@ -36,13 +36,17 @@ class Embedding(Layer):
         super().__init__(**kwargs)
         self.input_dim, self.output_dim = input_dim, output_dim
         self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.mask_zero = False
         if weights is not None:
             self.build()
             self.set_weights(weights if isinstance(weights, list) and len(weights) == 1 else [weights])
 
     def build(self, input_shape=None):
-        self.embeddings = self.add_weight((self.input_dim, self.output_dim), self.embeddings_initializer, "embeddings")
+        self.embeddings = self.add_weight((self.input_dim, self.output_dim), self.embeddings_initializer,
+                                          "embeddings", regularizer=self.embeddings_regularizer,
+                                          constraint=self.embeddings_constraint)
         self.built = True
 
     def call(self, inputs):
@@ -53,4 +57,6 @@ class Embedding(Layer):
 
     def get_config(self):
         return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
-                "mask_zero": self.mask_zero}
+                **layer_config.options(self, "embeddings_initializer", "embeddings_regularizer",
+                                       "embeddings_constraint"),
+                "mask_zero": self.mask_zero, "quantization_config": None}

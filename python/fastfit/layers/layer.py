@@ -4,9 +4,11 @@ import threading
 
 import numpy as np
 
-from .. import _core, backend, initializers
+from .. import _core, backend, constraints, initializers, regularizers
 from ..keras_tensor import KerasTensor, fill, is_symbolic, template
 from ..tensor import Tensor, Variable, _raw_numpy, convert_to_tensor
+from .layer_config import auto_config, builtin, default_config, dtype_policy, policy_name
+from . import layer_config
 
 _build_lock = threading.RLock()  # two threads calling an unbuilt model build it once
 _context = threading.local()     # the `training` value of the layer calls running on this thread
@@ -74,10 +76,23 @@ class Layer:
 
     int_inputs = False  # whether `call` takes integer inputs as int32 (Embedding's ids); else they become float32
 
-    def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, **kwargs):
-        float32_only(type(self).__name__, dtype)
+    def __new__(cls, *args, **kwargs):
+        obj = super().__new__(cls)
+        if getattr(cls.get_config, "_is_default", False) and not builtin(cls):  # a user class without get_config
+            obj.__dict__["_auto_config"] = auto_config(cls, args, kwargs)
+        return obj
+
+    def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, activity_regularizer=None,
+                 autocast=True, input_dim=None, batch_input_shape=None, **kwargs):
+        dtype = policy_name(dtype)  # a Keras 3 config's DTypePolicy
+        float32_only(type(self).__name__, dtype)  # so `autocast` has nothing to cast
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
+        # The input shape the TF 2 spellings give (a Sequential's first layer, or a Keras 2 config).
+        if batch_input_shape is not None:
+            input_shape = tuple(batch_input_shape)[1:]
+        elif input_dim is not None:
+            input_shape = (input_dim,)
         object.__setattr__(self, "_sublayers", [])
         self.name = name or backend.unique_name(backend.snake_case(type(self).__name__))
         self.trainable = trainable
@@ -87,6 +102,7 @@ class Layer:
         self._losses = []  # what add_loss gave during the last call
         self._added_metrics = {}  # name -> the Mean that add_metric updates
         self._input_shape_arg = None if input_shape is None else tuple(input_shape)
+        self.activity_regularizer = regularizers.get(activity_regularizer)  # on each call's outputs
 
     def __setattr__(self, name, value):
         # Layers kept as attributes are this layer's sublayers: their weights are its weights.
@@ -112,8 +128,10 @@ class Layer:
         shapes = [(None,) + tuple(o.shape[1:]) for o in outs]
         return shapes if isinstance(out, (list, tuple)) else shapes[0]
 
-    def add_weight(self, shape=None, initializer="glorot_uniform", name=None, trainable=True, dtype=None):
-        """Creates a Variable of `shape`, tracked in this layer's weights."""
+    def add_weight(self, shape=None, initializer="glorot_uniform", name=None, trainable=True, dtype=None,
+                   regularizer=None, constraint=None):
+        """Creates a Variable of `shape`, tracked in this layer's weights. `regularizer`: its penalty
+        joins `losses` while the weight is trainable; `constraint`: applied after each optimizer update."""
         shape = tuple(int(d) for d in (shape or ()))
         dtype = np.dtype(getattr(dtype, "name", dtype) or "float32")
         if dtype not in (np.float32, np.int32):
@@ -121,6 +139,7 @@ class Layer:
         value = initializers.get(initializer)(shape)
         v = Variable(np.asarray(value, dtype).reshape(shape), trainable=trainable, name=name or "variable", dtype=dtype)
         v.path = f"{self.name}/{v.name}"
+        v.regularizer, v.constraint = regularizers.get(regularizer), constraints.get(constraint)
         self._weights.append(v)
         return v
 
@@ -130,6 +149,7 @@ class Layer:
                 if not self.built:
                     self.build(input_shape)
                     self.built = True
+                    self._build_input_shape = input_shape
 
     def __call__(self, inputs, *args, training=None, **kwargs):
         """Builds the layer on first use, then runs `call`.
@@ -138,7 +158,8 @@ class Layer:
         call this one runs inside; otherwise the default of `call`'s own `training` argument. It is
         passed to `call` when `call` takes it, and nested layers inherit it. None means inference.
         """
-        if is_symbolic(inputs) or is_symbolic(args) or is_symbolic(kwargs):
+        if ((type(inputs) is not Tensor and is_symbolic(inputs)) or (args and is_symbolic(args))  # a data call: quick
+                or (kwargs and is_symbolic(kwargs))):
             return self._call_symbolic(inputs, args, kwargs if training is None else {**kwargs, "training": training})
         inputs = self._convert_inputs(inputs)
         if isinstance(inputs, dict):
@@ -159,9 +180,24 @@ class Layer:
             self._clear_losses()
         _context.training, _context.depth = (outer if training is None else bool(training)), depth + 1
         try:
-            return self.call(inputs, *args, **kwargs)
+            outputs = self.call(inputs, *args, **kwargs)
         finally:
             _context.training, _context.depth = outer, depth
+        if self.activity_regularizer is not None:
+            self._add_activity_penalties(outputs)
+        return outputs
+
+    def _add_activity_penalties(self, outputs):
+        """Keras 3: the activity regularizer's penalty of each output, divided by its batch size (so
+        its weight against the weight penalties does not change with the batch size)."""
+        flat = list(outputs.values()) if isinstance(outputs, dict) else \
+            list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+        for out in flat:
+            if isinstance(out, Tensor):
+                penalty = self.activity_regularizer(out)
+                if out.ndim > 0:  # the batch size, a constant a compiled program refills per batch
+                    penalty = penalty / float(out.shape[0]) if out.shape[0] else penalty * 0.0
+                self.add_loss(penalty)
 
     # -- losses and metrics added in `call` ---------------------------------------------------
     def add_loss(self, loss):
@@ -171,8 +207,13 @@ class Layer:
 
     @property
     def losses(self):
-        """The losses add_loss gave during the last call, of this layer and the layers inside it."""
-        return self._losses + [l for layer in self._sublayers for l in layer.losses]
+        """The losses of the last call (add_loss and activity regularizers), of this layer and the layers
+        inside it, then the penalties of the trainable weights' regularizers, computed from the weights'
+        current values (Keras 3)."""
+        return self._call_losses() + [v.regularizer(v) for v in self.trainable_weights if v.regularizer is not None]
+
+    def _call_losses(self):
+        return self._losses + [l for layer in self._inner_layers() for l in layer._call_losses()]
 
     def _clear_losses(self):
         self._losses = []
@@ -255,6 +296,8 @@ class Layer:
     # -- weights ---------------------------------------------------------------------------
     @property
     def weights(self):
+        if not self._sublayers:  # each of its own weights is there once
+            return list(self._weights)
         return unique(self._weights + [w for layer in self._sublayers for w in layer.weights])
 
     def _state_variables(self):
@@ -264,18 +307,56 @@ class Layer:
 
     @property
     def trainable_weights(self):
-        return [w for w in self.weights if w.trainable] if self.trainable else []
+        """The trainable weights, none of a layer (or of one inside it) set `trainable = False`."""
+        if not self.trainable:
+            return []
+        return unique([w for w in self._weights if w.trainable] +
+                      [w for layer in self._inner_layers() for w in layer.trainable_weights])
 
     @property
     def non_trainable_weights(self):
-        return [w for w in self.weights if not w.trainable] if self.trainable else self.weights
+        trainable = {id(w) for w in self.trainable_weights}
+        return [w for w in self.weights if id(w) not in trainable]
+
+    def _inner_layers(self):
+        return self._sublayers
 
     trainable_variables = trainable_weights
     variables = weights
 
+    @default_config
     def get_config(self):
-        """The layer's constructor arguments (Keras' get_config); subclasses add their own."""
-        return {"name": self.name, "trainable": self.trainable}
+        """The layer's constructor arguments under Keras 3's keys; subclasses add their own. A
+        layer of your own that does not override it gets the arguments its constructor was called
+        with (when they are plain values), as Keras' auto-config does."""
+        config = {"name": self.name, "trainable": self.trainable, "dtype": dtype_policy("float32")}
+        if getattr(type(self).get_config, "_is_default", False) and not builtin(type(self)):
+            auto = self.__dict__.get("_auto_config")
+            if auto is None:
+                raise NotImplementedError(
+                    f"Layer {type(self).__name__} was created with arguments that are not plain values (str, "
+                    "int, float, bool, None, or lists and dicts of them), so it must override `get_config()` "
+                    "to be serializable.")
+            config.update(auto)
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = layer_config.options(self, "activity_regularizer")["activity_regularizer"]
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        """A new layer from `get_config()`'s dict."""
+        return cls(**config)
+
+    def get_build_config(self):
+        """The input shape the layer was built for, as Keras saves it (None if it was not built)."""
+        shape = getattr(self, "_build_input_shape", None)
+        return None if shape is None else {"input_shape": layer_config.listed(shape)}
+
+    def build_from_config(self, config):
+        """Builds the layer for the input shape `get_build_config()` recorded."""
+        shape = config.get("input_shape") if config else None
+        if shape is not None and not self.built:
+            self._maybe_build(layer_config.shaped(shape))
 
     def get_weights(self):
         return [w.numpy() for w in self.weights]
@@ -311,6 +392,25 @@ class InputLayer(Layer):
 
     def compute_output_shape(self, input_shape):
         return self.shape
+
+    def get_config(self):
+        return {"batch_shape": list(self.shape), "dtype": self.dtype, "sparse": False, "ragged": False,
+                "name": self.name, "optional": False}
+
+    @classmethod
+    def from_config(cls, config):
+        """An InputLayer from Keras 3's config (`batch_shape`) or Keras 2's (`batch_input_shape`)."""
+        config = dict(config)
+        for key in ("sparse", "ragged", "optional"):
+            if config.pop(key, False):
+                raise NotImplementedError(f"Input: `{key}=True` is not supported yet")
+        batch_shape = config.pop("batch_shape", None) or config.pop("batch_input_shape", None)
+        if batch_shape is not None:
+            config["batch_size"], config["shape"] = batch_shape[0], tuple(batch_shape[1:])
+        elif "input_shape" in config:
+            config["shape"] = tuple(config.pop("input_shape"))
+        config["dtype"] = policy_name(config.get("dtype"))
+        return cls(**config)
 
 
 def Input(shape=None, batch_size=None, dtype=None, name=None):

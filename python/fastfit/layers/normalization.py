@@ -1,7 +1,8 @@
 """Normalization layers, as Keras 3 defines them. BatchNormalization: batch statistics in training
 (and moving averages of them updated), the moving averages in inference. LayerNormalization: each
 sample's statistics over its feature axes, one fused C++ op (csrc/ops/layer_norm.cpp)."""
-from .. import _core, initializers, ops
+from .. import _core, constraints, initializers, ops, regularizers
+from . import layer_config
 from .layer import Layer
 
 
@@ -22,12 +23,10 @@ class BatchNormalization(Layer):
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", moving_mean_initializer="zeros", moving_variance_initializer="ones",
                  beta_regularizer=None, gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
-                 synchronized=False, **kwargs):
+                 renorm=False, renorm_clipping=None, renorm_momentum=0.99, synchronized=False, **kwargs):
         super().__init__(**kwargs)
-        for name, value in (("beta_regularizer", beta_regularizer), ("gamma_regularizer", gamma_regularizer),
-                            ("beta_constraint", beta_constraint), ("gamma_constraint", gamma_constraint)):
-            if value is not None:
-                raise NotImplementedError(f"BatchNormalization: `{name}` is not supported yet")
+        if renorm or renorm_clipping is not None:
+            raise NotImplementedError("BatchNormalization: `renorm` is not supported yet")
         if synchronized:
             raise NotImplementedError("BatchNormalization: `synchronized=True` is not supported (one device only)")
         if not 0.0 <= momentum <= 1.0:
@@ -41,6 +40,7 @@ class BatchNormalization(Layer):
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+        _scale_and_center_options(self, beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint)
 
     def build(self, input_shape):
         rank = len(input_shape)
@@ -50,8 +50,7 @@ class BatchNormalization(Layer):
         if input_shape[-1] is None:
             raise ValueError(f"BatchNormalization '{self.name}': the feature axis must be known, got {input_shape}")
         shape = (input_shape[-1],)
-        self.gamma = self.add_weight(shape, self.gamma_initializer, "gamma") if self.scale else None
-        self.beta = self.add_weight(shape, self.beta_initializer, "beta") if self.center else None
+        _add_scale_and_center(self, shape)
         self.moving_mean = self.add_weight(shape, self.moving_mean_initializer, "moving_mean", trainable=False)
         self.moving_variance = self.add_weight(shape, self.moving_variance_initializer, "moving_variance",
                                                trainable=False)
@@ -78,8 +77,11 @@ class BatchNormalization(Layer):
         return input_shape
 
     def get_config(self):
-        return {"name": self.name, "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
-                "center": self.center, "scale": self.scale}
+        return {**super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
+                "center": self.center, "scale": self.scale,
+                **layer_config.options(self, "beta_initializer", "gamma_initializer", "moving_mean_initializer",
+                                       "moving_variance_initializer", *_SCALE_AND_CENTER), "synchronized": False,
+                "renorm": False, "renorm_clipping": None, "renorm_momentum": 0.99}
 
 
 class LayerNormalization(Layer):
@@ -95,11 +97,8 @@ class LayerNormalization(Layer):
                  gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
                  gamma_constraint=None, rms_scaling=False, **kwargs):
         super().__init__(**kwargs)
-        for name, value in (("beta_regularizer", beta_regularizer), ("gamma_regularizer", gamma_regularizer),
-                            ("beta_constraint", beta_constraint), ("gamma_constraint", gamma_constraint),
-                            ("rms_scaling", rms_scaling or None)):
-            if value is not None:
-                raise NotImplementedError(f"LayerNormalization: `{name}` is not supported yet")
+        if rms_scaling:
+            raise NotImplementedError("LayerNormalization: `rms_scaling` is not supported yet")
         if isinstance(axis, (list, tuple)):
             self.axis = [int(a) for a in axis]
         elif isinstance(axis, int):
@@ -109,6 +108,7 @@ class LayerNormalization(Layer):
         self.epsilon, self.center, self.scale = float(epsilon), bool(center), bool(scale)
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
+        _scale_and_center_options(self, beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint)
 
     def build(self, input_shape):
         rank = len(input_shape)
@@ -119,9 +119,7 @@ class LayerNormalization(Layer):
                                  f"Received: axis={self.axis}")
         self._axes = sorted({a % rank for a in axes})
         self.axis = sorted(axes)  # as Keras keeps it once built (get_config shows a list)
-        shape = tuple(input_shape[a] for a in self._axes)
-        self.gamma = self.add_weight(shape, self.gamma_initializer, "gamma") if self.scale else None
-        self.beta = self.add_weight(shape, self.beta_initializer, "beta") if self.center else None
+        _add_scale_and_center(self, tuple(input_shape[a] for a in self._axes))
         # The op normalizes trailing axes: other axes are moved last around it.
         self._perm = [a for a in range(rank) if a not in self._axes] + self._axes
         self.built = True
@@ -139,4 +137,24 @@ class LayerNormalization(Layer):
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
-                "scale": self.scale}
+                "scale": self.scale, "rms_scaling": False,
+                **layer_config.options(self, "beta_initializer", "gamma_initializer", *_SCALE_AND_CENTER)}
+
+
+def _scale_and_center_options(layer, beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint):
+    layer.beta_regularizer = regularizers.get(beta_regularizer)
+    layer.gamma_regularizer = regularizers.get(gamma_regularizer)
+    layer.beta_constraint = constraints.get(beta_constraint)
+    layer.gamma_constraint = constraints.get(gamma_constraint)
+
+
+def _add_scale_and_center(layer, shape):
+    """gamma (when `scale`) and beta (when `center`) of `shape`, with their initializers, regularizers
+    and constraints."""
+    layer.gamma = layer.add_weight(shape, layer.gamma_initializer, "gamma", regularizer=layer.gamma_regularizer,
+                                   constraint=layer.gamma_constraint) if layer.scale else None
+    layer.beta = layer.add_weight(shape, layer.beta_initializer, "beta", regularizer=layer.beta_regularizer,
+                                  constraint=layer.beta_constraint) if layer.center else None
+
+
+_SCALE_AND_CENTER = ("beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint")

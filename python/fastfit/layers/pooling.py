@@ -34,8 +34,8 @@ class _Pooling(Layer):
         return (input_shape[0],) + spatial + (input_shape[-1],)
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable, "dtype": "float32", "pool_size": self.pool_size,
-                "padding": self.padding, "strides": self.strides, "data_format": self.data_format}
+        return {**super().get_config(), "pool_size": self.pool_size, "padding": self.padding, "strides": self.strides,
+                "data_format": self.data_format}
 
 
 class MaxPooling2D(_Pooling):
@@ -93,8 +93,7 @@ class _GlobalPooling(Layer):
         return (input_shape[0],) + (1,) * self.rank * self.keepdims + (input_shape[-1],)
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable, "dtype": "float32", "data_format": self.data_format,
-                "keepdims": self.keepdims}
+        return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
 
 
 class GlobalMaxPooling2D(_GlobalPooling):

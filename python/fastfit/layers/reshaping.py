@@ -1,5 +1,5 @@
-"""Reshaping layers, as Keras 3 defines them: Flatten, Reshape, Permute, RepeatVector, ZeroPadding2D,
-UpSampling2D, Cropping2D. Each is one or two C++ copy ops (csrc/ops/shape.cpp) that keep the batch axis,
+"""Reshaping layers, as Keras 3 defines them: Flatten, Reshape, Permute, RepeatVector, ZeroPadding1D/2D,
+UpSampling1D/2D, Cropping1D/2D. Each is one or two C++ copy ops (csrc/ops/shape.cpp) that keep the batch axis,
 so models built from them still split batches across threads."""
 import math
 
@@ -212,6 +212,82 @@ class Cropping2D(_Spatial2D):
         out = self.compute_output_shape(inputs.shape)  # checks the cropping against the input
         return _core.apply("slice", [inputs], begin=self._spatial([c[0] for c in self.cropping], 0),
                            size=[-1, *out[1:]])
+
+    def get_config(self):
+        return {**super().get_config(), "cropping": self.cropping}
+
+
+class _Temporal(Layer):
+    """A layer on 3-D sequences: (batch, steps, features)."""
+
+    def build(self, input_shape):
+        _check_rank(self, input_shape, 3)
+
+
+class ZeroPadding1D(_Temporal):
+    """Pads the steps axis with zeros: padding is an int (both ends) or (before, after)."""
+
+    def __init__(self, padding=1, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = data_format_arg(data_format)
+        self.padding = standardize_tuple(padding, 2, "padding", allow_zero=True)
+        self._axis = 2 if self.data_format == "channels_first" else 1
+
+    def call(self, inputs):
+        paddings = [0, 0, 0, 0, 0, 0]
+        paddings[2 * self._axis:2 * self._axis + 2] = self.padding
+        return _core.apply("pad", [inputs], paddings=paddings)
+
+    def compute_output_shape(self, input_shape):
+        out = list(input_shape)
+        if out[self._axis] is not None:
+            out[self._axis] += sum(self.padding)
+        return tuple(out)
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}
+
+
+class UpSampling1D(_Temporal):
+    """Repeats each step `size` times: (batch, steps, features) -> (batch, steps * size, features)."""
+
+    def __init__(self, size=2, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(size, int) or isinstance(size, bool):
+            raise TypeError(f"Expected an integer value for `size`, got {type(size)}.")
+        if size <= 0:
+            raise ValueError(f"Argument `size` should be a positive integer. Received: size={size}")
+        self.size = size
+
+    def call(self, inputs):
+        return _core.apply("upsample", [inputs], size=[1, self.size, 1])
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], None if input_shape[1] is None else input_shape[1] * self.size, input_shape[2])
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size}
+
+
+class Cropping1D(_Temporal):
+    """Crops the steps axis: cropping is an int (both ends) or (start, end)."""
+
+    def __init__(self, cropping=(1, 1), **kwargs):
+        super().__init__(**kwargs)
+        self.cropping = standardize_tuple(cropping, 2, "cropping", allow_zero=True)
+
+    def call(self, inputs):
+        length = self.compute_output_shape(inputs.shape)[1]  # checks the cropping against the input
+        return _core.apply("slice", [inputs], begin=[0, self.cropping[0], 0], size=[-1, length, -1])
+
+    def compute_output_shape(self, input_shape):
+        length = None
+        if input_shape[1] is not None:
+            length = input_shape[1] - sum(self.cropping)
+            if length <= 0:
+                raise ValueError("`cropping` parameter of `Cropping1D` layer must be smaller than the input length. "
+                                 f"Received: input_shape={tuple(input_shape)}, cropping={self.cropping}")
+        return (input_shape[0], length, input_shape[2])
 
     def get_config(self):
         return {**super().get_config(), "cropping": self.cropping}

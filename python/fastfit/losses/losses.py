@@ -1,6 +1,7 @@
 """Keras 3's losses: the per-sample functions (fastfit ops, with the C++ fused ops where Keras' formula
 needs a clip, a power or a max per row) and the classes that reduce them. Each function is also a
 metric's per-sample values (keras.metrics.MeanMetricWrapper)."""
+import inspect
 import warnings
 
 import numpy as np
@@ -213,7 +214,12 @@ class _Builtin(LossFunctionWrapper):
         self.__dict__.update(kwargs)
 
     def get_config(self):
-        return {"name": self.name, "reduction": self.reduction, **{k: self._fn_kwargs[k] for k in self._config}}
+        """Keras' keys (`_config`), and any other argument not at its default: Keras leaves some out
+        (Huber's delta), which would reload a different loss."""
+        defaults = {k: p.default for k, p in inspect.signature(type(self).__init__).parameters.items()}
+        changed = {k: v for k, v in self._fn_kwargs.items() if k not in self._config and v != defaults.get(k, v)}
+        return {"name": self.name, "reduction": self.reduction, **{k: self._fn_kwargs[k] for k in self._config},
+                **changed}
 
 
 class MeanSquaredError(_Builtin):

@@ -33,6 +33,7 @@ def sparse_categorical_accuracy(y_true, y_pred):
 class Accuracy(Metric):
     """How often y_pred equals y_true, element by element."""
 
+    _direction = "up"
     _kind = "accuracy"
 
     def __init__(self, name="accuracy", dtype=None):
@@ -42,6 +43,7 @@ class Accuracy(Metric):
 class BinaryAccuracy(Metric):
     """How often (y_pred > threshold) equals y_true."""
 
+    _direction = "up"
     _kind = "binary_accuracy"
 
     def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
@@ -58,6 +60,7 @@ class BinaryAccuracy(Metric):
 class CategoricalAccuracy(Metric):
     """How often argmax(y_pred) equals argmax(y_true) for one-hot labels."""
 
+    _direction = "up"
     _kind = "categorical_accuracy"
 
     def __init__(self, name="categorical_accuracy", dtype=None):
@@ -67,6 +70,7 @@ class CategoricalAccuracy(Metric):
 class SparseCategoricalAccuracy(Metric):
     """How often the argmax of y_pred (B, C) equals the integer label y_true (B,) or (B, 1)."""
 
+    _direction = "up"
     _kind = "sparse_categorical_accuracy"
 
     def __init__(self, name="sparse_categorical_accuracy", dtype=None):
@@ -77,6 +81,7 @@ class TopKCategoricalAccuracy(Metric):
     """How often the one-hot target's class is among the `k` highest predictions (ties at the
     boundary count, as tf.math.in_top_k)."""
 
+    _direction = "up"
     _kind = "top_k_categorical_accuracy"
 
     def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
@@ -94,6 +99,7 @@ class SparseTopKCategoricalAccuracy(Metric):
     """How often the integer label is among the `k` highest predictions; with from_sorted_ids, y_pred
     holds class ids best first and the label must be among the first k."""
 
+    _direction = "up"
     _kind = "sparse_top_k_categorical_accuracy"
 
     def __init__(self, k=5, name="sparse_top_k_categorical_accuracy", dtype=None, from_sorted_ids=False):

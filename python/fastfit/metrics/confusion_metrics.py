@@ -73,6 +73,8 @@ class FalseNegatives(_Count):
 
 
 class _PrecisionRecall(_Confusion):
+    _direction = "up"
+
     def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
         self.init_thresholds, self.top_k, self.class_id = thresholds, top_k, class_id
         values = _thresholds(thresholds, 0.5 if top_k is None else NEG_INF)
@@ -101,6 +103,7 @@ class _AtConstraint(_Confusion):
     """The best of one rate over the thresholds where another reaches `value` (num_thresholds evenly
     spaced over [0, 1])."""
 
+    _direction = "up"
     _constraint = None  # the argument's name: "specificity", ...
 
     def __init__(self, value, num_thresholds=200, class_id=None, name=None, dtype=None):
@@ -169,6 +172,7 @@ class AUC(_Confusion):
     (batch, labels)), then their mean, or weighted by label_weights; otherwise label_weights weigh the
     labels' counts. from_logits: a sigmoid first."""
 
+    _direction = "up"
     _kind = "auc"
 
     def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation", name=None, dtype=None,

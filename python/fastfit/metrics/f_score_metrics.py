@@ -8,6 +8,7 @@ class FBetaScore(Metric):
     its row's maximum. average: None (one score per class), "micro" (from the totals), "macro" (their
     mean) or "weighted" (by each class's support)."""
 
+    _direction = "up"
     _kind = "fbeta_score"
 
     def __init__(self, average=None, beta=1.0, threshold=None, name="fbeta_score", dtype=None):

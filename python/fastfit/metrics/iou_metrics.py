@@ -9,6 +9,7 @@ class IoU(Metric):
     (truncated), or (sparse_y_*=False) the argmax of one-hot rows; ids outside [0, num_classes) and
     true ids equal to `ignore_class` are left out."""
 
+    _direction = "up"
     _kind = "iou"
 
     def __init__(self, num_classes, target_class_ids, name=None, dtype=None, ignore_class=None, sparse_y_true=True,

@@ -25,6 +25,7 @@ class Metric:
     """
 
     _kind = None  # the C++ accumulator kind of a built-in metric (None: the subclass's own code)
+    _direction = None  # "up" or "down": which way is better, as Keras' metrics say (callbacks' mode="auto")
 
     def __init__(self, name=None, dtype=None):
         if getattr(dtype, "name", dtype) not in (None, "float32"):
@@ -61,10 +62,11 @@ class Metric:
     def result(self):
         if self._kind is None:
             raise NotImplementedError(f"{type(self).__name__} must implement result")
+        value = convert_to_tensor(np.asarray(self._accumulator.result(self._state), np.float32))
         state = _tracing.current()
-        if state is not None:
-            state.note_result(self)
-        return convert_to_tensor(np.asarray(self._accumulator.result(self._state), np.float32))
+        if state is not None:  # a traced call: the value is the state's now, not a function of the call
+            state.note_result(self, value)
+        return value
 
     def reset_state(self):
         """Back to the initial state: what the start of each epoch and of evaluate does."""
@@ -170,6 +172,8 @@ class MeanMetricWrapper(Mean):
     def __init__(self, fn, name=None, dtype=None, **kwargs):
         super().__init__(name, dtype)
         self._fn, self._fn_kwargs = fn, kwargs
+        if fn in _loss_functions():  # the mean of a loss is better lower, as Keras marks it
+            self._direction = "down"
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         Metric.update_state(self, y_true, y_pred, sample_weight)
@@ -183,6 +187,11 @@ class MeanMetricWrapper(Mean):
     def get_config(self):
         config = {**super().get_config(), **self._fn_kwargs}
         return config if type(self) is not MeanMetricWrapper else {**config, "fn": self._fn.__name__}
+
+
+def _loss_functions():
+    from .. import losses
+    return {v for v in losses.ALL_OBJECTS_DICT.values() if not isinstance(v, type)}
 
 
 class ValueMean(Metric):

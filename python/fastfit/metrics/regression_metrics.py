@@ -49,6 +49,7 @@ class MeanSquaredLogarithmicError(MeanMetricWrapper):
 class RootMeanSquaredError(MeanMetricWrapper):
     """sqrt of the mean of square(y_pred - y_true)."""
 
+    _direction = "down"
     _kind = "root_mean"
 
     def __init__(self, name="root_mean_squared_error", dtype=None):
@@ -57,6 +58,8 @@ class RootMeanSquaredError(MeanMetricWrapper):
 
 class CosineSimilarity(MeanMetricWrapper):
     """Mean cosine similarity of y_true and y_pred along `axis`."""
+
+    _direction = "up"
 
     def __init__(self, name="cosine_similarity", dtype=None, axis=-1):
         super().__init__(cosine_similarity, name, dtype, axis=axis)
@@ -74,6 +77,7 @@ class R2Score(Metric):
     data; class_aggregation "uniform_average", "variance_weighted_average" or None (per output).
     num_regressors > 0: the adjusted R2."""
 
+    _direction = "up"
     _kind = "r2_score"
 
     def __init__(self, class_aggregation="uniform_average", num_regressors=0, name="r2_score", dtype=None):

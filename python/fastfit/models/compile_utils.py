@@ -51,6 +51,7 @@ class CompileConfig:
         self.steps_per_execution = steps_per_execution
         if jit_compile not in (True, False, "auto"):
             raise ValueError(f"compile: `jit_compile` must be True, False or 'auto', got {jit_compile!r}")
+        self.jit_compile = jit_compile
         self.output_names = None  # set by resolve_outputs
         self.losses = self.loss_weights = None
         self.loss_trackers = [metrics_module.Mean(name="loss")]  # then one per output's loss, with several

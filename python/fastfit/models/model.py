@@ -1,12 +1,11 @@
 """Model: a Layer with the training API. Functional (`Model(inputs, outputs)`) or subclassed."""
-import numpy as np
-
 from .. import backend
 from ..layers.layer import InputLayer, KerasTensor, Layer, as_dtype, check_input_shape, unique
+from .model_saving import ModelSaving
 from .trainer import Trainer
 
 
-class Model(Trainer, Layer):
+class Model(ModelSaving, Trainer, Layer):
     """Groups layers into an object with training and inference features.
 
     Functional: `keras.Model(inputs=inputs, outputs=outputs)`. Subclassed: define layers in
@@ -17,11 +16,8 @@ class Model(Trainer, Layer):
         inputs = kwargs.pop("inputs", args[0] if len(args) > 0 else None)
         outputs = kwargs.pop("outputs", args[1] if len(args) > 1 else None)
         name = kwargs.pop("name", None)
-        trainable = kwargs.pop("trainable", True)
-        if kwargs:
-            raise TypeError(f"Model: unexpected keyword argument(s) {sorted(kwargs)}")
         default = "functional" if inputs is not None else None
-        Layer.__init__(self, name=name or (backend.unique_name(default) if default else None), trainable=trainable)
+        Layer.__init__(self, name=name or (backend.unique_name(default) if default else None), **kwargs)
         Trainer.__init__(self)
         self._graph = None
         if inputs is not None:
@@ -45,13 +41,15 @@ class Model(Trainer, Layer):
         self.built = True
 
     def _order_graph(self):
-        """The layer calls from the inputs to the outputs and to the added losses and metrics, in order."""
-        order, seen = [], set()
+        """The layer calls from the inputs to the outputs and to the added losses and metrics, in order;
+        and the layers in Keras 3's order (which names them in weights files)."""
+        order, seen, first_seen = [], set(), {}
 
         def visit(t):
             if id(t) in seen:
                 return
             seen.add(id(t))
+            first_seen.setdefault(id(t._layer), len(first_seen))
             for i in t._inputs:
                 visit(i)
             order.append(t)
@@ -62,11 +60,7 @@ class Model(Trainer, Layer):
             if isinstance(t._layer, InputLayer) and id(t) not in ids:
                 raise ValueError(f"Model: output depends on input '{t.name}', which is not in `inputs`")
         self._graph = [t for t in order if id(t) not in ids]
-        layers = [t._layer for t in self._input_list]
-        for t in self._graph:
-            if t._layer not in layers:
-                layers.append(t._layer)
-        self._layers = layers
+        self._layers = _keras_layer_order(order, first_seen, self._input_list)
 
     def add_loss(self, loss):
         """Adds a loss to the training loss. In a functional model it may be a tensor of the graph
@@ -172,13 +166,12 @@ class Model(Trainer, Layer):
     def weights(self):
         return unique(self._weights + [w for l in self.layers for w in l.weights])
 
+    def _inner_layers(self):
+        return [layer for layer in self.layers if layer is not self]
+
     def _state_variables(self):
         added = [v for m in self._added_metrics.values() for v in m.variables]
         return unique(self.weights + added + [v for layer in self.layers for v in layer._state_variables()])
-
-    @property
-    def losses(self):
-        return self._losses + [l for layer in self.layers if layer is not self for l in layer.losses]
 
     def _clear_losses(self):
         self._losses = []
@@ -193,51 +186,59 @@ class Model(Trainer, Layer):
                 out += layer._metrics_added()
         return out
 
-    def summary(self, line_length=None, print_fn=None):
-        """Prints a table of the layers, their output shapes and parameter counts."""
-        print_fn = print_fn or print
-        width = line_length or 65
-        cols = [int(width * 0.45), int(width * 0.85), width]
-        rows = []
-        for layer in self.layers:
-            shape = _output_shape_of(layer, self)
-            rows.append((f"{layer.name} ({type(layer).__name__})", str(shape), str(layer.count_params())))
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False,
+                layer_range=None):
+        """Prints a table of the layers as Keras 3 does: name (type), output shape, parameter count,
+        and for a functional model that is not a chain the layers each one is connected to; then the
+        total, trainable and non-trainable parameter counts with their sizes (and the optimizer's,
+        once it is built).
 
-        def line(fields):
-            s = ""
-            for f, stop in zip(fields, cols):
-                s = (s + " " + f)[:stop].ljust(stop)
-            return s.rstrip()
-        total = self.count_params()
-        trainable = int(sum(np.prod(w.shape) for w in self.trainable_weights))
-        print_fn(f'Model: "{self.name}"')
-        print_fn("_" * width)
-        print_fn(line(["Layer (type)", "Output Shape", "Param #"]))
-        print_fn("=" * width)
-        for r in rows:
-            print_fn(line(r))
-        print_fn("=" * width)
-        print_fn(f"Total params: {total:,} ({_bytes(total)})")
-        print_fn(f"Trainable params: {trainable:,} ({_bytes(trainable)})")
-        print_fn(f"Non-trainable params: {total - trainable:,} ({_bytes(total - trainable)})")
-        print_fn("_" * width)
+        Args:
+            line_length: the table's width (default: 88 or 108 characters, at most the terminal's
+                width less 4).
+            positions: where each column ends, as fractions of the width.
+            print_fn: called once with the whole text (default: print).
+            expand_nested: also list the layers of nested models, indented.
+            show_trainable: add a column saying whether each layer is trainable.
+            layer_range: two regular expressions: the first and last layer (by name) to list.
+
+        >>> model.summary(print_fn=lambda text: open("summary.txt", "w").write(text))
+        """
+        from ..utils.summary_utils import print_summary
+        print_summary(self, line_length, positions, print_fn, expand_nested, show_trainable, layer_range)
+
+    def to_dot(self, show_shapes=False, show_dtype=False, show_layer_names=True, rankdir="TB", expand_nested=False,
+               dpi=200, show_layer_activations=False, show_trainable=False, splines="ortho"):
+        """The model's graph as Graphviz DOT text (no dependency needed): one node per layer, an
+        edge per connection; the arguments are plot_model's. Render it with `dot -Tpng`.
+
+        >>> "->" in model.to_dot()
+        True
+        """
+        from ..utils.model_visualization import dot_text
+        return dot_text(self, show_shapes=show_shapes, show_dtype=show_dtype, show_layer_names=show_layer_names,
+                        rankdir=rankdir, expand_nested=expand_nested, dpi=dpi,
+                        show_layer_activations=show_layer_activations, show_trainable=show_trainable, splines=splines)
+
+
+def _keras_layer_order(order, first_seen, inputs):
+    """The layers as Keras 3's Functional lists them: by depth (the most layer calls between a call
+    and an output, over the layer's calls) from the inputs down, then in the order a depth-first walk
+    from the outputs meets them. `order`: the calls, inputs first; `first_seen`: id(layer) -> when
+    the walk met it."""
+    depth_of, layer_depth = {}, {}
+    for t in reversed(order):
+        depth = max(depth_of.setdefault(id(t), 0), layer_depth.get(id(t._layer), 0))
+        layer_depth[id(t._layer)] = depth_of[id(t)] = depth
+        for parent in t._inputs:
+            depth_of[id(parent)] = max(depth + 1, depth_of.get(id(parent), 0))
+    layers = {id(t._layer): t._layer for t in order}
+    for t in inputs:  # an input no output depends on still belongs to the model
+        if id(t._layer) not in layers:
+            layers[id(t._layer)], layer_depth[id(t._layer)], first_seen[id(t._layer)] = t._layer, 0, -1
+    return sorted(layers.values(), key=lambda layer: (-layer_depth[id(layer)], first_seen[id(layer)]))
 
 
 def _flat(structure):
     return list(structure.values()) if isinstance(structure, dict) else (
         list(structure) if isinstance(structure, (list, tuple)) else [structure])
-
-
-def _bytes(n):
-    b = n * 4
-    return f"{b / 1024:.2f} KB" if b < 1024 ** 2 else f"{b / 1024 ** 2:.2f} MB"
-
-
-def _output_shape_of(layer, model):
-    if isinstance(layer, InputLayer):
-        return layer.shape
-    if model._graph is not None:
-        for t in model._graph:
-            if t._layer is layer:
-                return t.shape
-    return getattr(layer, "_output_shape", "?")

@@ -11,19 +11,19 @@ class Sequential(Model):
     built on its first call or fit.
     """
 
-    def __init__(self, layers=None, name=None, trainable=True):
-        super().__init__(name=name or backend.unique_name("sequential"), trainable=trainable)
+    def __init__(self, layers=None, name=None, trainable=True, **kwargs):
+        super().__init__(name=name or backend.unique_name("sequential"), trainable=trainable, **kwargs)
         self._stack = []
         self._input_shape = None
+        self._input_spec = ("input_layer", "float32")  # the name and dtype of the keras.Input it was given
         for layer in layers or []:
             self.add(layer)
 
     def add(self, layer):
         if isinstance(layer, KerasTensor) and isinstance(layer._layer, InputLayer):
-            self._input_shape = layer.shape
-            return
+            layer = layer._layer
         if isinstance(layer, InputLayer):
-            self._input_shape = layer.shape
+            self._input_shape, self._input_spec = layer.shape, (layer.name, layer.dtype)
             return
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add: expected a Layer, got {type(layer).__name__}")
@@ -72,3 +72,41 @@ class Sequential(Model):
     @property
     def output_shape(self):
         return getattr(self, "_output_shape", None)
+
+    def get_config(self):
+        """Keras 3's Sequential config: the layers (an InputLayer first when the input shape is
+        known), each as `serialize_keras_object` writes it."""
+        from ..saving.serialization import serialize_keras_object
+        layers = []
+        if self._input_shape is not None:
+            name, dtype = self._input_spec
+            layers.append({"module": "keras.layers", "class_name": "InputLayer",
+                           "config": {"batch_shape": list(self._input_shape), "dtype": dtype, "sparse": False,
+                                      "ragged": False, "name": name, "optional": False}, "registered_name": None})
+        layers += [serialize_keras_object(layer) for layer in self._stack]
+        config = {"name": self.name, "trainable": self.trainable, "dtype": "float32", "layers": layers}
+        if self._input_shape is not None:
+            config["build_input_shape"] = list(self._input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """The model `get_config()` (or Keras 3's or Keras 2's Sequential config) describes."""
+        from .functional_config import _layer_from
+        if isinstance(config, list):  # Keras 2's oldest form: the layers alone
+            config = {"layers": config}
+        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+        for data in config["layers"]:
+            model.add(_layer_from(data, custom_objects))
+        shape = config.get("build_input_shape")
+        if not model.built and shape is not None and model._stack:
+            model.build(tuple(shape))
+        return model
+
+    def get_build_config(self):
+        return None if self._input_shape is None else {"input_shape": list(self._input_shape)}
+
+    def build_from_config(self, config):
+        shape = (config or {}).get("input_shape")
+        if shape is not None and self._input_shape is None:
+            self.build(tuple(shape))

@@ -26,7 +26,9 @@ import numpy as np
 from .. import _core, _tracing, optimizers
 from ..autodiff import GradientTape
 from ..config import no_scope, program_device
+from ..optimizers.constraint_step import compile_constraints
 from ..tensor import Tensor
+from .custom_step import StepRunner, overridden
 
 MIN_TRACE_ROWS = 9  # two traces (3 and 2 rows) and 4 rows to check on
 _TRAINING = {"train": True, "test": False, "predict": False}
@@ -36,6 +38,12 @@ _WHAT = {"train": "fit", "test": "evaluate", "predict": "predict"}
 def runner_for(model, mode, adapter):
     """The runner (compiled Program or eager loop) for `mode` on data like the adapter's."""
     config = model._compile_config
+    if overridden(model, mode):  # the user's train_step / test_step / predict_step, as a tf.function
+        key = (mode, adapter.signature, adapter.preprocess, "step")
+        with model._programs_lock:
+            if key not in model._programs:
+                model._programs[key] = StepRunner(model, mode, adapter)
+            return model._programs[key]
     if config is not None and config.run_eagerly:
         return EagerRunner(model, mode, adapter)
     device = program_device()
@@ -104,7 +112,9 @@ def _compile(model, mode, batch, device):
     config = model._compile_config
     if train:  # weights, gradients and optimizer state in one layout: the update is one flat pass
         optimizers.flatten_variables(model.trainable_weights)
-    program = _program(model, mode, trace_a.trace, batch_constants, device)
+    program, why = _program(model, mode, trace_a.trace, batch_constants, device)
+    if why is not None:
+        return None, why
     for m, (y_true, y_pred, weight) in zip(config.compiled_metrics() if mode != "predict" else [],
                                            trace_a.metric_slots):
         program.add_metric(m._accumulator, y_true, y_pred, weight)
@@ -114,18 +124,31 @@ def _compile(model, mode, batch, device):
 
 
 def _program(model, mode, trace, batch_constants, device):
-    """The C++ Program on `device` ('GPU' or 'CPU'). On the GPU, an optimizer option with no GPU kernel yet
-    makes it run on the CPU instead, with a warning that says why."""
+    """(the C++ Program on `device` ('GPU' or 'CPU'), None), or (None, why it cannot be compiled). On the
+    GPU, what has no GPU path yet (an optimizer option, weight constraints) makes it run on the CPU
+    instead, with a warning that says why."""
     train = mode == "train"
     config = model._compile_config
     args = (trace, batch_constants, model.trainable_weights if train else [], config.optimizer._core if train else None)
     if device == "GPU":
         try:
-            return _core.Program(*args, device="GPU")
+            return _constrained(model, _core.Program(*args, device="GPU"), train)
         except NotImplementedError as e:
             warnings.warn(f"Model '{model.name}': {_WHAT[mode]} runs on the CPU, not the GPU, because {e}.",
                           UserWarning, stacklevel=6)
-    return _core.Program(*args, device="CPU")
+    return _constrained(model, _core.Program(*args, device="CPU"), train)
+
+
+def _constrained(model, program, train):
+    """(program, None) with the weight constraints run after each update of the weights that get one, or
+    (None, why they cannot be compiled). A GPU program raises NotImplementedError when there are some."""
+    if train:
+        update, why = compile_constraints([v for v, c in zip(model.trainable_weights, program.connected) if c])
+        if why is not None:
+            return None, why
+        if update is not None:
+            program.set_after_update(update)
+    return program, None
 
 
 def release(runner):
@@ -295,10 +318,18 @@ class PredictResults:
         else:
             self.chunks.append(outs)
 
+    def rows(self, start, stop):
+        """Outputs [start, stop) written so far, as numpy arrays (what predict's batch hooks see)."""
+        if self.arrays is not None:
+            return [a[start:stop] for a in self.arrays]
+        if self.chunks:
+            return [np.concatenate([c[k] for c in self.chunks])[start:stop] for k in range(len(self.chunks[0]))]
+        return [t.numpy()[start:stop] for t in self.tensors]  # a copy of all so far: only with hooks
+
     def finish(self, rows):
         """The outputs as numpy arrays of `rows` rows."""
-        if self.arrays is not None:
-            return self.arrays
+        if self.arrays is not None:  # fewer rows when a callback stopped predict early
+            return self.arrays if rows == self.n else [a[:rows] for a in self.arrays]
         if self.chunks:
             return [np.concatenate([c[k] for c in self.chunks]) for k in range(len(self.chunks[0]))]
         return [t.numpy()[:rows] if t.ndim else np.zeros((0,), np.float32) for t in self.tensors]

@@ -16,15 +16,18 @@ from .. import _core, backend, callbacks as callbacks_module
 from ..data import adapters
 from . import tracing
 from .compile_utils import CompileConfig
+from .custom_step import StepMethods
+from .resume import ResumePoint
 
 _CHUNK_SECONDS = 0.1  # time between returns to Python on the hot path
 _PREDICT_ROWS = 2048  # rows per predict batch when no callback needs the user's batches
 
 
-class Trainer:
+class Trainer(StepMethods):
     def __init__(self):
         self._compile_config = None
-        self.stop_training = False
+        # A callback sets one of these to end fit / evaluate / predict after the current batch.
+        self.stop_training = self.stop_evaluating = self.stop_predicting = False
         self.history = None
         self._in_fit = False
         self._programs = {}
@@ -62,12 +65,18 @@ class Trainer:
 
     @property
     def metrics(self):
-        """The loss trackers, the compiled metrics and those the layers add with add_metric."""
-        compiled = self._compile_config.all_metrics() if self._compile_config else []
-        return compiled + self._metrics_added()
+        """The loss trackers, the compiled metrics, those the layers add with add_metric, and the
+        metrics a subclass keeps as attributes (`self.loss_tracker = keras.metrics.Mean(...)`)."""
+        from ..metrics import Metric
+        listed = (self._compile_config.all_metrics() if self._compile_config else []) + self._metrics_added()
+        return listed + [m for m in vars(self).values() if isinstance(m, Metric) and m not in listed]
 
     def _state_metrics(self):
         return self._compile_config.state_metrics()
+
+    def _variable_metrics(self):
+        """The metrics that keep their state in variables: Metric subclasses and add_metric's."""
+        return self._compile_config.custom_metrics() + self._metrics_added()
 
     @property
     def metrics_names(self):
@@ -77,12 +86,14 @@ class Trainer:
         for m in self.metrics:
             m.reset_state()
 
-    def _logs(self, states):
+    def _logs(self, states, runner=None):
         """{log name: value}, the keys sorted as Keras 3 sorts its logs (and so history and the progress
         bar): the C++-accumulated metrics from `states` (in `_state_metrics()` order: a float, or an
         array for a metric of several values), the others from their own `result()`."""
+        if isinstance(runner, tracing.StepRunner):  # a user's step: its logs are what it returns
+            return runner.step_logs
         values = {getattr(m, "log_name", m.name): s.result() for m, s in zip(self._state_metrics(), states)}
-        for m in self._compile_config.custom_metrics() + self._metrics_added():
+        for m in self._variable_metrics():
             value = m.result().numpy()
             values[getattr(m, "log_name", m.name)] = float(value) if value.ndim == 0 else value
         return dict(sorted(values.items()))
@@ -131,24 +142,29 @@ class Trainer:
                                      f"got labels in [{lo}, {hi}]")
 
     # -- the loop ----------------------------------------------------------------------------
-    def _run_batches(self, runner, mode, adapter, steps, cbs, states, results=None, batch_size=None):
+    def _run_batches(self, runner, mode, adapter, steps, cbs, states, results=None, batch_size=None, start=0):
         """Runs `steps` batches of the adapter's source (None: until it ends), calling batch hooks.
         `batch_size`: the user's, when the source runs larger batches (predict); hooks count in it.
-        Returns the number of batches run."""
+        `start`: batches of this pass already run (a resumed fit), which count towards `steps`.
+        Returns the number of batches of the pass run."""
         hooks = cbs.has_batch_hooks(mode)
         per_call = self._compile_config.steps_per_execution if self._compile_config else 1
         per_call = per_call if hooks and per_call != "auto" else 1
         need_logs = hooks or any(isinstance(c, callbacks_module.ProgbarLogger) for c in cbs.callbacks)
         chunk = 1 if need_logs else (steps or 1 << 30)
-        done, source = 0, adapter.source
+        stop = _STOP_FLAG[mode]
+        done, source = start, adapter.source
         while steps is None or done < steps:
             want = per_call if hooks else chunk
+            if getattr(self, stop):  # set by a hook before the first batch: Keras still runs one
+                want = 1
             if steps is not None:
                 want = min(want, steps - done)
             elif not source.more():
                 break
             if hooks:
                 getattr(cbs, f"on_{mode}_batch_begin")(done)
+            first_row = source.position
             t0 = time.perf_counter()
             try:
                 n = runner.run(mode, source, want, states, results)
@@ -162,10 +178,13 @@ class Trainer:
                 break
             if not hooks:
                 chunk = max(1, min(int(chunk * _CHUNK_SECONDS / max(dt, 1e-6)) or 1, chunk * 8))
-            logs = self._logs(states) if mode != "predict" else {}
             batch_index = -(-source.position // batch_size) - 1 if batch_size else done - 1
+            if mode != "predict":
+                logs = self._logs(states, runner)
+            else:  # the batch's outputs, for hooks that look at them
+                logs = {"outputs": self._structure(results.rows(first_row, source.position))} if hooks else {}
             getattr(cbs, f"on_{mode}_batch_end")(batch_index, logs)
-            if n < want or (mode == "train" and self.stop_training):
+            if n < want or getattr(self, stop):
                 break
         return done
 
@@ -217,25 +236,32 @@ class Trainer:
             adapters.check_class_weight(class_weight, self._num_classes(train, runner))
             val_runner = tracing.runner_for(self, "test", val) if val is not None else None
             steps = steps_per_epoch or train.steps
-            cbs = callbacks_module.CallbackList(callbacks, model=self, add_history=True, verbose=verbose,
-                                                epochs=epochs, steps=steps)
+            cbs = _callback_list(callbacks, self, True, verbose, epochs, steps)
             states = [m._state for m in self._state_metrics()]
             self.stop_training = False
             self._in_fit = True
             logs = {}
             cbs.on_train_begin()
-            for epoch in range(initial_epoch, epochs):
+            resume = self.__dict__.pop("_resume", None) or ResumePoint(initial_epoch)
+            for epoch in range(resume.epoch, epochs):
                 self.reset_metrics()
                 cbs.on_epoch_begin(epoch)
-                train.start_pass(shuffle, int(backend.rng().integers(2 ** 63)))
-                ran = self._run_batches(runner, "train", train, steps, cbs, states)
+                done = resume.batch if epoch == resume.epoch else 0
+                self._epoch_seed = resume.shuffle_seed if done else int(backend.rng().integers(2 ** 63))
+                train.start_pass(shuffle, self._epoch_seed)
+                if done:
+                    resume.restore_metrics(self)
+                    for _ in range(done):  # the batches the interrupted run had trained on
+                        if train.source.next_batch() is None:
+                            break
+                ran = self._run_batches(runner, "train", train, steps, cbs, states, start=done)
                 train.end_pass()
                 if ran == 0 or (steps_per_epoch is not None and ran < steps_per_epoch):
                     adapters.warn_ran_out(ran, "training")
                     self.stop_training = True
                     if ran == 0:
                         break
-                logs = self._logs(states)
+                logs = self._logs(states, runner)
                 if val is not None and (epoch + 1) % validation_freq == 0:
                     val_steps = validation_steps or val.steps
                     val_logs = self._test_loop(val_runner, val, cbs, val_steps)
@@ -253,23 +279,25 @@ class Trainer:
             if val is not None:
                 val.close()
                 tracing.release(val_runner)
-        self.history = cbs.history
         return self.history
 
     def _test_loop(self, runner, adapter, cbs, steps):
         """One evaluation pass into fresh metric states (concurrent calls keep their own); the model's
         metrics show its results afterwards."""
-        config = self._compile_config
         states = [_core.MetricState() for _ in self._state_metrics()]
-        for m in config.custom_metrics() + self._metrics_added():  # their state is in variables
+        for m in self._variable_metrics():  # their state is in variables
             m.reset_state()
+        if isinstance(runner, tracing.StepRunner):  # a user's step updates the model's metrics: reset, as Keras
+            self.reset_metrics()
         adapter.start_pass()
+        self.stop_evaluating = False
         cbs.on_test_begin()
         self._run_batches(runner, "test", adapter, steps, cbs, states)
         adapter.end_pass()
-        for metric, state in zip(self._state_metrics(), states):
-            metric._state.copy_from(state)
-        logs = self._logs(states)
+        if not isinstance(runner, tracing.StepRunner):
+            for metric, state in zip(self._state_metrics(), states):
+                metric._state.copy_from(state)
+        logs = self._logs(states, runner)
         cbs.on_test_end(logs)
         return logs
 
@@ -287,7 +315,7 @@ class Trainer:
             runner = tracing.runner_for(self, "test", adapter)
             self._check_labels(adapter, runner)
             total = steps or adapter.steps
-            cbs = callbacks_module.CallbackList(callbacks, model=self, verbose=_verbose(verbose), steps=total)
+            cbs = _callback_list(callbacks, self, False, _verbose(verbose), 1, total)
             logs = self._test_loop(runner, adapter, cbs, total)
         finally:
             adapter.close()
@@ -304,7 +332,7 @@ class Trainer:
         runner = None
         try:
             runner = tracing.runner_for(self, "predict", adapter)
-            cbs = callbacks_module.CallbackList(callbacks, model=self, verbose=verbose)
+            cbs = _callback_list(callbacks, self, False, verbose, 1, None)
             user_batch = adapter.batch_size
             if isinstance(adapter, adapters.ArrayAdapter):
                 n = adapter.num_samples if steps is None else min(adapter.num_samples, steps * user_batch)
@@ -321,8 +349,9 @@ class Trainer:
             else:
                 total = steps
                 results = tracing.PredictResults(runner.output_rows)
-            for cb in cbs.callbacks:
-                cb.set_params(dict(cb.params, steps=total))
+            if not isinstance(callbacks, callbacks_module.CallbackList):
+                cbs.set_params(dict(cbs.params, steps=total))
+            self.stop_predicting = False
             cbs.on_predict_begin()
             self._run_batches(runner, "predict", adapter, steps, cbs, None, results, user_batch)
             adapter.end_pass()
@@ -370,7 +399,7 @@ class Trainer:
         finally:
             if mode == "train":
                 self._fit_lock.release()
-        logs = self._logs(states)
+        logs = self._logs(states, runner)
         return logs if return_dict else _flatten(logs, config)
 
     def predict_on_batch(self, x):
@@ -378,6 +407,16 @@ class Trainer:
 
 
 _batch_size = adapters.batch_size_arg
+_STOP_FLAG = {"train": "stop_training", "test": "stop_evaluating", "predict": "stop_predicting"}
+
+
+def _callback_list(callbacks, model, add_history, verbose, epochs, steps):
+    """The CallbackList of a call: the user's own CallbackList as it is (as Keras), else one made of
+    the callbacks with a History (fit) and a progress bar (verbose) added."""
+    if isinstance(callbacks, callbacks_module.CallbackList):
+        return callbacks
+    return callbacks_module.CallbackList(callbacks, add_history=add_history, add_progbar=verbose != 0, model=model,
+                                         verbose=verbose, epochs=epochs, steps=steps)
 
 
 def _check_count(name, value, minimum):

@@ -12,6 +12,7 @@ import numpy as np
 from .. import _core, _tracing
 from ..tensor import Tensor, Variable, convert_to_tensor
 from . import schedules
+from .constraint_step import apply_constraints
 
 
 def flatten_variables(variables):
@@ -239,19 +240,22 @@ class Optimizer:
     def variables(self):
         """Live views of the state, in Keras 3's order: reading gives the current values and `assign`
         writes them (save and restore, or an all-reduce, need no other access)."""
-        served = self._served()
+        self._served()
         views = [self._iterations] + ([self._learning_rate] if self._schedule is None else [])
-        for slot, i, state in self._core.slot_variables():
-            view = self._slot_views.get((slot, i))
-            if view is None:
-                if i < 0:  # the optimizer's own state (Nadam's u_product)
-                    name = slot
-                else:
-                    ref = getattr(served[i], "path", None) or getattr(served[i], "name", "variable")
-                    name = f"{ref.replace('/', '_')}_{slot}"
-                view = self._slot_views[(slot, i)] = Variable._view(state, name, f"{self.name}/{name}")
-            views.append(view)
-        return views
+        return views + [self._slot_view(slot, i, state) for slot, i, state in self._core.slot_variables()]
+
+    def _slot_view(self, slot, i, state):
+        """The Variable view of one slot's state (of served variable i; i < 0: the optimizer's own)."""
+        view = self._slot_views.get((slot, i))
+        if view is None:
+            if i < 0:  # the optimizer's own state (Nadam's u_product)
+                name = slot
+            else:
+                served = self._served()
+                ref = getattr(served[i], "path", None) or getattr(served[i], "name", "variable")
+                name = f"{ref.replace('/', '_')}_{slot}"
+            view = self._slot_views[(slot, i)] = Variable._view(state, name, f"{self.name}/{name}")
+        return view
 
     def apply_gradients(self, grads_and_vars):
         """One step: each variable with a gradient gets its update (pairs with a None gradient are
@@ -260,9 +264,6 @@ class Optimizer:
         for g, v in grads_and_vars:
             grads.append(g)
             variables.append(v)
-        state = _tracing.current()
-        if state is not None:  # a compiled tf.function step replays the update
-            state.note_apply(self, list(zip(grads, variables)))
         self.apply(grads, variables)
         return self._iterations
 
@@ -282,6 +283,9 @@ class Optimizer:
             raise ValueError(f"apply: expected one gradient per variable ({len(variables)}), got {len(grads)}")
         if not self.built:
             self.build(variables)  # as Keras: state for every variable, with a gradient or not
+        state = _tracing.current()
+        if state is not None:  # a compiled tf.function step replays the update
+            state.note_apply(self, list(zip(grads, variables)))
         kept_grads, kept_vars = [], []
         for g, v in zip(grads, variables):
             if g is not None:
@@ -294,6 +298,7 @@ class Optimizer:
         except TypeError:
             self._as_variables(kept_vars, "apply")  # names the culprit
             raise
+        apply_constraints(kept_vars)
         self._served()  # new variables may have joined
 
     def scale_loss(self, loss):
@@ -315,7 +320,7 @@ class Optimizer:
         averages; `fit` calls it after the last epoch."""
         if not self.use_ema:
             return
-        averages = [state for slot, _, state in self._core.slot_variables() if slot == "average"]
+        averages = [average for _, average in self._moving_averages()]
         var_list = list(var_list)
         if len(var_list) != len(averages):
             raise ValueError(f"The length of model variables ({len(var_list)}) to override does not match the length "
@@ -323,6 +328,13 @@ class Optimizer:
                              "optimizer was called on your model.")
         for var, average in zip(var_list, averages):
             var.assign(np.asarray(average))
+
+    def _moving_averages(self):
+        """(variable, its moving average) for each variable served, in build order (use_ema): the
+        average as a live view of the C++ state, assignable (SwapEMAWeights swaps the two)."""
+        served = self._served()
+        return [(served[i], self._slot_view("average", i, state))
+                for slot, i, state in self._core.slot_variables() if slot == "average"]
 
     def get_config(self):
         if self._schedule is None:
