@@ -142,7 +142,7 @@ struct L1L2Penalty final : Op {
   void backward(const ExecCtx&, const Tensor* const* in, const Tensor& out, const Tensor& g, Tensor* const* din,
                 const bool* acc) override {
     if (din[0])
-      FF_DISPATCH(out.device, l1_l2_penalty_backward)(in[0]->f(), in[0]->size(), l1_, l2_, g.f()[0], din[0]->f(),
+      FF_DISPATCH(out.device, l1_l2_penalty_backward)(in[0]->f(), in[0]->size(), l1_, l2_, g.f(), din[0]->f(),
                                                       acc[0]);
   }
 };

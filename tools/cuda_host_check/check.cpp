@@ -165,7 +165,8 @@ void reductions() {
   for (auto [l1, l2] : {std::pair{0.01, 0.0}, {0.0, 0.02}, {0.01, 0.02}})
     for (bool acc : {true, false})
       same("l1_l2_penalty backward", rnd(60), [&](bool gpu, Vec& o) {
-        K(l1_l2_penalty_backward)(x.data(), 60, l1, l2, 0.5f, o.data(), acc);
+        const float g = 0.5f;
+        K(l1_l2_penalty_backward)(x.data(), 60, l1, l2, &g, o.data(), acc);
       });
   same("column_sum", rnd(7), [&](bool gpu, Vec& o) { K(column_sum)(x.data(), 8, 7, o.data(), true); });
 }

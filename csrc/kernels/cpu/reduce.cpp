@@ -114,9 +114,9 @@ FF_MULTIVERSION_NOFMA void l1_l2_penalty_forward(const float* __restrict x, int6
   out[0] = float(total);
 }
 
-FF_MULTIVERSION_NOFMA void l1_l2_penalty_backward(const float* __restrict x, int64_t n, double l1, double l2, float g,
-                                                  float* __restrict dx, bool acc) {
-  const float a = float(l1) * g, b = 2.f * float(l2) * g;
+FF_MULTIVERSION_NOFMA void l1_l2_penalty_backward(const float* __restrict x, int64_t n, double l1, double l2,
+                                                  const float* g, float* __restrict dx, bool acc) {
+  const float a = float(l1) * g[0], b = 2.f * float(l2) * g[0];
   for (int64_t i = 0; i < n; ++i) {
     const float sign = x[i] > 0.f ? 1.f : x[i] < 0.f ? -1.f : 0.f;
     const float d = a * sign + b * x[i];

@@ -108,9 +108,9 @@ void l1_l2_penalty_forward(const float* x, int64_t n, double l1, double l2, floa
   check_launch("l1_l2_penalty_forward");
 }
 
-void l1_l2_penalty_backward(const float* x, int64_t n, double l1, double l2, float g, float* dx, bool acc) {
-  const float a = float(l1) * g, b = 2.f * float(l2) * g;
+void l1_l2_penalty_backward(const float* x, int64_t n, double l1, double l2, const float* g, float* dx, bool acc) {
   store("l1_l2_penalty_backward", dx, n, acc, [=] __device__(int64_t i) {
+    const float a = float(l1) * g[0], b = 2.f * float(l2) * g[0];
     const float sign = x[i] > 0.f ? 1.f : x[i] < 0.f ? -1.f : 0.f;
     return a * sign + b * x[i];
   });
