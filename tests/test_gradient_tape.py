@@ -18,6 +18,23 @@ def test_nested_tapes_give_second_derivatives():
     assert float(dy) == 27.0 and float(outer.gradient(dy, x)) == 18.0
 
 
+@pytest.mark.parametrize("name, d1, d2", [
+    ("log1p", lambda x: 1 / (1 + x), lambda x: -1 / (1 + x) ** 2),
+    ("expm1", np.exp, np.exp),
+    ("erf", lambda x: 2 / np.sqrt(np.pi) * np.exp(-x * x), lambda x: -4 * x / np.sqrt(np.pi) * np.exp(-x * x)),
+    ("softplus", lambda x: 1 / (1 + np.exp(-x)), lambda x: np.exp(-x) / (1 + np.exp(-x)) ** 2),
+])
+def test_nested_tapes_through_the_unary_math_ops(name, d1, d2):
+    values = np.array([-1.5, 0.25, 2.0])
+    x = tf.Variable(values.astype("float32"))
+    with tf.GradientTape() as outer:
+        with tf.GradientTape() as inner:
+            y = tf.reduce_sum(getattr(tf.math, name)(x))
+        dy = inner.gradient(y, x)
+    np.testing.assert_allclose(dy.numpy(), d1(values), rtol=1e-5)
+    np.testing.assert_allclose(outer.gradient(dy, x).numpy(), d2(values), rtol=1e-5, atol=1e-6)
+
+
 def test_a_persistent_tape_differentiates_its_own_gradients():
     x = tf.constant([1.0, 2.0])
     with tf.GradientTape(persistent=True) as tape:

@@ -85,9 +85,15 @@ struct UnaryOp final : Op {
       case Unary::sqrt: return {div(g, mul(out, scalar(2.f)))};
       case Unary::exp: return {mul(g, out)};
       case Unary::log: return {div(g, x)};
-      case Unary::abs: break;
+      case Unary::abs:
+        return {mul(g, sub(op("greater", {x, scalar(0.f)}), op("less", {x, scalar(0.f)})))};  // sign(x), 0 at 0
+      case Unary::log1p: return {div(g, add(x, scalar(1.f)))};
+      case Unary::expm1: return {mul(g, add(out, scalar(1.f)))};
+      case Unary::erf: return {mul(g, mul(scalar(1.1283791670955126f), op("exp", {neg(op("square", {x}))})))};
+      case Unary::softplus: return {mul(g, op("sigmoid", {x}))};
+      case Unary::floor: case Unary::ceil: case Unary::round: case Unary::sign: break;  // not differentiable
     }
-    return {mul(g, sub(op("greater", {x, scalar(0.f)}), op("less", {x, scalar(0.f)})))};  // sign(x), 0 at 0
+    return {nullptr};
   }
 };
 
