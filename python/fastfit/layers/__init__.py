@@ -5,7 +5,8 @@ from .regularization import (ActivityRegularization, AlphaDropout, Dropout, Gaus
                              SpatialDropout1D, SpatialDropout2D)
 from .activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from .preprocessing import CategoryEncoding, Normalization, Rescaling
-from .layer import Input, InputLayer, KerasTensor, Layer
+from .input_layer import Input, InputLayer
+from .layer import KerasTensor, Layer
 from .core import Activation, Identity, Lambda
 from .embedding import Embedding
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average, concatenate,

@@ -7,7 +7,8 @@ OpLayer) is a layer `TFOpLambda` named "tf.<op>" whose node holds the op's argum
 list-style nodes (`[[name, node, tensor, kwargs]]`) load too.
 """
 from ..keras_tensor import fill
-from ..layers.layer import InputLayer, Layer
+from ..layers.input_layer import InputLayer
+from ..layers.layer import Layer
 from ..layers.op_layer import OpLayer
 from ..saving.serialization import deserialize_keras_object, serialize_keras_object
 

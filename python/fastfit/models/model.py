@@ -1,6 +1,7 @@
 """Model: a Layer with the training API. Functional (`Model(inputs, outputs)`) or subclassed."""
 from .. import backend
-from ..layers.layer import InputLayer, KerasTensor, Layer, as_dtype, check_input_shape, unique
+from ..layers.input_layer import InputLayer
+from ..layers.layer import KerasTensor, Layer, as_dtype, check_input_shape, unique
 from .model_saving import ModelSaving
 from .trainer import Trainer
 

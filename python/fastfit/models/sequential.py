@@ -1,6 +1,7 @@
 """Sequential: a plain stack of layers, each with one input and one output."""
 from .. import backend
-from ..layers.layer import InputLayer, KerasTensor, Layer, check_input_shape
+from ..layers.input_layer import InputLayer
+from ..layers.layer import KerasTensor, Layer, check_input_shape
 from .model import Model
 
 

@@ -6,24 +6,24 @@ Programs, and this module runs the loops. Between returns to Python a Program ru
 as fit in about 0.1 s (for the progress bar), or `steps_per_execution` batches when a callback
 overrides a batch hook, so Keras' callback semantics hold.
 """
-import numbers
 import threading
 import time
 
 import numpy as np
 
-from .. import _core, backend, callbacks as callbacks_module
+from .. import backend, callbacks as callbacks_module
 from ..data import adapters
 from . import tracing
 from .compile_utils import CompileConfig
 from .custom_step import StepMethods
+from .evaluation import Evaluation
+from .loop_args import STOP_FLAG, callback_list, check_count, verbose_arg
 from .resume import ResumePoint
 
 _CHUNK_SECONDS = 0.1  # time between returns to Python on the hot path
-_PREDICT_ROWS = 2048  # rows per predict batch when no callback needs the user's batches
 
 
-class Trainer(StepMethods):
+class Trainer(StepMethods, Evaluation):
     def __init__(self):
         self._compile_config = None
         # A callback sets one of these to end fit / evaluate / predict after the current batch.
@@ -109,7 +109,7 @@ class Trainer(StepMethods):
                                      self._compile_config.needs_targets() if self._compile_config else True)
 
     def _adapter(self, x, y, batch_size, steps, with_targets, what, sample_weight=None):
-        adapter = adapters.get_adapter(x, y, batch_size if adapters.is_batch_stream(x) else _batch_size(batch_size),
+        adapter = adapters.get_adapter(x, y, batch_size if adapters.is_batch_stream(x) else adapters.batch_size_arg(batch_size),
                                        steps, self._standardizer(), with_targets, what, sample_weight)
         self._check_inputs(adapter.sample()[0])
         return adapter
@@ -152,7 +152,7 @@ class Trainer(StepMethods):
         per_call = per_call if hooks and per_call != "auto" else 1
         need_logs = hooks or any(isinstance(c, callbacks_module.ProgbarLogger) for c in cbs.callbacks)
         chunk = 1 if need_logs else (steps or 1 << 30)
-        stop = _STOP_FLAG[mode]
+        stop = STOP_FLAG[mode]
         done, source = start, adapter.source
         while steps is None or done < steps:
             want = per_call if hooks else chunk
@@ -199,17 +199,17 @@ class Trainer(StepMethods):
         (`validation_steps` batches per validation).
         """
         config = self._config_for("fit")
-        _check_count("epochs", epochs, minimum=0)
-        _check_count("initial_epoch", initial_epoch, minimum=0)
-        _check_count("validation_freq", validation_freq, minimum=1)
+        check_count("epochs", epochs, minimum=0)
+        check_count("initial_epoch", initial_epoch, minimum=0)
+        check_count("validation_freq", validation_freq, minimum=1)
         for name, value in (("steps_per_epoch", steps_per_epoch), ("validation_steps", validation_steps)):
             if value is not None:
-                _check_count(name, value, minimum=1)
+                check_count(name, value, minimum=1)
         if shuffle == "batch":
             raise NotImplementedError("fit: shuffle='batch' is not supported yet (use True or False)")
         if not isinstance(shuffle, (bool, np.bool_)):
             raise TypeError(f"fit: `shuffle` must be True or False, got {shuffle!r}")
-        verbose = _verbose(verbose)
+        verbose = verbose_arg(verbose)
         if not self._fit_lock.acquire(blocking=False):
             raise RuntimeError(f"Model '{self.name}' is already training: fit() is running on it (in another thread, "
                                "or in a callback of the running fit). Wait for it to return, or train a copy.")
@@ -236,7 +236,7 @@ class Trainer(StepMethods):
             adapters.check_class_weight(class_weight, self._num_classes(train, runner))
             val_runner = tracing.runner_for(self, "test", val) if val is not None else None
             steps = steps_per_epoch or train.steps
-            cbs = _callback_list(callbacks, self, True, verbose, epochs, steps)
+            cbs = callback_list(callbacks, self, True, verbose, epochs, steps)
             states = [m._state for m in self._state_metrics()]
             self.stop_training = False
             self._in_fit = True
@@ -280,160 +280,3 @@ class Trainer(StepMethods):
                 val.close()
                 tracing.release(val_runner)
         return self.history
-
-    def _test_loop(self, runner, adapter, cbs, steps):
-        """One evaluation pass into fresh metric states (concurrent calls keep their own); the model's
-        metrics show its results afterwards."""
-        states = [_core.MetricState() for _ in self._state_metrics()]
-        for m in self._variable_metrics():  # their state is in variables
-            m.reset_state()
-        if isinstance(runner, tracing.StepRunner):  # a user's step updates the model's metrics: reset, as Keras
-            self.reset_metrics()
-        adapter.start_pass()
-        self.stop_evaluating = False
-        cbs.on_test_begin()
-        self._run_batches(runner, "test", adapter, steps, cbs, states)
-        adapter.end_pass()
-        if not isinstance(runner, tracing.StepRunner):
-            for metric, state in zip(self._state_metrics(), states):
-                metric._state.copy_from(state)
-        logs = self._logs(states, runner)
-        cbs.on_test_end(logs)
-        return logs
-
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
-                 callbacks=None, return_dict=False):
-        """Returns the loss and metrics on (x, y) or a generator of (x, y) batches: a list
-        [loss, *metrics] (a scalar with no metrics), or a dict with return_dict=True. `steps`: how
-        many batches to evaluate (default: all)."""
-        config = self._config_for("evaluate")
-        if steps is not None:
-            _check_count("steps", steps, minimum=1)
-        adapter = self._adapter(x, y, batch_size, steps, True, "evaluate", sample_weight)
-        runner = None
-        try:
-            runner = tracing.runner_for(self, "test", adapter)
-            self._check_labels(adapter, runner)
-            total = steps or adapter.steps
-            cbs = _callback_list(callbacks, self, False, _verbose(verbose), 1, total)
-            logs = self._test_loop(runner, adapter, cbs, total)
-        finally:
-            adapter.close()
-            tracing.release(runner)
-        return logs if return_dict else _flatten(logs, config)
-
-    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        """Returns the model's outputs on x (arrays, or a generator of batches) as numpy, computed batch
-        by batch. `steps`: how many batches to predict (default: all)."""
-        if steps is not None:
-            _check_count("steps", steps, minimum=1)
-        verbose = _verbose(verbose)
-        adapter = self._adapter(x, None, batch_size, steps, False, "predict")
-        runner = None
-        try:
-            runner = tracing.runner_for(self, "predict", adapter)
-            cbs = _callback_list(callbacks, self, False, verbose, 1, None)
-            user_batch = adapter.batch_size
-            if isinstance(adapter, adapters.ArrayAdapter):
-                n = adapter.num_samples if steps is None else min(adapter.num_samples, steps * user_batch)
-                total = -(-n // user_batch)
-                # Where every row is computed on its own, big batches give the same results: without
-                # per-batch hooks, run those.
-                run_size = user_batch
-                if runner.rows_independent and not cbs.has_batch_hooks("predict") and adapter.preprocess is None:
-                    run_size = user_batch * max(1, _PREDICT_ROWS // user_batch)
-                    if run_size != user_batch or n < adapter.num_samples:
-                        adapter = adapters.ArrayAdapter([a[:n] for a in adapter.xs], None, run_size)
-                steps = -(-n // run_size)
-                results = tracing.PredictResults(runner.output_rows, n)
-            else:
-                total = steps
-                results = tracing.PredictResults(runner.output_rows)
-            if not isinstance(callbacks, callbacks_module.CallbackList):
-                cbs.set_params(dict(cbs.params, steps=total))
-            self.stop_predicting = False
-            cbs.on_predict_begin()
-            self._run_batches(runner, "predict", adapter, steps, cbs, None, results, user_batch)
-            adapter.end_pass()
-            cbs.on_predict_end()
-            outs = results.finish(adapter.source.position)
-        finally:
-            adapter.close()
-            tracing.release(runner)
-        return self._structure(outs)
-
-    def _structure(self, outs):
-        """Outputs in the structure the model returns: one array, a list, or a dict by output name."""
-        nested = getattr(self, "_nested_outputs", None)
-        if isinstance(nested, dict):
-            return dict(zip(self.output_names, outs))
-        return outs[0] if len(outs) == 1 and not isinstance(nested, (list, tuple)) else outs
-
-    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
-        """One optimizer step on one batch; returns that batch's loss and metrics (as TF 2's default
-        reset_metrics=True)."""
-        return self._one_batch("train_on_batch", "train", x, y, sample_weight, class_weight, return_dict)
-
-    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
-        """Loss and metrics on one batch, without updating the weights."""
-        return self._one_batch("test_on_batch", "test", x, y, sample_weight, None, return_dict)
-
-    def _one_batch(self, method, mode, x, y, sample_weight, class_weight, return_dict):
-        config = self._config_for(method)
-        xs, ys, w = self._standardizer(class_weight).batch(x, y, sample_weight)
-        if ys is None:
-            raise ValueError(f"{method}: `y` is required")
-        if len(xs[0]) == 0:
-            raise ValueError(f"{method}: `x` has 0 samples; at least one is needed")
-        self._check_inputs(xs)
-        adapter = adapters.ArrayAdapter(xs, ys, len(xs[0]), w)
-        runner = tracing.runner_for(self, mode, adapter)
-        self._check_labels(adapter, runner)
-        adapters.check_class_weight(class_weight, self._num_classes(adapter, runner))
-        self.reset_metrics()
-        states = [m._state for m in self._state_metrics()]
-        if mode == "train" and not self._fit_lock.acquire(blocking=False):
-            raise RuntimeError(f"Model '{self.name}' is already training: fit() is running on it.")
-        try:
-            runner.run(mode, adapter.source, 1, states, None)
-        finally:
-            if mode == "train":
-                self._fit_lock.release()
-        logs = self._logs(states, runner)
-        return logs if return_dict else _flatten(logs, config)
-
-    def predict_on_batch(self, x):
-        return self.predict(x, batch_size=max(len(adapters.as_arrays(x, "x")[0]), 1), verbose=0)
-
-
-_batch_size = adapters.batch_size_arg
-_STOP_FLAG = {"train": "stop_training", "test": "stop_evaluating", "predict": "stop_predicting"}
-
-
-def _callback_list(callbacks, model, add_history, verbose, epochs, steps):
-    """The CallbackList of a call: the user's own CallbackList as it is (as Keras), else one made of
-    the callbacks with a History (fit) and a progress bar (verbose) added."""
-    if isinstance(callbacks, callbacks_module.CallbackList):
-        return callbacks
-    return callbacks_module.CallbackList(callbacks, add_history=add_history, add_progbar=verbose != 0, model=model,
-                                         verbose=verbose, epochs=epochs, steps=steps)
-
-
-def _check_count(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}, got {value!r}")
-
-
-def _verbose(v):
-    if v == "auto":
-        return 1
-    if v not in (0, 1, 2):
-        raise ValueError(f"`verbose` must be 0, 1, 2 or 'auto', got {v!r}")
-    return v
-
-
-def _flatten(logs, config):
-    """evaluate's list, in Keras 3's order (a scalar with no metrics): see CompileConfig.log_order."""
-    first = list(dict.fromkeys(k for k in config.log_order() if k in logs))
-    values = [logs[k] for k in first] + [logs[k] for k in sorted(logs) if k not in first]
-    return values[0] if len(values) == 1 else values

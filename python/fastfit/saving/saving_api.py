@@ -159,7 +159,7 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
             raise NotImplementedError(f"clone_model: `{name}` is not supported yet")
     if recursive or kwargs:
         raise NotImplementedError(f"clone_model: {'`recursive`' if recursive else sorted(kwargs)} is not supported yet")
-    from ..layers.layer import Input
+    from ..layers.input_layer import Input
     from ..models import Sequential
     from ..models.functional_config import functional_from_config
     clone_function = clone_function or (lambda layer: type(layer).from_config(layer.get_config()))

@@ -1,6 +1,6 @@
 """A model's layers and their connections, in the order Keras 3 lists them: what model.summary,
 plot_model/model_to_dot and TensorBoard's graph show."""
-from ..layers.layer import InputLayer
+from ..layers.input_layer import InputLayer
 
 
 class LayerCalls:
