@@ -37,6 +37,12 @@ CONV2D = [
     ((1, 9, 7, 2), (3, 2, 2, 2), (2, 2), "same", (2, 1)),
     ((1, 6, 5, 2), (1, 1, 2, 3), (2, 2), "valid", (1, 1)),
     ((2, 6, 5, 1), (3, 3, 1, 12), (1, 1), "same", (1, 1)),  # patches kept from the forward (9 <= 12)
+    # up to 8 filters run the direct kernels, vectorised over 16 output pixels: rows of 1, 2 and 3
+    # vectors, partly filled; 9 filters run im2col + GEMM
+    ((1, 3, 37, 2), (2, 3, 2, 8), (1, 2), "same", (1, 1)),
+    ((2, 2, 40, 1), (1, 3, 1, 5), (1, 1), "valid", (1, 2)),
+    ((1, 3, 35, 2), (3, 3, 2, 7), (2, 1), "same", (1, 1)),
+    ((1, 5, 6, 2), (3, 3, 2, 9), (1, 1), "same", (1, 1)),
 ]
 
 
@@ -54,7 +60,8 @@ def test_conv2d(xs, ws, strides, padding, dilation, act, bias):
 @pytest.mark.parametrize("xs,ws,stride,padding,dilation", [
     ((2, 7, 3), (3, 3, 4), 1, "valid", 1), ((1, 8, 2), (3, 2, 3), 2, "same", 1),
     ((2, 6, 1), (2, 1, 2), 1, "causal", 2), ((1, 5, 2), (5, 2, 1), 1, "valid", 1),
-    ((3, 4, 2), (1, 2, 2), 1, "valid", 1), ((1, 9, 2), (3, 2, 2), 3, "causal", 1)])
+    ((3, 4, 2), (1, 2, 2), 1, "valid", 1), ((1, 9, 2), (3, 2, 2), 3, "causal", 1),
+    ((2, 40, 3), (3, 3, 6), 1, "causal", 3), ((1, 37, 2), (4, 2, 8), 2, "same", 1)])
 def test_conv1d(xs, ws, stride, padding, dilation):
     rng = np.random.default_rng(sum(xs))
     x, w, b = rand(rng, *xs), rand(rng, *ws), rand(rng, ws[-1])
