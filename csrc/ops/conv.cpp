@@ -124,8 +124,10 @@ struct Conv final : Op {
     }
     if (direct(g, N)) {  // the direct kernel's gradient takes every row in one pass
       const float* dz = pre_activation_grad(act_, out, dy, 0, M, dz_);
-      if (bias_ && din[2]) FF_DISPATCH(dev, column_sum)(dz, M, N, din[2]->f(), acc[2]);
-      if (din[1]) FF_DISPATCH(dev, conv_direct_kernel_grad)(g, N, cols_.f(), dz, din[1]->f(), acc[1]);
+      float* db = bias_ && din[2] ? din[2]->f() : nullptr;
+      const bool acc_b = db && acc[2];
+      if (din[1]) FF_DISPATCH(dev, conv_direct_kernel_grad)(g, N, cols_.f(), dz, din[1]->f(), acc[1], db, acc_b);
+      else if (db) FF_DISPATCH(dev, column_sum)(dz, M, N, db, acc_b);
       for (int64_t r0 = 0; din[0] && r0 < M; r0 += step)
         input_grad(ctx, g, N, dz + r0 * N, r0, std::min(step, M - r0), din[0]->f(), acc[0]);
       return;

@@ -3,22 +3,16 @@
 // more to copy than to multiply; here each lane holds an output pixel, and the input is copied once,
 // into ConvPlanes (kernels.h), where every tap of a run of pixels is a run of floats.
 #include <algorithm>
-#include <cstring>
 #include <type_traits>
 
 #include "kernels/cpu/kernels.h"
+#include "kernels/cpu/vec.h"
 
 namespace fastfit::cpu {
 namespace {
 
-constexpr int64_t kLanes = ConvPlanes::kLanes;
+static_assert(kLanes == ConvPlanes::kLanes, "planes leave room for whole vectors");
 constexpr int kMaxTaps = int(ConvPlanes::kMaxSums);  // kh * kw <= patch * N <= kMaxSums
-// kLanes floats: one AVX-512 register, two AVX2 ones (GCC lowers the vector extension per clone).
-typedef float Vec __attribute__((vector_size(kLanes * sizeof(float))));
-typedef int32_t Lanes __attribute__((vector_size(kLanes * sizeof(int32_t))));
-// A Vec at any float's address, as immintrin.h's __m512_u (a reference: no vector crosses a call).
-typedef float Unaligned __attribute__((vector_size(kLanes * sizeof(float)), aligned(4), may_alias));
-inline const Unaligned& load(const float* p) { return *reinterpret_cast<const Unaligned*>(p); }
 
 // Where each tap (i, j) reads, from the float of output pixel (oh, ow) in channel 0's padded row oh*sh.
 struct Taps {
@@ -76,27 +70,17 @@ __attribute__((always_inline)) inline void forward(const ConvGeom& g, const floa
     }
 }
 
-// A vector's lanes summed in a fixed order.
-inline float lane_sum(const Vec& v) {
-  float s[kLanes];
-  std::memcpy(s, &v, sizeof v);
-  for (int64_t n = kLanes / 2; n > 0; n /= 2)
-    for (int64_t l = 0; l < n; ++l) s[l] += s[l + n];
-  return s[0];
-}
-
-// dw[(t*C + c)*N + o] (+)= sum over output pixels of dz[pixel, o] x[pixel's tap t, c]: one vector of
-// sums per weight, in the L1 cache, summed across lanes at the end.
+// dw[(t*C + c)*N + o] (+)= sum over output pixels of dz[pixel, o] x[pixel's tap t, c], and db[o] (+)=
+// sum of dz[pixel, o] when db: one vector of sums per weight, in the L1 cache, summed across lanes at
+// the end.
 template <int N>
 __attribute__((always_inline)) inline void kernel_grad(const ConvGeom& g, const float* planes, const float* dz,
-                                                       float* dw, bool acc) {
+                                                       float* dw, bool acc_w, float* db, bool acc_b) {
   const ConvPlanes p(g);
   const Taps taps(g, p);
   const int64_t K = g.patch() * N;
-  Vec sums[ConvPlanes::kMaxSums];
+  Vec sums[ConvPlanes::kMaxSums], bias_sums[N] = {};
   std::fill(sums, sums + K, Vec{});
-  Lanes lane;
-  for (int l = 0; l < kLanes; ++l) lane[l] = l;
   for (int64_t b = 0; b < g.B; ++b)
     for (int64_t oh = 0; oh < g.OH; ++oh) {
       const float* top = planes + (b * g.C * p.Hp + oh * g.sh) * p.row;
@@ -107,8 +91,8 @@ __attribute__((always_inline)) inline void kernel_grad(const ConvGeom& g, const 
         for (int64_t l = 0; l < count; ++l)
           for (int o = 0; o < N; ++o) d[o][l] = dzr[(ow + l) * N + o];
         Vec dv[N];
-        for (int o = 0; o < N; ++o) dv[o] = load(d[o]);
-        const Lanes inside = lane < int32_t(count);  // lanes past the row read other pixels: 0 * inf is NaN
+        for (int o = 0; o < N; ++o) bias_sums[o] += dv[o] = load(d[o]);
+        const Lanes inside = kLaneIndex < int32_t(count);  // lanes past the row read other pixels: 0 * inf is NaN
         Vec* s = sums;
         for (int64_t t = 0; t < taps.count; ++t) {
           const float* at = top + ow + taps.at[t];
@@ -120,7 +104,8 @@ __attribute__((always_inline)) inline void kernel_grad(const ConvGeom& g, const 
         }
       }
     }
-  for (int64_t k = 0; k < K; ++k) dw[k] = (acc ? dw[k] : 0.f) + lane_sum(sums[k]);
+  for (int64_t k = 0; k < K; ++k) dw[k] = (acc_w ? dw[k] : 0.f) + lane_sum(sums[k]);
+  for (int o = 0; db && o < N; ++o) db[o] = (acc_b ? db[o] : 0.f) + lane_sum(bias_sums[o]);
 }
 
 // f(integral_constant N) for N in [1, kMaxFilters]. Callers' lambdas are always_inline too: everything
@@ -144,32 +129,44 @@ __attribute__((always_inline)) inline void with_filters(int64_t N, F&& f) {
 
 FF_MULTIVERSION void conv_planes(const ConvGeom& g, const float* x, float* planes) {
   const ConvPlanes p(g);
-  const int64_t C = g.C, plane = p.Hp * p.row;
-  std::fill(planes, planes + p.size(g), 0.f);  // the padding and the room past the last pixel
+  const int64_t C = g.C, step = g.sw * C;
+  float* dst = planes;
   for (int64_t b = 0; b < g.B; ++b)
-    for (int64_t hp = 0; hp < p.Hp; ++hp) {
-      const int64_t ih = hp - g.pad_h;
-      if (ih < 0 || ih >= g.H) continue;
-      const float* src = x + (b * g.H + ih) * g.W * C;
-      float* dst = planes + b * C * plane + hp * p.row;
-      // input column iw is float q of phase s: iw + pad_w = q*sw + s, counted along
-      int64_t s = g.pad_w % g.sw, q = g.pad_w / g.sw;
-      for (int64_t iw = 0; iw < g.W && q < p.Wq; ++iw) {
-        for (int64_t c = 0; c < C; ++c) dst[c * plane + s * p.Wq + q] = src[iw * C + c];
-        if (++s == g.sw) s = 0, ++q;
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t hp = 0; hp < p.Hp; ++hp) {
+        const int64_t ih = hp - g.pad_h;
+        if (ih < 0 || ih >= g.H) {
+          std::fill(dst, dst + p.row, 0.f);
+          dst += p.row;
+          continue;
+        }
+        for (int64_t s = 0; s < g.sw; ++s, dst += p.Wq) {
+          // float q of phase s is input column q*sw + s - pad_w: inside for q in [lo, hi)
+          const int64_t lo = std::min(std::max<int64_t>(g.pad_w - s + g.sw - 1, 0) / g.sw, p.Wq);
+          const int64_t hi = std::clamp((g.W + g.pad_w - s + g.sw - 1) / g.sw, lo, p.Wq);
+          const float* src = x + ((b * g.H + ih) * g.W + lo * g.sw + s - g.pad_w) * C + c;
+          std::fill(dst, dst + lo, 0.f);
+          if (step == 1) std::copy(src, src + (hi - lo), dst + lo);
+          else
+            for (int64_t q = lo; q < hi; ++q, src += step) dst[q] = *src;
+          std::fill(dst + hi, dst + p.Wq, 0.f);
+        }
       }
-    }
 }
 
 FF_MULTIVERSION void conv_direct_forward(const ConvGeom& g, int64_t N, const float* planes, const float* w,
                                          const float* bias, Act act, float* y) {
-  with_filters(N, [&](auto n) __attribute__((always_inline)) { forward<decltype(n)::value>(g, planes, w, bias, act == Act::relu, y); });
+  with_filters(N, [&](auto n) __attribute__((always_inline)) {
+    forward<decltype(n)::value>(g, planes, w, bias, act == Act::relu, y);
+  });
   if (act == Act::sigmoid || act == Act::tanh) act_forward(act, y, g.rows() * N, y);
 }
 
 FF_MULTIVERSION void conv_direct_kernel_grad(const ConvGeom& g, int64_t N, const float* planes, const float* dz,
-                                             float* dw, bool acc) {
-  with_filters(N, [&](auto n) __attribute__((always_inline)) { kernel_grad<decltype(n)::value>(g, planes, dz, dw, acc); });
+                                             float* dw, bool acc_w, float* db, bool acc_b) {
+  with_filters(N, [&](auto n) __attribute__((always_inline)) {
+    kernel_grad<decltype(n)::value>(g, planes, dz, dw, acc_w, db, acc_b);
+  });
 }
 
 }  // namespace fastfit::cpu
