@@ -1,6 +1,7 @@
 // Pooling kernels, channels last: max (keeping each maximum's index for the backward) and average,
 // over the window's elements inside the input. Loops run over channels, contiguous in memory.
 #include <algorithm>
+#include <cstring>
 #include <numeric>
 
 #include "kernels/cpu/kernels.h"
@@ -56,27 +57,34 @@ FF_MULTIVERSION void max_pool_forward(const ConvGeom& g, const float* x, float* 
     for (int64_t b = 0; b < g.B; ++b) image_max(x + b * n, g.H * g.W, C, int32_t(b * n), y + b * C, argmax + b * C);
     return;
   }
+  // Channels kLanes at a time, the window's maximum in registers, then the last C % kLanes one by one.
+  // Strictly greater: ties keep the first maximum, as TensorFlow does.
+  const int64_t vectors = C / kLanes * kLanes;
   for_rows(g, 0, g.rows(), [&](int64_t r, int64_t b, int64_t oh, int64_t ow) {
-    float* __restrict yr = y + r * C;
-    int32_t* __restrict ar = argmax + r * C;
-    bool first = true;  // 'valid' and 'same' windows always hold at least one input element
-    for_taps(g, b, oh, ow, [&](int64_t, int64_t p) {
-      const float* __restrict xp = x + p * C;
-      const int32_t base = int32_t(p * C);
-      if (first) {
-        for (int64_t c = 0; c < C; ++c) {
-          yr[c] = xp[c];
-          ar[c] = base + int32_t(c);
-        }
+    for (int64_t c = 0; c < vectors; c += kLanes) {
+      Vec m = {};
+      Lanes at = {};
+      bool first = true;  // 'valid' and 'same' windows always hold at least one input element
+      for_taps(g, b, oh, ow, [&](int64_t, int64_t p) {
+        const Vec v = load(x + p * C + c);
+        const Lanes i = kLaneIndex + int32_t(p * C + c);
+        const Lanes greater = first ? Lanes{} - 1 : Lanes(v > m);
+        m = greater ? v : m;
+        at = greater ? i : at;
         first = false;
-        return;
-      }
-      for (int64_t c = 0; c < C; ++c)
-        if (xp[c] > yr[c]) {  // strictly: ties keep the first maximum, as TensorFlow does
-          yr[c] = xp[c];
-          ar[c] = base + int32_t(c);
-        }
-    });
+      });
+      std::memcpy(y + r * C + c, &m, sizeof m);
+      std::memcpy(argmax + r * C + c, &at, sizeof at);
+    }
+    for (int64_t c = vectors; c < C; ++c) {
+      float m = 0.f;
+      int32_t at = -1;
+      for_taps(g, b, oh, ow, [&](int64_t, int64_t p) {
+        if (at < 0 || x[p * C + c] > m) m = x[p * C + c], at = int32_t(p * C + c);
+      });
+      y[r * C + c] = m;
+      argmax[r * C + c] = at;
+    }
   });
 }
 
