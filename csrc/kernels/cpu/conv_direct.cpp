@@ -12,6 +12,7 @@ namespace fastfit::cpu {
 namespace {
 
 static_assert(kLanes == ConvPlanes::kLanes, "planes leave room for whole vectors");
+static_assert(ConvPlanes::kMaxFilters <= Interleave::kMax, "outputs interleave their filters");
 constexpr int kMaxTaps = int(ConvPlanes::kMaxSums);  // kh * kw <= patch * N <= kMaxSums
 
 // Where each tap (i, j) reads, from the float of output pixel (oh, ow) in channel 0's padded row oh*sh.
@@ -25,33 +26,101 @@ struct Taps {
   }
 };
 
-// Output pixels [ow, ow + count) of one image row, V vectors of them: `top` is their float in channel
-// 0's planes, y their first output. Sums over the taps in w's order (i, j, c), from the bias.
-template <int N, int V>
-__attribute__((always_inline)) inline void forward_pixels(const Taps& taps, int64_t C, const float* top,
-                                                          int64_t count, const float* w, const float* bias, bool relu,
-                                                          float* y) {
-  Vec acc[N][V];
-  for (int o = 0; o < N; ++o)
-    for (int v = 0; v < V; ++v) acc[o][v] = Vec{} + (bias ? bias[o] : 0.f);
+template <int K>
+using Int = std::integral_constant<int, K>;
+
+// f(Int<V>, Int<R>, b, oh, ow, count) over blocks of R image rows (oh, ...) by count <= V*kLanes pixels
+// (ow, ...), covering each output pixel once. Two rows at a time for few filters: twice the independent
+// sums to hide the multiply-adds' latency, and each weight broadcast serves both.
+template <int N, class F>
+__attribute__((always_inline)) inline void for_blocks(const ConvGeom& g, F&& f) {
+  constexpr int kRows = N <= 4 ? 2 : 1;
+  for (int64_t b = 0; b < g.B; ++b)
+    for (int64_t oh = 0; oh < g.OH; oh += kRows) {
+      const bool pair = kRows == 2 && oh + 1 < g.OH;
+      for (int64_t ow = 0; ow < g.OW; ow += 2 * kLanes) {
+        const int64_t count = std::min(2 * kLanes, g.OW - ow);
+        if (count > kLanes) pair ? f(Int<2>(), Int<2>(), b, oh, ow, count) : f(Int<2>(), Int<1>(), b, oh, ow, count);
+        else pair ? f(Int<1>(), Int<2>(), b, oh, ow, count) : f(Int<1>(), Int<1>(), b, oh, ow, count);
+      }
+    }
+}
+
+// Where a block's pixels are, in the planes and in the output.
+struct Block {
+  int64_t first;         // block row 0's first pixel's float in channel 0's planes
+  int64_t plane_row;     // floats from one block row to the next in the planes
+  int64_t count;         // pixels per block row
+  int64_t out, out_row;  // its first output row (pixel), and output rows from one block row to the next
+  Block(const ConvGeom& g, const ConvPlanes& p, int64_t b, int64_t oh, int64_t ow, int64_t count)
+      : first((b * g.C * p.Hp + oh * g.sh) * p.row + ow),
+        plane_row(g.sh * p.row),
+        count(count),
+        out((b * g.OH + oh) * g.OW + ow),
+        out_row(g.OW) {}
+};
+
+// n channels of kLanes pixels between registers and memory (pixel-major, `count` pixels there):
+// through Interleave for several channels; the lanes past `count` read 0 and are not written.
+template <int n>
+__attribute__((always_inline)) inline void store_pixels(const Interleave& il, const Vec* channels, int64_t count,
+                                                        float* to) {
+  Vec px[n];
+  if constexpr (n == 1) px[0] = channels[0];
+  else il.join(channels, px);
+  if (count == kLanes) {
+    for (int u = 0; u < n; ++u) store(to + u * kLanes, px[u]);
+    return;
+  }
+  float part[n * kLanes];
+  for (int u = 0; u < n; ++u) store(part + u * kLanes, px[u]);
+  std::memcpy(to, part, sizeof(float) * n * count);
+}
+template <int n>
+__attribute__((always_inline)) inline void load_pixels(const Interleave& il, const float* from, int64_t count,
+                                                       Vec* channels) {
+  Vec px[n];
+  if (count == kLanes) {
+    for (int u = 0; u < n; ++u) px[u] = load(from + u * kLanes);
+  } else {
+    float part[n * kLanes] = {};
+    std::memcpy(part, from, sizeof(float) * n * count);
+    for (int u = 0; u < n; ++u) px[u] = load(part + u * kLanes);
+  }
+  if constexpr (n == 1) channels[0] = px[0];
+  else il.split(px, channels);
+}
+
+// The pixels of vector v of a block row: kLanes, or fewer in the last.
+inline int64_t pixels_of(int64_t count, int v) { return std::min(kLanes, count - v * kLanes); }
+
+// y of a block: sums over the taps in w's order (i, j, c), from the bias.
+template <int N, int V, int R>
+__attribute__((always_inline)) inline void forward_block(const Taps& taps, const Interleave& il, int64_t C,
+                                                         const float* planes, const Block& k, const float* w,
+                                                         const float* bias, bool relu, float* y) {
+  Vec acc[R][V][N];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v)
+      for (int o = 0; o < N; ++o) acc[r][v][o] = Vec{} + (bias ? bias[o] : 0.f);
   const float* wk = w;
   for (int64_t t = 0; t < taps.count; ++t) {
-    const float* at = top + taps.at[t];
+    const float* at = planes + k.first + taps.at[t];
     for (int64_t c = 0; c < C; ++c, at += taps.channel, wk += N) {
-      Vec x[V];
-      for (int v = 0; v < V; ++v) x[v] = load(at + v * kLanes);
+      Vec x[R][V];
+      for (int r = 0; r < R; ++r)
+        for (int v = 0; v < V; ++v) x[r][v] = load(at + r * k.plane_row + v * kLanes);
       for (int o = 0; o < N; ++o)
-        for (int v = 0; v < V; ++v) acc[o][v] += x[v] * wk[o];
+        for (int r = 0; r < R; ++r)
+          for (int v = 0; v < V; ++v) acc[r][v][o] += x[r][v] * wk[o];
     }
   }
-  float out[N][V * kLanes];  // pixels along, channels across: y is the transpose
-  for (int o = 0; o < N; ++o)
+  for (int r = 0; r < R; ++r)
     for (int v = 0; v < V; ++v) {
-      if (relu) acc[o][v] = acc[o][v] > 0.f ? acc[o][v] : 0.f;
-      std::memcpy(&out[o][v * kLanes], &acc[o][v], sizeof(Vec));
+      if (relu)
+        for (int o = 0; o < N; ++o) acc[r][v][o] = acc[r][v][o] > 0.f ? acc[r][v][o] : 0.f;
+      store_pixels<N>(il, acc[r][v], pixels_of(k.count, v), y + (k.out + r * k.out_row + v * kLanes) * N);
     }
-  for (int64_t l = 0; l < count; ++l)
-    for (int o = 0; o < N; ++o) y[l * N + o] = out[o][l];
 }
 
 template <int N>
@@ -59,15 +128,46 @@ __attribute__((always_inline)) inline void forward(const ConvGeom& g, const floa
                                                    const float* bias, bool relu, float* y) {
   const ConvPlanes p(g);
   const Taps taps(g, p);
-  for (int64_t b = 0; b < g.B; ++b)
-    for (int64_t oh = 0; oh < g.OH; ++oh) {
-      const float* top = planes + (b * g.C * p.Hp + oh * g.sh) * p.row;
-      float* yr = y + (b * g.OH + oh) * g.OW * N;
-      int64_t ow = 0;
-      for (; ow + kLanes < g.OW; ow += 2 * kLanes)
-        forward_pixels<N, 2>(taps, g.C, top + ow, std::min(2 * kLanes, g.OW - ow), w, bias, relu, yr + ow * N);
-      if (ow < g.OW) forward_pixels<N, 1>(taps, g.C, top + ow, g.OW - ow, w, bias, relu, yr + ow * N);
+  const Interleave il(N);
+  for_blocks<N>(g, [&](auto v, auto r, int64_t b, int64_t oh, int64_t ow, int64_t count)
+                       __attribute__((always_inline)) {
+    forward_block<N, decltype(v)::value, decltype(r)::value>(taps, il, g.C, planes, Block(g, p, b, oh, ow, count),
+                                                             w, bias, relu, y);
+  });
+}
+
+// A block's part of the kernel's gradient: sums[(t*C + c)*N + o] += dz[pixel, o] x[pixel's tap t, c]
+// over its pixels, bias_sums[o] += dz[pixel, o].
+template <int N, int V, int R>
+__attribute__((always_inline)) inline void grad_block(const Taps& taps, const Interleave& il, int64_t C,
+                                                      const float* planes, const Block& k, const float* dz, Vec* sums,
+                                                      Vec* bias_sums) {
+  Vec d[R][V][N];  // dz transposed: a vector of pixels per filter, 0 past the block's pixels
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v) {
+      load_pixels<N>(il, dz + (k.out + r * k.out_row + v * kLanes) * N, pixels_of(k.count, v), d[r][v]);
+      for (int o = 0; o < N; ++o) bias_sums[o] += d[r][v][o];
     }
+  // Lanes past the pixels read other pixels, zeroed (0 * inf is NaN); only the last vector has any.
+  const Lanes inside = kLaneIndex < int32_t(pixels_of(k.count, V - 1));
+  const bool partial = k.count < V * kLanes;
+  Vec* s = sums;
+  for (int64_t t = 0; t < taps.count; ++t) {
+    const float* at = planes + k.first + taps.at[t];
+    for (int64_t c = 0; c < C; ++c, at += taps.channel, s += N) {
+      Vec x[R][V];
+      for (int r = 0; r < R; ++r)
+        for (int v = 0; v < V; ++v) x[r][v] = load(at + r * k.plane_row + v * kLanes);
+      if (partial)
+        for (int r = 0; r < R; ++r) x[r][V - 1] = inside ? x[r][V - 1] : Vec{};
+      for (int o = 0; o < N; ++o) {
+        Vec sum = s[o];
+        for (int r = 0; r < R; ++r)
+          for (int v = 0; v < V; ++v) sum += x[r][v] * d[r][v][o];
+        s[o] = sum;
+      }
+    }
+  }
 }
 
 // dw[(t*C + c)*N + o] (+)= sum over output pixels of dz[pixel, o] x[pixel's tap t, c], and db[o] (+)=
@@ -79,31 +179,14 @@ __attribute__((always_inline)) inline void kernel_grad(const ConvGeom& g, const 
   const ConvPlanes p(g);
   const Taps taps(g, p);
   const int64_t K = g.patch() * N;
+  const Interleave il(N);
   Vec sums[ConvPlanes::kMaxSums], bias_sums[N] = {};
   std::fill(sums, sums + K, Vec{});
-  for (int64_t b = 0; b < g.B; ++b)
-    for (int64_t oh = 0; oh < g.OH; ++oh) {
-      const float* top = planes + (b * g.C * p.Hp + oh * g.sh) * p.row;
-      const float* dzr = dz + (b * g.OH + oh) * g.OW * N;
-      for (int64_t ow = 0; ow < g.OW; ow += kLanes) {
-        const int64_t count = std::min(kLanes, g.OW - ow);
-        float d[N][kLanes] = {};  // dz's rows transposed: a vector of pixels per filter
-        for (int64_t l = 0; l < count; ++l)
-          for (int o = 0; o < N; ++o) d[o][l] = dzr[(ow + l) * N + o];
-        Vec dv[N];
-        for (int o = 0; o < N; ++o) bias_sums[o] += dv[o] = load(d[o]);
-        const Lanes inside = kLaneIndex < int32_t(count);  // lanes past the row read other pixels: 0 * inf is NaN
-        Vec* s = sums;
-        for (int64_t t = 0; t < taps.count; ++t) {
-          const float* at = top + ow + taps.at[t];
-          for (int64_t c = 0; c < g.C; ++c, at += taps.channel, s += N) {
-            Vec x = load(at);
-            if (count < kLanes) x = inside ? x : Vec{};
-            for (int o = 0; o < N; ++o) s[o] += x * dv[o];
-          }
-        }
-      }
-    }
+  for_blocks<N>(g, [&](auto v, auto r, int64_t b, int64_t oh, int64_t ow, int64_t count)
+                       __attribute__((always_inline)) {
+    grad_block<N, decltype(v)::value, decltype(r)::value>(taps, il, g.C, planes, Block(g, p, b, oh, ow, count), dz,
+                                                          sums, bias_sums);
+  });
   for (int64_t k = 0; k < K; ++k) dw[k] = (acc_w ? dw[k] : 0.f) + lane_sum(sums[k]);
   for (int o = 0; db && o < N; ++o) db[o] = (acc_b ? db[o] : 0.f) + lane_sum(bias_sums[o]);
 }
@@ -127,31 +210,45 @@ __attribute__((always_inline)) inline void with_filters(int64_t N, F&& f) {
 
 }  // namespace
 
+// Float q of phase s of a padded row is input column q*sw + s - pad_w. Runs of kLanes floats q where
+// every phase is inside the input read kLanes whole pixels (sw*C floats each, a few) and split them
+// into the planes with shuffles; the rest is copied a float at a time.
 FF_MULTIVERSION void conv_planes(const ConvGeom& g, const float* x, float* planes) {
   const ConvPlanes p(g);
-  const int64_t C = g.C, step = g.sw * C;
-  float* dst = planes;
+  const int64_t C = g.C, step = g.sw * C, plane = p.Hp * p.row;
+  const bool shuffled = step >= 2 && step <= Interleave::kMax;
+  const Interleave il(shuffled ? int(step) : 2);
+  const int64_t qa = (g.pad_w + g.sw - 1) / g.sw;  // every phase inside for q in [qa, qend)
+  const int64_t qend = std::min((g.W + g.pad_w) / g.sw, p.Wq);
+  const int64_t qv = shuffled && qend > qa ? qa + (qend - qa) / kLanes * kLanes : qa;  // runs: [qa, qv)
   for (int64_t b = 0; b < g.B; ++b)
-    for (int64_t c = 0; c < C; ++c)
-      for (int64_t hp = 0; hp < p.Hp; ++hp) {
-        const int64_t ih = hp - g.pad_h;
-        if (ih < 0 || ih >= g.H) {
-          std::fill(dst, dst + p.row, 0.f);
-          dst += p.row;
-          continue;
-        }
-        for (int64_t s = 0; s < g.sw; ++s, dst += p.Wq) {
-          // float q of phase s is input column q*sw + s - pad_w: inside for q in [lo, hi)
-          const int64_t lo = std::min(std::max<int64_t>(g.pad_w - s + g.sw - 1, 0) / g.sw, p.Wq);
+    for (int64_t hp = 0; hp < p.Hp; ++hp) {
+      const int64_t ih = hp - g.pad_h;
+      const bool inside = ih >= 0 && ih < g.H;
+      const float* row = x + (b * g.H + ih) * g.W * C;
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t s = 0; s < g.sw; ++s) {
+          float* dst = planes + (b * C + c) * plane + hp * p.row + s * p.Wq;
+          // inside the input for q in [lo, hi)
+          const int64_t lo = inside ? std::min(std::max<int64_t>(g.pad_w - s + g.sw - 1, 0) / g.sw, p.Wq) : p.Wq;
           const int64_t hi = std::clamp((g.W + g.pad_w - s + g.sw - 1) / g.sw, lo, p.Wq);
-          const float* src = x + ((b * g.H + ih) * g.W + lo * g.sw + s - g.pad_w) * C + c;
+          auto copy = [&](int64_t from, int64_t to) {
+            const float* src = row + (from * g.sw + s - g.pad_w) * C + c;
+            for (int64_t q = from; q < to; ++q, src += step) dst[q] = *src;
+          };
           std::fill(dst, dst + lo, 0.f);
-          if (step == 1) std::copy(src, src + (hi - lo), dst + lo);
-          else
-            for (int64_t q = lo; q < hi; ++q, src += step) dst[q] = *src;
+          copy(lo, std::max(lo, std::min(hi, qa)));
+          copy(std::min(hi, std::max(lo, qv)), hi);
           std::fill(dst + hi, dst + p.Wq, 0.f);
         }
+      for (int64_t q = qa; inside && q < qv; q += kLanes) {
+        Vec px[Interleave::kMax], split[Interleave::kMax];
+        for (int64_t u = 0; u < step; ++u) px[u] = load(row + (q * g.sw - g.pad_w) * C + u * kLanes);
+        il.split(px, split);
+        for (int64_t k = 0; k < step; ++k)  // pseudo-channel k = s*C + c
+          store(planes + (b * C + k % C) * plane + hp * p.row + k / C * p.Wq + q, split[k]);
       }
+    }
 }
 
 FF_MULTIVERSION void conv_direct_forward(const ConvGeom& g, int64_t N, const float* planes, const float* w,
