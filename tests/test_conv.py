@@ -132,6 +132,27 @@ def test_conv2d_in_several_im2col_blocks():
                       [x, w.transpose(0, 1, 3, 2).copy(), b])
 
 
+@pytest.mark.parametrize("filters", [3, 12])  # the direct kernels and im2col + GEMM
+def test_inputs_no_window_reads_do_not_reach_the_gradients(filters):
+    """Stride 2 leaves the last step unread: an inf there changes nothing (the direct kernels' vectors
+    run past the last output and read it)."""
+    rng = np.random.default_rng(6)
+    x, w, b = rand(rng, 2, 20, 2), rand(rng, 3, 2, filters), rand(rng, filters)
+    x_inf = x.copy()
+    x_inf[:, 19] = np.inf
+    grads = []
+    for inputs in (x, x_inf):
+        tensors = [keras.constant(a) for a in (inputs, w, b)]
+        with keras.GradientTape() as tape:
+            for t in tensors[1:]:
+                tape.watch(t)
+            y = conv("conv1d", *tensors, strides=[2])
+            loss = keras.reduce_sum(y * y)
+        grads.append([y.numpy()] + [g.numpy() for g in tape.gradient(loss, tensors[1:])])
+    for finite, with_inf in zip(*grads):
+        np.testing.assert_array_equal(finite, with_inf)
+
+
 def test_conv_gradients_accumulate_when_an_input_is_used_twice():
     rng = np.random.default_rng(4)
     x, w = rand(rng, 2, 5, 5, 2), rand(rng, 3, 3, 2, 2)

@@ -52,23 +52,31 @@ struct Block {
   int64_t plane_row;     // floats from one block row to the next in the planes
   int64_t count;         // pixels per block row
   int64_t out, out_row;  // its first output row (pixel), and output rows from one block row to the next
+  int64_t end;           // output rows in all
   Block(const ConvGeom& g, const ConvPlanes& p, int64_t b, int64_t oh, int64_t ow, int64_t count)
       : first((b * g.C * p.Hp + oh * g.sh) * p.row + ow),
         plane_row(g.sh * p.row),
         count(count),
         out((b * g.OH + oh) * g.OW + ow),
-        out_row(g.OW) {}
+        out_row(g.OW),
+        end(g.rows()) {}
+  // output row of block row r, vector v, and whether whole vectors of pixels from there stay inside
+  int64_t at(int r, int v) const { return out + r * out_row + v * kLanes; }
+  bool room(int r, int v) const { return at(r, v) + kLanes <= end; }
 };
 
-// n channels of kLanes pixels between registers and memory (pixel-major, `count` pixels there):
-// through Interleave for several channels; the lanes past `count` read 0 and are not written.
+// n channels of kLanes pixels between registers and memory (pixel-major), through Interleave for
+// several channels. Of the kLanes pixels, `count` are the block's: past them in memory lie the next
+// rows' pixels, or the end of the tensor when not `room` for whole vectors. Stores write the whole
+// vectors where there is room (the next rows' pixels are written after: blocks and their rows go in
+// order); loads read 0 into the lanes past `count`.
 template <int n>
 __attribute__((always_inline)) inline void store_pixels(const Interleave& il, const Vec* channels, int64_t count,
-                                                        float* to) {
+                                                        bool room, float* to) {
   Vec px[n];
   if constexpr (n == 1) px[0] = channels[0];
   else il.join(channels, px);
-  if (count == kLanes) {
+  if (count == kLanes || room) {
     for (int u = 0; u < n; ++u) store(to + u * kLanes, px[u]);
     return;
   }
@@ -78,9 +86,9 @@ __attribute__((always_inline)) inline void store_pixels(const Interleave& il, co
 }
 template <int n>
 __attribute__((always_inline)) inline void load_pixels(const Interleave& il, const float* from, int64_t count,
-                                                       Vec* channels) {
+                                                       bool room, Vec* channels) {
   Vec px[n];
-  if (count == kLanes) {
+  if (count == kLanes || room) {
     for (int u = 0; u < n; ++u) px[u] = load(from + u * kLanes);
   } else {
     float part[n * kLanes] = {};
@@ -89,6 +97,10 @@ __attribute__((always_inline)) inline void load_pixels(const Interleave& il, con
   }
   if constexpr (n == 1) channels[0] = px[0];
   else il.split(px, channels);
+  if (count < kLanes) {  // bits of the lanes below count (a comparison here crashed GCC 12)
+    const Lanes inside = (kLaneIndex - int32_t(count)) >> 31;
+    for (int c = 0; c < n; ++c) channels[c] = Vec(Lanes(channels[c]) & inside);
+  }
 }
 
 // The pixels of vector v of a block row: kLanes, or fewer in the last.
@@ -119,7 +131,7 @@ __attribute__((always_inline)) inline void forward_block(const Taps& taps, const
     for (int v = 0; v < V; ++v) {
       if (relu)
         for (int o = 0; o < N; ++o) acc[r][v][o] = acc[r][v][o] > 0.f ? acc[r][v][o] : 0.f;
-      store_pixels<N>(il, acc[r][v], pixels_of(k.count, v), y + (k.out + r * k.out_row + v * kLanes) * N);
+      store_pixels<N>(il, acc[r][v], pixels_of(k.count, v), k.room(r, v), y + k.at(r, v) * N);
     }
 }
 
@@ -145,7 +157,7 @@ __attribute__((always_inline)) inline void grad_block(const Taps& taps, const In
   Vec d[R][V][N];  // dz transposed: a vector of pixels per filter, 0 past the block's pixels
   for (int r = 0; r < R; ++r)
     for (int v = 0; v < V; ++v) {
-      load_pixels<N>(il, dz + (k.out + r * k.out_row + v * kLanes) * N, pixels_of(k.count, v), d[r][v]);
+      load_pixels<N>(il, dz + k.at(r, v) * N, pixels_of(k.count, v), k.room(r, v), d[r][v]);
       for (int o = 0; o < N; ++o) bias_sums[o] += d[r][v][o];
     }
   // Lanes past the pixels read other pixels, zeroed (0 * inf is NaN); only the last vector has any.
