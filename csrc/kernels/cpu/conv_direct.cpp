@@ -203,20 +203,20 @@ __attribute__((always_inline)) inline void kernel_grad(const ConvGeom& g, const 
   for (int o = 0; db && o < N; ++o) db[o] = (acc_b ? db[o] : 0.f) + lane_sum(bias_sums[o]);
 }
 
-// f(integral_constant N) for N in [1, kMaxFilters]. Callers' lambdas are always_inline too: everything
-// is inlined into the entry points, and so compiled for each of their ISA clones.
+// f(Int<N>) for N in [1, kMaxFilters]. Callers' lambdas are always_inline too: everything is inlined
+// into the entry points, and so compiled for each of their ISA clones.
 template <class F>
 __attribute__((always_inline)) inline void with_filters(int64_t N, F&& f) {
   static_assert(ConvPlanes::kMaxFilters == 8, "one case per filter count");
   switch (N) {
-    case 1: return f(std::integral_constant<int, 1>());
-    case 2: return f(std::integral_constant<int, 2>());
-    case 3: return f(std::integral_constant<int, 3>());
-    case 4: return f(std::integral_constant<int, 4>());
-    case 5: return f(std::integral_constant<int, 5>());
-    case 6: return f(std::integral_constant<int, 6>());
-    case 7: return f(std::integral_constant<int, 7>());
-    default: return f(std::integral_constant<int, 8>());
+    case 1: return f(Int<1>());
+    case 2: return f(Int<2>());
+    case 3: return f(Int<3>());
+    case 4: return f(Int<4>());
+    case 5: return f(Int<5>());
+    case 6: return f(Int<6>());
+    case 7: return f(Int<7>());
+    default: return f(Int<8>());
   }
 }
 
@@ -237,7 +237,7 @@ FF_MULTIVERSION void conv_planes(const ConvGeom& g, const float* x, float* plane
     for (int64_t hp = 0; hp < p.Hp; ++hp) {
       const int64_t ih = hp - g.pad_h;
       const bool inside = ih >= 0 && ih < g.H;
-      const float* row = x + (b * g.H + ih) * g.W * C;
+      const float* row = inside ? x + (b * g.H + ih) * g.W * C : x;
       for (int64_t c = 0; c < C; ++c)
         for (int64_t s = 0; s < g.sw; ++s) {
           float* dst = planes + (b * C + c) * plane + hp * p.row + s * p.Wq;
