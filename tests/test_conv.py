@@ -37,6 +37,12 @@ CONV2D = [
     ((1, 9, 7, 2), (3, 2, 2, 2), (2, 2), "same", (2, 1)),
     ((1, 6, 5, 2), (1, 1, 2, 3), (2, 2), "valid", (1, 1)),
     ((2, 6, 5, 1), (3, 3, 1, 12), (1, 1), "same", (1, 1)),  # patches kept from the forward (9 <= 12)
+    # up to 8 filters run the direct kernels, vectorised over 16 output pixels: rows of 1, 2 and 3
+    # vectors, partly filled; 9 filters run im2col + GEMM
+    ((1, 3, 37, 2), (2, 3, 2, 8), (1, 2), "same", (1, 1)),
+    ((2, 2, 40, 1), (1, 3, 1, 5), (1, 1), "valid", (1, 2)),
+    ((1, 3, 35, 2), (3, 3, 2, 7), (2, 1), "same", (1, 1)),
+    ((1, 5, 6, 2), (3, 3, 2, 9), (1, 1), "same", (1, 1)),
 ]
 
 
@@ -55,7 +61,8 @@ def test_conv2d(xs, ws, strides, padding, dilation, act, bias):
 @pytest.mark.parametrize("xs,ws,stride,padding,dilation", [
     ((2, 7, 3), (3, 3, 4), 1, "valid", 1), ((1, 8, 2), (3, 2, 3), 2, "same", 1),
     ((2, 6, 1), (2, 1, 2), 1, "causal", 2), ((1, 5, 2), (5, 2, 1), 1, "valid", 1),
-    ((3, 4, 2), (1, 2, 2), 1, "valid", 1), ((1, 9, 2), (3, 2, 2), 3, "causal", 1)])
+    ((3, 4, 2), (1, 2, 2), 1, "valid", 1), ((1, 9, 2), (3, 2, 2), 3, "causal", 1),
+    ((2, 40, 3), (3, 3, 6), 1, "causal", 3), ((1, 37, 2), (4, 2, 8), 2, "same", 1)])
 @pytest.mark.usefixtures("device")  # on each device (conftest.py)
 def test_conv1d(xs, ws, stride, padding, dilation):
     rng = np.random.default_rng(sum(xs))
@@ -127,6 +134,27 @@ def test_conv2d_in_several_im2col_blocks():
     directional_check(lambda *t: conv("conv2d_transpose", *t, strides=[2, 2], padding="same"),
                       lambda *a: ref.conv2d_transpose(*a, strides=(2, 2), padding="same"),
                       [x, w.transpose(0, 1, 3, 2).copy(), b])
+
+
+@pytest.mark.parametrize("filters", [3, 12])  # the direct kernels and im2col + GEMM
+def test_inputs_no_window_reads_do_not_reach_the_gradients(filters):
+    """Stride 2 leaves the last step unread: an inf there changes nothing (the direct kernels' vectors
+    run past the last output and read it)."""
+    rng = np.random.default_rng(6)
+    x, w, b = rand(rng, 2, 20, 2), rand(rng, 3, 2, filters), rand(rng, filters)
+    x_inf = x.copy()
+    x_inf[:, 19] = np.inf
+    grads = []
+    for inputs in (x, x_inf):
+        tensors = [keras.constant(a) for a in (inputs, w, b)]
+        with keras.GradientTape() as tape:
+            for t in tensors[1:]:
+                tape.watch(t)
+            y = conv("conv1d", *tensors, strides=[2])
+            loss = keras.reduce_sum(y * y)
+        grads.append([y.numpy()] + [g.numpy() for g in tape.gradient(loss, tensors[1:])])
+    for finite, with_inf in zip(*grads):
+        np.testing.assert_array_equal(finite, with_inf)
 
 
 @pytest.mark.usefixtures("device")  # on each device (conftest.py)

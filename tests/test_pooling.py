@@ -17,6 +17,8 @@ POOL2D = [
     ((2, 5, 5, 1), (3, 3), (1, 1), "same"), ((1, 6, 5, 2), (3, 2), (2, 1), "valid"),
     ((1, 3, 3, 4), (3, 3), (1, 1), "valid"), ((3, 7, 7, 2), (2, 2), (3, 3), "valid"),
     ((1, 4, 5, 1), (2, 3), (3, 2), "same"),
+    # max pooling runs 16 channels at a time, then the rest one by one
+    ((1, 5, 4, 17), (2, 2), (2, 2), "same"), ((1, 4, 4, 32), (3, 3), (1, 1), "valid"),
 ]
 POOL1D = [((2, 7, 3), 2, 2, "valid"), ((1, 7, 2), 3, 2, "same"), ((3, 5, 1), 5, 1, "valid"), ((1, 6, 2), 2, 3, "same")]
 
@@ -38,7 +40,11 @@ def test_pool1d(xs, size, stride, padding, kind):
              lambda a: getattr(ref, f"{kind}_pool")(a[:, None], (1, size), (1, stride), padding)[:, 0], [x])
 
 
-@pytest.mark.parametrize("xs", [(2, 3, 4, 5), (1, 1, 1, 2), (3, 6, 1)])
+# Global max over at most 16 channels runs vectorised over periods of lcm(channels, 16) floats, with the
+# floats after the last whole period scanned: 3 channels (3 vectors a period), 5, 12, 16 (one), 1, and
+# 17 (channels vectorised instead).
+@pytest.mark.parametrize("xs", [(2, 3, 4, 5), (1, 1, 1, 2), (3, 6, 1), (2, 6, 7, 3), (1, 37, 5), (2, 5, 3, 12),
+                                (1, 3, 16), (2, 40, 1), (1, 2, 3, 17)])
 @pytest.mark.parametrize("kind", ["max", "avg"])
 @pytest.mark.parametrize("keepdims", [False, True])
 def test_global_pool(xs, kind, keepdims):
@@ -62,6 +68,21 @@ def test_max_pool_sends_ties_to_the_first_maximum():
         tape.watch(x)
         y = _core.apply("max_pool2d", [x], pool_size=[2, 2], strides=[2, 2])
     np.testing.assert_array_equal(tape.gradient(y, x).numpy()[0, :, :, 0], [[1, 0, 1, 0], [0, 0, 0, 0]])
+
+
+@pytest.mark.parametrize("first,later", [(3, 20), (15, 17), (40, 47)])
+def test_global_max_pool_sends_ties_to_the_first_maximum(first, later):
+    """Index `later` lies in an earlier lane of the vectorised scan than `first` in (15, 17); 40 and 47 lie
+    after the last whole period."""
+    x = np.zeros((1, 48, 1), "float32")
+    x[0, [first, later], 0] = 5
+    t = keras.constant(x)
+    with keras.GradientTape() as tape:
+        tape.watch(t)
+        y = _core.apply("global_max_pool1d", [t])
+    expected = np.zeros(48)
+    expected[first] = 1
+    np.testing.assert_array_equal(tape.gradient(y, t).numpy()[0, :, 0], expected)
 
 
 @pytest.mark.parametrize("name,attrs,shape,message", [

@@ -51,6 +51,25 @@ struct ConvGeom {
   int64_t patch() const { return kh * kw * C; }  // one output row's window, flattened as (i, j, c)
 };
 
+// The direct convolution's copy of x (conv_planes): for each image and channel, the padded input rows
+// its windows read, each split by stride phase into sw rows of Wq floats, so that one tap of
+// consecutive output pixels reads consecutive floats: tap (i, j) of pixel (oh, ow) of channel c is
+// float (j*dw) % sw * Wq + (j*dw) / sw + ow of padded row oh*sh + i*dh. Wq leaves room for whole
+// vectors of kLanes pixels past the last one; the room and the padding hold zeros.
+struct ConvPlanes {
+  static constexpr int64_t kLanes = 16;
+  // The convolutions the direct kernels take: N filters' sums of a vector of pixels stay in registers,
+  // the kernel gradient's patch * N sums of vectors in the L1 cache.
+  static constexpr int64_t kMaxFilters = 8, kMaxSums = 512;
+  static bool takes(const ConvGeom& g, int64_t N) { return N <= kMaxFilters && g.patch() * N <= kMaxSums; }
+  int64_t Hp, Wq, row;  // padded rows per channel, floats per phase, floats per padded row (sw * Wq)
+  explicit ConvPlanes(const ConvGeom& g)
+      : Hp((g.OH - 1) * g.sh + (g.kh - 1) * g.dh + 1),
+        Wq((g.OW + kLanes - 1) / kLanes * kLanes + (g.kw - 1) * g.dw / g.sw),
+        row(g.sw * Wq) {}
+  int64_t size(const ConvGeom& g) const { return g.B * g.C * Hp * row; }
+};
+
 #define FF_KERNEL(ret, name, params) ret name params;
 namespace cpu {
 #include "kernels/kernels.def"

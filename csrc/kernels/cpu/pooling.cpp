@@ -1,35 +1,90 @@
 // Pooling kernels, channels last: max (keeping each maximum's index for the backward) and average,
 // over the window's elements inside the input. Loops run over channels, contiguous in memory.
 #include <algorithm>
+#include <cstring>
+#include <numeric>
 
 #include "kernels/cpu/kernels.h"
+#include "kernels/cpu/vec.h"
 #include "kernels/cpu/window.h"
 
 namespace fastfit::cpu {
+namespace {
+
+// One window over the whole input, no padding: global max pooling.
+bool whole_input(const ConvGeom& g) {
+  return g.OH == 1 && g.OW == 1 && g.kh == g.H && g.kw == g.W && g.pad_h == 0 && g.pad_w == 0;
+}
+
+// The max of each channel of an image x (P pixels, C <= kLanes channels), and its index (from `base`):
+// the first maximum, as the scan in window order. Each lane scans the floats of a position in periods
+// of lcm(C, kLanes) floats (every channel vectorised, however few) for its first maximum; a channel's
+// lanes are then merged in the order of their first floats, ties to the lower index, and the floats
+// after the last whole period scanned. (A NaN is kept where it comes first in its lane.)
+__attribute__((always_inline)) inline void image_max(const float* x, int64_t P, int64_t C, int32_t base, float* y,
+                                                     int32_t* argmax) {
+  const int64_t V = C / std::gcd(C, kLanes), period = V * kLanes, n = P * C;
+  int64_t next = C;  // the first float left to scan
+  for (int64_t c = 0; c < C; ++c) y[c] = x[c], argmax[c] = base + int32_t(c);
+  if (n >= 2 * period) {  // else the scan below takes it all
+    Vec m[kLanes];
+    Lanes at[kLanes];
+    for (int64_t v = 0; v < V; ++v) m[v] = load(x + v * kLanes), at[v] = kLaneIndex + int32_t(v * kLanes);
+    for (next = period; next + period <= n; next += period)
+      for (int64_t v = 0; v < V; ++v) {
+        const Vec f = load(x + next + v * kLanes);
+        const Lanes greater = f > m[v];
+        m[v] = greater ? f : m[v];
+        at[v] = greater ? kLaneIndex + int32_t(next + v * kLanes) : at[v];
+      }
+    for (int64_t l = 0; l < period; ++l) {
+      const int64_t c = l % C;
+      const float f = m[l / kLanes][l % kLanes];
+      const int32_t i = at[l / kLanes][l % kLanes] + base;
+      if (l < C || f > y[c] || (f == y[c] && i < argmax[c])) y[c] = f, argmax[c] = i;
+    }
+  }
+  for (int64_t i = next, c = 0; i < n; ++i, c = c + 1 == C ? 0 : c + 1)
+    if (x[i] > y[c]) y[c] = x[i], argmax[c] = base + int32_t(i);
+}
+
+}  // namespace
 
 FF_MULTIVERSION void max_pool_forward(const ConvGeom& g, const float* x, float* y, int32_t* argmax) {
   const int64_t C = g.C;
+  if (whole_input(g) && C <= kLanes) {
+    const int64_t n = g.H * g.W * C;
+    for (int64_t b = 0; b < g.B; ++b) image_max(x + b * n, g.H * g.W, C, int32_t(b * n), y + b * C, argmax + b * C);
+    return;
+  }
+  // Channels kLanes at a time, the window's maximum in registers, then the last C % kLanes one by one.
+  // Strictly greater: ties keep the first maximum, as TensorFlow does.
+  const int64_t vectors = C / kLanes * kLanes;
   for_rows(g, 0, g.rows(), [&](int64_t r, int64_t b, int64_t oh, int64_t ow) {
-    float* __restrict yr = y + r * C;
-    int32_t* __restrict ar = argmax + r * C;
-    bool first = true;  // 'valid' and 'same' windows always hold at least one input element
-    for_taps(g, b, oh, ow, [&](int64_t, int64_t p) {
-      const float* __restrict xp = x + p * C;
-      const int32_t base = int32_t(p * C);
-      if (first) {
-        for (int64_t c = 0; c < C; ++c) {
-          yr[c] = xp[c];
-          ar[c] = base + int32_t(c);
-        }
+    for (int64_t c = 0; c < vectors; c += kLanes) {
+      Vec m = {};
+      Lanes at = {};
+      bool first = true;  // 'valid' and 'same' windows always hold at least one input element
+      for_taps(g, b, oh, ow, [&](int64_t, int64_t p) {
+        const Vec v = load(x + p * C + c);
+        const Lanes i = kLaneIndex + int32_t(p * C + c);
+        const Lanes greater = first ? Lanes{} - 1 : Lanes(v > m);
+        m = greater ? v : m;
+        at = greater ? i : at;
         first = false;
-        return;
-      }
-      for (int64_t c = 0; c < C; ++c)
-        if (xp[c] > yr[c]) {  // strictly: ties keep the first maximum, as TensorFlow does
-          yr[c] = xp[c];
-          ar[c] = base + int32_t(c);
-        }
-    });
+      });
+      std::memcpy(y + r * C + c, &m, sizeof m);
+      std::memcpy(argmax + r * C + c, &at, sizeof at);
+    }
+    for (int64_t c = vectors; c < C; ++c) {
+      float m = 0.f;
+      int32_t at = -1;
+      for_taps(g, b, oh, ow, [&](int64_t, int64_t p) {
+        if (at < 0 || x[p * C + c] > m) m = x[p * C + c], at = int32_t(p * C + c);
+      });
+      y[r * C + c] = m;
+      argmax[r * C + c] = at;
+    }
   });
 }
 

@@ -2,6 +2,8 @@
 // on gemm), the ops' small helpers, and the direct depthwise convolution. Adjoints gather: each input
 // element sums its windows' contributions in output-row order (col2im on the CPU adds the taps of one
 // image row in tap order: where windows overlap, sums may round differently).
+#include <stdexcept>
+
 #include "kernels/cuda/device/window.cuh"
 #include "kernels/cuda/launch.cuh"
 
@@ -82,6 +84,17 @@ void depthwise_conv_backward(const ConvGeom& g, int64_t M, const float* x, const
       }
       dw[e] = s;
     });
+}
+
+// The direct kernels run on the CPU only: the conv op picks im2col + GEMM for GPU tensors.
+void conv_planes(const ConvGeom&, const float*, float*) {
+  throw std::logic_error("conv_planes: a CPU kernel, reached on the GPU");
+}
+void conv_direct_forward(const ConvGeom&, int64_t, const float*, const float*, const float*, Act, float*) {
+  throw std::logic_error("conv_direct_forward: a CPU kernel, reached on the GPU");
+}
+void conv_direct_kernel_grad(const ConvGeom&, int64_t, const float*, const float*, float*, bool, float*, bool) {
+  throw std::logic_error("conv_direct_kernel_grad: a CPU kernel, reached on the GPU");
 }
 
 }  // namespace fastfit::cuda
