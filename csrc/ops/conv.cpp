@@ -78,7 +78,9 @@ struct Conv final : Op {
     check_kernel(win_, x, w, -2, win_.rank == 2 ? "(kh, kw, in, out)" : "(k, in, out)");
     return win_.over(x, w.shape.d, "kernel");
   }
-  static bool direct(const ConvGeom& g, int64_t N) { return !pointwise(g) && ConvPlanes::takes(g, N); }
+  static bool direct(const ConvGeom& g, int64_t N, Device d) {
+    return !pointwise(g) && FF_DISPATCH(d, conv_direct_takes)(g, N);
+  }
   // Patches no larger than the output (few input channels, where copying them costs the most per
   // multiply-add) are copied for the whole batch in the forward and kept for the backward: 1.5x faster
   // backward on a first layer 3x3 over one channel. Larger ones are copied block by block, twice.
@@ -98,7 +100,7 @@ struct Conv final : Op {
     const ConvGeom g = geometry(x, w);
     const int64_t M = g.rows(), K = g.patch(), N = w.cols(), step = block_rows(g, N);
     const float* bias = bias_ ? in[2]->f() : nullptr;
-    if (direct(g, N)) {
+    if (direct(g, N, dev)) {
       resize_scratch(cols_, dev, Shape{ConvPlanes(g).size(g)});
       FF_DISPATCH(dev, conv_planes)(g, x.f(), cols_.f());
       FF_DISPATCH(dev, conv_direct_forward)(g, N, cols_.f(), w.f(), bias, act_, out.f());
@@ -122,7 +124,7 @@ struct Conv final : Op {
       FF_DISPATCH(dev, transpose_matrix)(w.f(), K, N, wt_.f());
       if (!acc[0] && !pointwise(g)) FF_DISPATCH(dev, fill)(din[0]->f(), x.size(), 0.f);
     }
-    if (direct(g, N)) {  // the direct kernel's gradient takes every row in one pass
+    if (direct(g, N, dev)) {  // the direct kernel's gradient takes every row in one pass
       const float* dz = pre_activation_grad(act_, out, dy, 0, M, dz_);
       float* db = bias_ && din[2] ? din[2]->f() : nullptr;
       const bool acc_b = db && acc[2];
