@@ -42,6 +42,7 @@ CONV2D = [
     ((1, 3, 37, 2), (2, 3, 2, 8), (1, 2), "same", (1, 1)),
     ((2, 2, 40, 1), (1, 3, 1, 5), (1, 1), "valid", (1, 2)),
     ((1, 3, 35, 2), (3, 3, 2, 7), (2, 1), "same", (1, 1)),
+    ((1, 4, 36, 1), (2, 2, 1, 3), (1, 1), "valid", (1, 1)),  # blocks of two rows, three vectors along
     ((1, 5, 6, 2), (3, 3, 2, 9), (1, 1), "same", (1, 1)),
 ]
 
@@ -155,6 +156,43 @@ def test_inputs_no_window_reads_do_not_reach_the_gradients(filters):
         grads.append([y.numpy()] + [g.numpy() for g in tape.gradient(loss, tensors[1:])])
     for finite, with_inf in zip(*grads):
         np.testing.assert_array_equal(finite, with_inf)
+
+
+def conv_results(cases):
+    """Forward and gradients of conv(x, w, b) with relu on each case (input shape, kernel shape, op, attrs)."""
+    out = []
+    for i, (xs, ws, name, attrs) in enumerate(cases):
+        rng = np.random.default_rng(i)
+        tensors = [keras.constant(rand(rng, *s)) for s in (xs, ws, ws[-1:])]
+        with keras.GradientTape() as tape:
+            for t in tensors:
+                tape.watch(t)
+            y = conv(name, *tensors, activation="relu", **attrs)
+            loss = keras.reduce_sum(y * keras.constant(rand(rng, *y.shape)))
+        out += [y.numpy()] + [g.numpy() for g in tape.gradient(loss, tensors)]
+    return out
+
+
+DIRECT_CASES = [((2, 9, 37, 3), (3, 3, 3, 3), "conv2d", {}), ((1, 8, 21, 2), (3, 2, 2, 8), "conv2d",
+                                                                  dict(strides=[2, 3], padding="same")),
+                ((3, 30, 10), (3, 10, 3), "conv1d", dict(padding="causal", dilation_rate=[2]))]
+
+
+def test_direct_kernels_match_the_gemm_path(tmp_path):
+    """FASTFIT_GEMM_ISA=avx2 keeps the AVX-512-only direct kernels off (as a CPU without AVX-512 does):
+    im2col + GEMM give the same numbers up to float rounding."""
+    import os
+    import subprocess
+    import sys
+    code = (f"import sys; sys.path.insert(0, {os.path.dirname(__file__)!r}); import numpy as np; "
+            f"from test_conv import conv_results, DIRECT_CASES; "
+            f"np.savez({str(tmp_path / 'gemm.npz')!r}, *conv_results(DIRECT_CASES))")
+    proc = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, FASTFIT_GEMM_ISA="avx2"),
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    gemm = np.load(tmp_path / "gemm.npz")
+    for i, mine in enumerate(conv_results(DIRECT_CASES)):
+        np.testing.assert_allclose(mine, gemm[f"arr_{i}"], rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.usefixtures("device")  # on each device (conftest.py)

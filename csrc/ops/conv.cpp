@@ -80,7 +80,7 @@ struct Conv final : Op {
   }
   // The direct kernels are CPU kernels (the GPU runs im2col + GEMM).
   static bool direct(const ConvGeom& g, int64_t N, Device d) {
-    return d == Device::cpu && !pointwise(g) && ConvPlanes::takes(g, N);
+    return d == Device::cpu && !pointwise(g) && FF_DISPATCH(d, conv_direct_takes)(g, N);
   }
   // Patches no larger than the output (few input channels, where copying them costs the most per
   // multiply-add) are copied for the whole batch in the forward and kept for the backward: 1.5x faster

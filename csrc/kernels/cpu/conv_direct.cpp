@@ -1,7 +1,8 @@
 // Direct convolution for few filters, vectorised over output pixels. As a product of patches (B*OH*OW,
 // patch) by w (patch, N), the few filters leave most lanes of each vector idle and the patches cost
 // more to copy than to multiply; here each lane holds an output pixel, and the input is copied once,
-// into ConvPlanes (kernels.h), where every tap of a run of pixels is a run of floats.
+// into ConvPlanes (kernels.h), where every tap of a run of pixels is a run of floats. AVX-512 only:
+// GCC 12 lowers the 16-float vectors through memory on AVX2 (10x slower); there the GEMM path runs.
 #include <algorithm>
 #include <type_traits>
 
@@ -63,13 +64,17 @@ struct Block {
   // output row of block row r, vector v, and whether whole vectors of pixels from there stay inside
   int64_t at(int r, int v) const { return out + r * out_row + v * kLanes; }
   bool room(int r, int v) const { return at(r, v) + kLanes <= end; }
+  // room, and the next image row is written later: so for the block's last row only (the rows
+  // below are later blocks'; the block's own next row was written by the blocks to its left)
+  template <int R>
+  bool room_after(int r, int v) const { return r == R - 1 && room(r, v); }
 };
 
 // n channels of kLanes pixels between registers and memory (pixel-major), through Interleave for
 // several channels. Of the kLanes pixels, `count` are the block's: past them in memory lie the next
-// rows' pixels, or the end of the tensor when not `room` for whole vectors. Stores write the whole
-// vectors where there is room (the next rows' pixels are written after: blocks and their rows go in
-// order); loads read 0 into the lanes past `count`.
+// image row's pixels, or the end of the tensor when not `room` for whole vectors. Stores write whole
+// vectors where there is room and the next row is written later (Block::room_after); loads read 0
+// into the lanes past `count`.
 template <int n>
 __attribute__((always_inline)) inline void store_pixels(const Interleave& il, const Vec* channels, int64_t count,
                                                         bool room, float* to) {
@@ -131,7 +136,7 @@ __attribute__((always_inline)) inline void forward_block(const Taps& taps, const
     for (int v = 0; v < V; ++v) {
       if (relu)
         for (int o = 0; o < N; ++o) acc[r][v][o] = acc[r][v][o] > 0.f ? acc[r][v][o] : 0.f;
-      store_pixels<N>(il, acc[r][v], pixels_of(k.count, v), k.room(r, v), y + k.at(r, v) * N);
+      store_pixels<N>(il, acc[r][v], pixels_of(k.count, v), k.room_after<R>(r, v), y + k.at(r, v) * N);
     }
 }
 
@@ -204,7 +209,7 @@ __attribute__((always_inline)) inline void kernel_grad(const ConvGeom& g, const 
 }
 
 // f(Int<N>) for N in [1, kMaxFilters]. Callers' lambdas are always_inline too: everything is inlined
-// into the entry points, and so compiled for each of their ISA clones.
+// into the entry points, and so compiled for AVX-512.
 template <class F>
 __attribute__((always_inline)) inline void with_filters(int64_t N, F&& f) {
   static_assert(ConvPlanes::kMaxFilters == 8, "one case per filter count");
@@ -225,7 +230,11 @@ __attribute__((always_inline)) inline void with_filters(int64_t N, F&& f) {
 // Float q of phase s of a padded row is input column q*sw + s - pad_w. Runs of kLanes floats q where
 // every phase is inside the input read kLanes whole pixels (sw*C floats each, a few) and split them
 // into the planes with shuffles; the rest is copied a float at a time.
-FF_MULTIVERSION void conv_planes(const ConvGeom& g, const float* x, float* planes) {
+bool conv_direct_takes(const ConvGeom& g, int64_t N) { return ConvPlanes::takes(g, N) && avx512_kernels(); }
+
+#define FF_AVX512 __attribute__((target("avx512f")))
+
+FF_AVX512 void conv_planes(const ConvGeom& g, const float* x, float* planes) {
   const ConvPlanes p(g);
   const int64_t C = g.C, step = g.sw * C, plane = p.Hp * p.row;
   const bool shuffled = step >= 2 && step <= Interleave::kMax;
@@ -263,7 +272,7 @@ FF_MULTIVERSION void conv_planes(const ConvGeom& g, const float* x, float* plane
     }
 }
 
-FF_MULTIVERSION void conv_direct_forward(const ConvGeom& g, int64_t N, const float* planes, const float* w,
+FF_AVX512 void conv_direct_forward(const ConvGeom& g, int64_t N, const float* planes, const float* w,
                                          const float* bias, Act act, float* y) {
   with_filters(N, [&](auto n) __attribute__((always_inline)) {
     forward<decltype(n)::value>(g, planes, w, bias, act == Act::relu, y);
@@ -271,7 +280,7 @@ FF_MULTIVERSION void conv_direct_forward(const ConvGeom& g, int64_t N, const flo
   if (act == Act::sigmoid || act == Act::tanh) act_forward(act, y, g.rows() * N, y);
 }
 
-FF_MULTIVERSION void conv_direct_kernel_grad(const ConvGeom& g, int64_t N, const float* planes, const float* dz,
+FF_AVX512 void conv_direct_kernel_grad(const ConvGeom& g, int64_t N, const float* planes, const float* dz,
                                              float* dw, bool acc_w, float* db, bool acc_b) {
   with_filters(N, [&](auto n) __attribute__((always_inline)) {
     kernel_grad<decltype(n)::value>(g, planes, dz, dw, acc_w, db, acc_b);

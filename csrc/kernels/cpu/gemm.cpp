@@ -65,8 +65,8 @@ constexpr Skinny kAvx512{"avx512", &skinny_avx512, 9, kAny, kAny, 1 << 18, 28};
 constexpr Skinny kNone{"none", nullptr, 0, 0, 0, 0, 0};  // OpenBLAS takes every product
 
 // AVX-512 where the CPU has it, else AVX2/FMA, else none. FASTFIT_GEMM_ISA=avx2 or =none caps the
-// choice, to run the other paths on one machine; it is read on the first product, and an unknown
-// value raises there.
+// choice (and keeps the AVX-512-only kernels off, avx512_kernels()), to run the other paths on one
+// machine; it is read on the first product, and an unknown value raises there.
 const Skinny& skinny_kernel() {
   static const Skinny& chosen = []() -> const Skinny& {
     const char* env = std::getenv("FASTFIT_GEMM_ISA");
@@ -170,6 +170,7 @@ void dense_forward(int threads, int64_t M, int64_t N, int64_t K, const float* x,
 }
 
 const char* gemm_isa() { return skinny_kernel().isa; }
+bool avx512_kernels() { return &skinny_kernel() == &kAvx512; }
 
 void set_num_threads(int n) {
   if (n < 1) throw std::invalid_argument("set_num_threads: expected a positive number of threads, got " + std::to_string(n));

@@ -28,6 +28,8 @@ int num_threads();
 
 // Our matrix-product kernel in use: "avx512", "avx2" or "none" (OpenBLAS only); see gemm.cpp.
 const char* gemm_isa();
+// Whether kernels written for AVX-512 only (on vec.h's vectors) may run: gemm_isa() is "avx512".
+bool avx512_kernels();
 
 float softmax_row(const float* x, int64_t N, float* p);  // p = softmax(x) for one row; returns logsumexp(x)
 

@@ -1,6 +1,6 @@
-// Vectors of 16 floats for kernels written once for every ISA clone (FF_MULTIVERSION): GCC's vector
-// extension lowers them to one AVX-512 register, two AVX2 ones or four SSE ones. Use them only in code
-// inlined into the clones, and never pass them by value across calls (the ABI differs per ISA).
+// Vectors of 16 floats, GCC's vector extension, for kernels compiled for AVX-512 only (one register
+// each; GCC 12 lowers them through memory on AVX2, many times slower, so callers check
+// avx512_kernels() and run other loops there). Use them only in code inlined into such functions.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -22,8 +22,8 @@ constexpr Lanes kLaneIndex = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 
 __attribute__((always_inline)) inline void store(float* p, const Vec& v) { std::memcpy(p, &v, sizeof v); }
 
 // Transposes kLanes pixels of n channels between pixel-major order (n vectors: pixel 0's channels,
-// then pixel 1's...) and channel-major order (a vector of the pixels per channel), with n - 1
-// two-vector shuffles per vector made (one vpermt2ps each on AVX-512), 2 <= n <= kMax.
+// then pixel 1's...) and channel-major order (a vector of the pixels per channel), 2 <= n <= kMax,
+// with n - 1 two-vector shuffles (vpermt2ps) per vector made.
 struct Interleave {
   static constexpr int kMax = 8;
   int n;

@@ -87,6 +87,7 @@ void depthwise_conv_backward(const ConvGeom& g, int64_t M, const float* x, const
 }
 
 // The direct kernels run on the CPU only: the conv op picks im2col + GEMM for GPU tensors.
+bool conv_direct_takes(const ConvGeom&, int64_t) { return false; }
 void conv_planes(const ConvGeom&, const float*, float*) {
   throw std::logic_error("conv_planes: a CPU kernel, reached on the GPU");
 }
