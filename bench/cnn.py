@@ -12,12 +12,13 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 
 import numpy as np
+
+import bench_common
+from bench_common import torch_fit
 
 BATCH = 64
 FRAMEWORKS = {"fastfit": "fastfit", "torch-1": "PyTorch eager, 1 thread", "torch-2": "PyTorch eager, 2 threads",
@@ -81,24 +82,8 @@ def run_torch(torch, threads, data, epochs):
     model = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(),
                           nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1600, 10))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
-    loss_fn = nn.CrossEntropyLoss()
-    times = []
-    for _ in range(epochs):
-        t0 = time.perf_counter()
-        perm = torch.randperm(len(x_train))
-        for i in range(0, len(x_train), BATCH):
-            idx = perm[i:i + BATCH]
-            opt.zero_grad()
-            loss_fn(model(x_train[idx]), y_train[idx]).backward()
-            opt.step()
-        val_loss = correct = 0
-        with torch.no_grad():
-            for i in range(0, len(x_val), BATCH):
-                logits, y = model(x_val[i:i + BATCH]), y_val[i:i + BATCH]
-                val_loss += loss_fn(logits, y).item() * len(y)
-                correct += (logits.argmax(1) == y).sum().item()
-        times.append(time.perf_counter() - t0)
-    return {"epoch_times": times, "val_loss": val_loss / len(x_val), "val_acc": correct / len(x_val)}
+    times, val_loss, val_acc = torch_fit(torch, model, opt, (x_train, y_train), (x_val, y_val), epochs, BATCH)
+    return {"epoch_times": times, "val_loss": val_loss, "val_acc": val_acc}
 
 
 def worker(name, data_path, epochs):
@@ -118,14 +103,7 @@ def worker(name, data_path, epochs):
 
 
 def run_worker(name, data_path, epochs):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", KERAS_BACKEND="tensorflow")
-    proc = subprocess.run([sys.executable, __file__, "--worker", name, "--data", data_path, "--epochs", str(epochs)],
-                          env=env, capture_output=True, text=True)
-    lines = [l for l in proc.stdout.splitlines() if l.startswith("{")]
-    if proc.returncode or not lines:
-        return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-10:]}
-    return json.loads(lines[-1])
-
+    return bench_common.run_worker(__file__, name, data_path, epochs, tail=10)
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -21,12 +21,12 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 
 import numpy as np
+
+import bench_common
 
 BATCH = 64
 LOG_EVERY = 200  # the guide prints the loss every 200 steps
@@ -153,14 +153,7 @@ def worker(name, data_path, epochs):
 # ---------------------------------------------------------------- parent side
 
 def run_worker(name, data_path, epochs):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", KERAS_BACKEND="tensorflow")
-    proc = subprocess.run([sys.executable, __file__, "--worker", name, "--data", data_path, "--epochs", str(epochs)],
-                          env=env, capture_output=True, text=True)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    if proc.returncode or not lines:
-        return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-12:]}
-    return json.loads(lines[-1])
-
+    return bench_common.run_worker(__file__, name, data_path, epochs)
 
 def measure(rows, data_path, epochs, repeats):
     """Per row: the median over rounds of each run's median epoch after the first, and the last run's

@@ -35,6 +35,7 @@ import time
 
 import numpy as np
 
+from bench_common import torch_fit
 from epoch_timer import epoch_timer
 
 BATCH = 64
@@ -109,31 +110,14 @@ def run_torch(torch, threads, data, epochs):
         nn.init.xavier_uniform_(layer.weight)
         nn.init.zeros_(layer.bias)
     opt = torch.optim.RMSprop(model.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
-    loss_fn = nn.CrossEntropyLoss()
-
-    epoch_times = []
-    for _ in range(epochs):
-        t0 = time.perf_counter()
-        perm = torch.randperm(len(x_train))
-        for i in range(0, len(x_train), BATCH):
-            idx = perm[i:i + BATCH]
-            opt.zero_grad()
-            loss_fn(model(x_train[idx]), y_train[idx]).backward()
-            opt.step()
-        val_loss = correct = 0
-        with torch.no_grad():
-            for i in range(0, len(x_val), BATCH):
-                logits, y = model(x_val[i:i + BATCH]), y_val[i:i + BATCH]
-                val_loss += loss_fn(logits, y).item() * len(y)
-                correct += (logits.argmax(1) == y).sum().item()
-        epoch_times.append(time.perf_counter() - t0)
+    epoch_times, val_loss, val_acc = torch_fit(torch, model, opt, (x_train, y_train), (x_val, y_val), epochs, BATCH)
 
     def predict():
         with torch.no_grad():
             return model(x_test)
 
     return {"epoch_times": epoch_times, "predict_b32": None, "predict_full": median_time(predict),
-            "val_loss": val_loss / len(x_val), "val_acc": correct / len(x_val)}
+            "val_loss": val_loss, "val_acc": val_acc}
 
 
 def worker(name, data_path, epochs):

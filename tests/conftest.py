@@ -87,11 +87,14 @@ def device(request):
 @pytest.fixture(scope="session")
 def keras_callback_reference(tmp_path_factory):
     """Keras 3's results for the callback, TensorBoard and summary tests, from one subprocess (see
-    callback_cases.py): (its JSON, the folder of the files it wrote). Skips without tensorflow."""
-    if importlib.util.find_spec("tensorflow") is None:
-        pytest.skip("tensorflow is not installed")
+    callback_cases.py): (its JSON, the folder of the files it wrote). Its tests carry `needs_tensorflow`."""
     workdir = tmp_path_factory.mktemp("keras_reference")
     script = os.path.join(os.path.dirname(__file__), "callback_cases.py")
     out = subprocess.run([sys.executable, script, str(workdir)], check=True, capture_output=True, text=True,
                          env=dict(os.environ, COLUMNS="250"))  # summary: rich's console fits the table in it
     return json.loads(out.stdout.strip().splitlines()[-1]), workdir
+
+
+# Parity tests against Keras 3 run where tensorflow is installed (the `parity` extra), as the README says.
+needs_tensorflow = pytest.mark.skipif(importlib.util.find_spec("tensorflow") is None,
+                                      reason="tensorflow is not installed")

@@ -6,6 +6,7 @@ import pytest
 import callback_cases
 import fastfit as keras
 from fastfit import layers
+from conftest import needs_tensorflow
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +44,7 @@ def test_csv_logger_rows(fastfit_results):
     assert lines[4] == '0;0.75;0.5;"""[0.5, 0.25]""";NA;NA;NA'  # appended, no second header
 
 
+@needs_tensorflow
 # -- against Keras 3 ----------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["early_stopping", "reduce_lr", "csv"])
 def test_same_as_keras(kind, keras_callback_reference, fastfit_results):

@@ -2,13 +2,12 @@
 and the file reloads and predicts as the model did then), modes, thresholds, batch frequencies."""
 import os
 
+import h5py  # noqa: F401 - a test dependency: saving needs it
 import numpy as np
 import pytest
 
 import fastfit as keras
 from fastfit import layers
-
-pytest.importorskip("h5py")
 
 
 def _model():

@@ -13,6 +13,7 @@ import pytest
 import fastfit as keras
 import summary_cases
 from fastfit import layers
+from conftest import needs_tensorflow
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +100,7 @@ def test_summary_errors(cases):
         model.summary(positions=[0.5, 1.0])
 
 
+@needs_tensorflow
 def test_summaries_match_keras(cases, keras_callback_reference):
     theirs = keras_callback_reference[0]["summaries"]
     for key, text in cases[0].items():
@@ -134,7 +136,7 @@ def test_to_dot_errors():
 
 
 def test_model_to_dot_gives_a_pydot_graph(cases):
-    pydot = pytest.importorskip("pydot")
+    import pydot  # a test dependency (the plot extra)
     dot = keras.utils.model_to_dot(cases[1]["shared"])
     assert isinstance(dot, pydot.Dot)
     assert {(e.get_source(), e.get_destination()) for e in dot.get_edges()} == {
@@ -164,7 +166,6 @@ def test_missing_pydot_or_dot_is_named(cases, tmp_path, monkeypatch):
     with pytest.raises(ImportError, match=r"install pydot .*for model_to_dot"):
         keras.utils.model_to_dot(model)
     monkeypatch.undo()
-    pytest.importorskip("pydot")
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(ImportError, match=r"install graphviz .*`dot` program.*apt-get install graphviz"):
         keras.utils.plot_model(model, tmp_path / "m.png")

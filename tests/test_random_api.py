@@ -43,5 +43,7 @@ def test_errors():
         tf.random.set_seed(1.5)
     with pytest.raises(NotImplementedError, match="float16"):
         keras.random.normal((2,), dtype="float16")
+    with pytest.raises(NotImplementedError, match="backend"):
+        keras.random.SeedGenerator(1, backend="jax")
     with pytest.raises(ValueError, match="rate"):
         keras.random.dropout(np.ones(3), 1.0)

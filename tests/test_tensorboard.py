@@ -17,6 +17,7 @@ pytest.importorskip("tensorboard")
 # TensorBoard's own switch to its TensorFlow stub: reading event files keeps TensorFlow out of this process.
 sys.modules.setdefault("tensorboard.compat.notf", types.ModuleType("tensorboard.compat.notf"))
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
+from conftest import needs_tensorflow
 
 
 def run(log_dir):
@@ -114,6 +115,7 @@ def test_missing_tensorboardx_is_named(tmp_path, monkeypatch):
         keras.callbacks.TensorBoard(tmp_path)
 
 
+@needs_tensorflow
 def test_same_tags_and_steps_as_keras(written, keras_callback_reference):
     keras_dir = keras_callback_reference[1] / "tensorboard"
     for run_name in ("train", "validation"):

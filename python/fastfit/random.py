@@ -25,6 +25,8 @@ class SeedGenerator:
     """A generator of its own: each draw from it advances it. `seed=None` seeds it from the global one."""
 
     def __init__(self, seed=None, name=None, **kwargs):
+        if kwargs:
+            raise NotImplementedError(f"SeedGenerator: {sorted(kwargs)} are not supported (seed and name only)")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
             raise TypeError(f"SeedGenerator: `seed` must be an int or None, got {seed!r}")
         self.name = name or "seed_generator"

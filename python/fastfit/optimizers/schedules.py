@@ -30,9 +30,14 @@ class LearningRateSchedule:
 
 
 class _CoreSchedule(LearningRateSchedule):
-    """A schedule the C++ core evaluates: `_kind` names it, `get_config()` holds its arguments."""
+    """A schedule the C++ core evaluates: `_kind` names it; `get_config()` holds its arguments, the
+    attributes named in `_config` (Keras' keys and order)."""
 
     _kind = None
+    _config = ()
+
+    def get_config(self):
+        return {key: getattr(self, key) for key in self._config}
 
     def _core(self):
         s = _core.Schedule()
@@ -65,6 +70,7 @@ class ExponentialDecay(_CoreSchedule):
     """`initial_learning_rate * decay_rate ** (step / decay_steps)`; with `staircase`, the exponent is
     floored, so the rate drops every `decay_steps` steps."""
 
+    _config = ("initial_learning_rate", "decay_steps", "decay_rate", "staircase", "name")
     _kind = "exponential"
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
@@ -72,15 +78,13 @@ class ExponentialDecay(_CoreSchedule):
         self.initial_learning_rate, self.decay_steps, self.decay_rate = initial_learning_rate, decay_steps, decay_rate
         self.staircase, self.name = staircase, name
 
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
 
 
 class PiecewiseConstantDecay(_CoreSchedule):
     """`values[0]` while `step <= boundaries[0]`, `values[i]` for `boundaries[i-1] < step <= boundaries[i]`,
     `values[-1]` after the last boundary. Boundaries must be increasing."""
 
+    _config = ("boundaries", "values", "name")
     _kind = "piecewise"
 
     def __init__(self, boundaries, values, name="PiecewiseConstant"):
@@ -92,14 +96,13 @@ class PiecewiseConstantDecay(_CoreSchedule):
             raise ValueError(f"PiecewiseConstantDecay: `boundaries` must be increasing, got {boundaries}")
         self.boundaries, self.values, self.name = boundaries, values, name
 
-    def get_config(self):
-        return {"boundaries": self.boundaries, "values": self.values, "name": self.name}
 
 
 class PolynomialDecay(_CoreSchedule):
     """`(initial - end) * (1 - step / decay_steps) ** power + end`, with step capped at `decay_steps`;
     with `cycle`, decay_steps grows to the first multiple of itself past `step` instead."""
 
+    _config = ("initial_learning_rate", "decay_steps", "end_learning_rate", "power", "cycle", "name")
     _kind = "polynomial"
 
     def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle=False,
@@ -109,15 +112,12 @@ class PolynomialDecay(_CoreSchedule):
                                                                                 end_learning_rate)
         self.power, self.cycle, self.name = power, cycle, name
 
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "end_learning_rate": self.end_learning_rate, "power": self.power, "cycle": self.cycle,
-                "name": self.name}
 
 
 class InverseTimeDecay(_CoreSchedule):
     """`initial_learning_rate / (1 + decay_rate * step / decay_steps)` (the ratio floored with `staircase`)."""
 
+    _config = ("initial_learning_rate", "decay_steps", "decay_rate", "staircase", "name")
     _kind = "inverse_time"
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="InverseTimeDecay"):
@@ -125,9 +125,6 @@ class InverseTimeDecay(_CoreSchedule):
         self.initial_learning_rate, self.decay_steps, self.decay_rate = initial_learning_rate, decay_steps, decay_rate
         self.staircase, self.name = staircase, name
 
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
 
 
 class CosineDecay(_CoreSchedule):
@@ -135,6 +132,7 @@ class CosineDecay(_CoreSchedule):
     from that) to `alpha` times it over `decay_steps`:
     `lr * ((1 - alpha) * 0.5 * (1 + cos(pi * step / decay_steps)) + alpha)`, constant afterwards."""
 
+    _config = ("initial_learning_rate", "decay_steps", "alpha", "name", "warmup_target", "warmup_steps")
     _kind = "cosine"
 
     def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay", warmup_target=None,
@@ -143,11 +141,6 @@ class CosineDecay(_CoreSchedule):
         self.initial_learning_rate, self.decay_steps, self.alpha, self.name = (initial_learning_rate, decay_steps,
                                                                                alpha, name)
         self.warmup_target, self.warmup_steps = warmup_target, warmup_steps
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "alpha": self.alpha, "name": self.name, "warmup_target": self.warmup_target,
-                "warmup_steps": self.warmup_steps}
 
     def _core_fields(self):
         fields = super()._core_fields()
