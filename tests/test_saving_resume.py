@@ -15,7 +15,8 @@ from fastfit import layers
 
 pytest.importorskip("h5py")
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The child imports the same fastfit as this process (an installed wheel in CI, the source tree in development).
+FASTFIT_PATH = os.path.dirname(os.path.dirname(os.path.abspath(keras.__file__)))
 
 
 def make_model(seed=1):
@@ -179,7 +180,7 @@ def test_backup_and_restore_after_sigkill(tmp_path, uninterrupted):
     def train(mode):
         return subprocess.run([sys.executable, "-c", TRAIN_SCRIPT, os.path.dirname(__file__), str(tmp_path / "backup"),
                                mode, str(tmp_path / "weights.npz")], capture_output=True, text=True, timeout=120,
-                              env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python")))
+                              env=dict(os.environ, PYTHONPATH=FASTFIT_PATH))
     killed = train("kill")
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     assert os.path.exists(tmp_path / "backup" / "latest.weights.h5") and not os.path.exists(tmp_path / "weights.npz")
