@@ -178,6 +178,14 @@ void init_train(py::module_& m) {
           "Runs one batch made of `arrays` (a compiled tf.function's call): returns the loss and its terms as new "
           "scalars (their trackers, the first states, restart at zero), then the outputs as new tensors.")
       .def_property_readonly("num_steps", &Program::num_steps)
+      .def_property_readonly(
+          "op_names",
+          [](const Program& p) {
+            std::vector<std::string> names;
+            for (auto& s : p.graph().steps) names.push_back(s.op->registry_name());
+            return names;
+          },
+          "The registry names of the ops the program runs, in order (after fusions: train/fusion.h).")
       .def(
           "splits",
           [](const Program& p, const std::string& mode) {

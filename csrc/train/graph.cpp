@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "train/fusion.h"
+
 namespace fastfit {
 
 int Graph::slot_of(const Tensor* t) const {
@@ -10,7 +12,8 @@ int Graph::slot_of(const Tensor* t) const {
   return it == index_.end() ? -1 : it->second;
 }
 
-Graph::Graph(const Trace& trace, const std::vector<TensorPtr>& batch_consts, const std::vector<TensorPtr>& params) {
+Graph::Graph(const Trace& traced, const std::vector<TensorPtr>& batch_consts, const std::vector<TensorPtr>& params) {
+  const Trace trace = fuse_ops(traced);
   auto add = [&](const TensorPtr& t, bool planned) {
     const int id = int(external.size());
     index_[t.get()] = id;

@@ -1,4 +1,4 @@
-// Graph: a trace compiled for replay. Every tensor of the trace becomes a slot; inputs, targets and
+// Graph: a trace compiled for replay (after train/fusion.h fuses pairs of its ops). Every tensor of the trace becomes a slot; inputs, targets and
 // op outputs get buffers per executor, variables and constants are used in place. Planned once:
 // the steps each mode runs, the backward pass (autograd/backward_plan.h), and whether a batch's rows
 // can be split between shards.

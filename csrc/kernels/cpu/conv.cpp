@@ -13,25 +13,23 @@ inline int64_t ceil_div(int64_t a, int64_t b) {
   return a >= 0 ? (a + b - 1) / b : -(-a / b);
 }
 
-// The patches of output rows [r0, r1), one image row (b, oh) and one tap (i, j) at a time, so that the
-// bounds are worked out once per tap rather than per pixel (per pixel, the bookkeeping made im2col of a
-// 3x3 kernel over one channel 3x slower). f(row, t, at, ow0, lo, hi, end): pixel ow of the image row
-// (ow0 <= ow < end) is block row row + ow, and the tap's C floats are its patch's from column t; for
-// lo <= ow < hi they are x[at + ow*sw*C, + C), the others lie in the padding.
+// The windows of output rows [r0, r1), one kernel row at a time: f(row, i, at, ow0, lo, hi, end) for
+// each image row (b, oh) and kernel row i whose input row ih lies inside the input (else at < 0):
+// pixel ow of the image row (ow0 <= ow < end) is block row row + ow, its taps (i, j) read input
+// columns ow*sw + j*dw - pad_w, which all lie inside for lo <= ow < hi; x[at + (ow*sw - pad_w)*C] is
+// tap (i, 0)'s first float there. With dw = 1 those kw taps are kw*C consecutive floats of both x and
+// the patch: one copy per pixel and kernel row (per tap, a 3x3 kernel's bookkeeping showed in profiles).
 template <class F>
-inline void for_tap_rows(const ConvGeom& g, int64_t r0, int64_t r1, F&& f) {
+inline void for_kernel_rows(const ConvGeom& g, int64_t r0, int64_t r1, F&& f) {
+  const int64_t span = (g.kw - 1) * g.dw;
   for (int64_t r = r0; r < r1;) {
     const int64_t b = r / (g.OH * g.OW), oh = r / g.OW % g.OH, ow0 = r % g.OW;
     const int64_t ow1 = std::min(g.OW, ow0 + r1 - r);
+    const int64_t lo = std::clamp(ceil_div(g.pad_w, g.sw), ow0, ow1);
+    const int64_t hi = std::clamp(ceil_div(g.W + g.pad_w - span, g.sw), lo, ow1);
     for (int64_t i = 0; i < g.kh; ++i) {
       const int64_t ih = oh * g.sh + i * g.dh - g.pad_h;
-      const bool inside = ih >= 0 && ih < g.H;
-      for (int64_t j = 0; j < g.kw; ++j) {
-        const int64_t off = j * g.dw - g.pad_w;  // the input column of pixel ow: ow*sw + off
-        const int64_t lo = inside ? std::clamp(ceil_div(-off, g.sw), ow0, ow1) : ow1;
-        const int64_t hi = inside ? std::clamp(ceil_div(g.W - off, g.sw), lo, ow1) : ow1;
-        f(r - r0 - ow0, (i * g.kw + j) * g.C, ((b * g.H + ih) * g.W + off) * g.C, ow0, lo, hi, ow1);
-      }
+      f(r - r0 - ow0, i, ih >= 0 && ih < g.H ? (b * g.H + ih) * g.W * g.C : -1, ow0, lo, hi, ow1);
     }
     r += ow1 - ow0;
   }
@@ -66,30 +64,47 @@ inline void depthwise_madd_t(const float* __restrict y, const float* __restrict 
 // Plain loops for the channels: GCC would call memmove and memset for each tap's few floats.
 FF_MULTIVERSION __attribute__((optimize("no-tree-loop-distribute-patterns"))) void im2col(
     const ConvGeom& g, const float* x, int64_t r0, int64_t r1, float* cols) {
-  const int64_t K = g.patch(), C = g.C, step = g.sw * C;
-  for_tap_rows(g, r0, r1, [=](int64_t row, int64_t t, int64_t at, int64_t ow0, int64_t lo, int64_t hi, int64_t end) {
-    float* __restrict out = cols + (row + ow0) * K + t;
-    int64_t ow = ow0;
-    for (; ow < lo; ++ow, out += K)
-      for (int64_t c = 0; c < C; ++c) out[c] = 0.f;
-    if (C == 1)  // a common first layer: one float per tap
-      for (; ow < hi; ++ow, out += K) *out = x[at + ow * step];
-    for (; ow < hi; ++ow, out += K) {
-      const float* __restrict in = x + at + ow * step;
-      for (int64_t c = 0; c < C; ++c) out[c] = in[c];
+  const int64_t K = g.patch(), C = g.C, KW = g.kw * C;
+  const bool runs = g.dw == 1;
+  for_kernel_rows(g, r0, r1, [=](int64_t row, int64_t i, int64_t at, int64_t ow0, int64_t lo, int64_t hi, int64_t end) {
+    for (int64_t ow = ow0; ow < end; ++ow) {
+      float* __restrict out = cols + (row + ow) * K + i * KW;
+      if (at < 0) {
+        for (int64_t k = 0; k < KW; ++k) out[k] = 0.f;
+      } else if (runs && ow >= lo && ow < hi) {
+        const float* __restrict in = x + at + (ow * g.sw - g.pad_w) * C;
+        for (int64_t k = 0; k < KW; ++k) out[k] = in[k];
+      } else {
+        for (int64_t j = 0; j < g.kw; ++j, out += C) {
+          const int64_t iw = ow * g.sw + j * g.dw - g.pad_w;
+          if (iw >= 0 && iw < g.W)
+            for (int64_t c = 0; c < C; ++c) out[c] = x[at + iw * C + c];
+          else
+            for (int64_t c = 0; c < C; ++c) out[c] = 0.f;
+        }
+      }
     }
-    for (; ow < end; ++ow, out += K)
-      for (int64_t c = 0; c < C; ++c) out[c] = 0.f;
   });
 }
 
+// Each input element's contributions are added in output-row order (as the GPU's col2im sums them).
 FF_MULTIVERSION void col2im(const ConvGeom& g, const float* cols, int64_t r0, int64_t r1, float* dx) {
-  const int64_t K = g.patch(), C = g.C, step = g.sw * C;
-  for_tap_rows(g, r0, r1, [=](int64_t row, int64_t t, int64_t at, int64_t, int64_t lo, int64_t hi, int64_t) {
-    for (int64_t ow = lo; ow < hi; ++ow) {
-      const float* __restrict in = cols + (row + ow) * K + t;
-      float* __restrict out = dx + at + ow * step;
-      for (int64_t c = 0; c < C; ++c) out[c] += in[c];
+  const int64_t K = g.patch(), C = g.C, KW = g.kw * C;
+  const bool runs = g.dw == 1;
+  for_kernel_rows(g, r0, r1, [=](int64_t row, int64_t i, int64_t at, int64_t ow0, int64_t lo, int64_t hi, int64_t end) {
+    if (at < 0) return;
+    for (int64_t ow = ow0; ow < end; ++ow) {
+      const float* __restrict in = cols + (row + ow) * K + i * KW;
+      if (runs && ow >= lo && ow < hi) {
+        float* __restrict out = dx + at + (ow * g.sw - g.pad_w) * C;
+        for (int64_t k = 0; k < KW; ++k) out[k] += in[k];
+        continue;
+      }
+      for (int64_t j = 0; j < g.kw; ++j) {
+        const int64_t iw = ow * g.sw + j * g.dw - g.pad_w;
+        if (iw >= 0 && iw < g.W)
+          for (int64_t c = 0; c < C; ++c) dx[at + iw * C + c] += in[j * C + c];
+      }
     }
   });
 }

@@ -1,7 +1,6 @@
 // Convolution kernels, channels last (cpu/conv.cpp): im2col and its adjoint col2im (the products run
 // on gemm), the ops' small helpers, and the direct depthwise convolution. Adjoints gather: each input
-// element sums its windows' contributions in output-row order (col2im on the CPU adds the taps of one
-// image row in tap order: where windows overlap, sums may round differently).
+// element sums its windows' contributions in output-row order, as col2im on the CPU adds them.
 #include <stdexcept>
 
 #include "kernels/cuda/device/window.cuh"

@@ -1,0 +1,100 @@
+// A Conv2D with a relu or linear activation followed by a MaxPooling2D that alone reads it, as one op
+// (the Program fuses them: train/fusion.cpp). It runs on blocks of images whose convolution output
+// stays in the L2 cache from the product to the pooling, and in the backward from the scatter of
+// the pooled gradient to the products: the unfused pair streamed the whole output (2.7 MB a shard on
+// the Fashion-MNIST CNN's first layer) through memory five times per step.
+//
+// The backward applies the activation's derivative at the pooled outputs, before the scatter: a
+// maximum's output is the pooled value, and every other element's gradient is 0 (relu's derivative
+// is 0 or 1, linear's 1: exactly what the pair computes).
+#include <algorithm>
+
+#include "ops/conv.h"
+
+namespace fastfit {
+namespace {
+
+// The pooling's attributes, from the fused op's `pool_*` ones.
+Attrs pool_attrs(const Attrs& a) {
+  Attrs p = window_defaults(2, false);
+  p.set("strides", a.get<std::vector<int64_t>>("pool_strides"));
+  p.set("padding", a.get<std::string>("pool_padding"));
+  return p;
+}
+
+struct ConvMaxPool final : Conv {
+  Window pool_;
+  int64_t size_[2];
+  Tensor y_, dz_block_, dpool_, argmax_;  // a block's convolution output and its gradient; the pooled
+                                          // gradient before the scatter; the maxima's indices (per block)
+  explicit ConvMaxPool(const Attrs& a) : Conv("Conv2D", 2, a), pool_("MaxPool2D", 2, pool_attrs(a)) {
+    FF_CHECK(act_ == Act::linear || act_ == Act::relu, "Conv2D+MaxPool2D: the activation must be relu or linear");
+    read_sizes(pool_.op, 2, a, "pool_size", size_);
+  }
+  // The pooling's geometry over the convolution's output (`images` of them).
+  ConvGeom pooling(const ConvGeom& conv, int64_t N, int64_t images) const {
+    Tensor y;
+    y.shape = Shape{images, conv.OH, conv.OW, N};
+    y.dtype = DType::f32;
+    return pool_.over(y, size_, "pool_size");
+  }
+  // Images per block: as many as the convolution's blocks of rows hold (at least one).
+  static int64_t block_images(const ConvGeom& g, int64_t N) {
+    return std::clamp<int64_t>(conv_block_rows(g, N) / (g.OH * g.OW), 1, g.B);
+  }
+  void infer(const Tensor* const* in, Shape& s, DType& d) const override {
+    Conv::infer(in, s, d);
+    const ConvGeom p = pooling(geometry(*in[0], *in[1]), in[1]->cols(), in[0]->shape[0]);
+    s = Shape{p.B, p.OH, p.OW, p.C};
+  }
+  void forward(const ExecCtx& ctx, const Tensor* const* in, Tensor& out) override {
+    const Device dev = out.device;
+    const ConvGeom g = geometry(*in[0], *in[1]);
+    const int64_t N = in[1]->cols(), nb = block_images(g, N), rows = g.OH * g.OW;
+    const ConvGeom p = pooling(g, N, nb);
+    const int64_t pooled = p.OH * p.OW * N;  // floats per image
+    prepare_forward(g, *in[0], N, dev);
+    resize_scratch(y_, dev, Shape{nb * rows, N});
+    resize_scratch(argmax_, dev, out.shape, DType::i32);
+    for (int64_t b = 0; b < g.B; b += nb) {
+      const int64_t n = std::min(nb, g.B - b);
+      forward_rows(ctx, g, in, b * rows, n * rows, y_.f());
+      ConvGeom pb = p;
+      pb.B = n;  // block-local maxima: argmax indexes the block's output
+      FF_DISPATCH(dev, max_pool_forward)(pb, y_.f(), out.f() + b * pooled, argmax_.i32() + b * pooled);
+    }
+  }
+  void backward(const ExecCtx& ctx, const Tensor* const* in, const Tensor& out, const Tensor& dy, Tensor* const* din,
+                const bool* acc) override {
+    const Tensor &x = *in[0], &w = *in[1];
+    const Device dev = out.device;
+    const ConvGeom g = geometry(x, w);
+    const int64_t N = w.cols(), nb = block_images(g, N), rows = g.OH * g.OW;
+    const ConvGeom p = pooling(g, N, nb);
+    const int64_t pooled = p.OH * p.OW * N;
+    prepare_backward(g, w, din, acc);
+    const float* dyp = pre_activation_grad(act_, out.f(), dy.f(), out.rows(), N, dev, dpool_);
+    resize_scratch(dz_block_, dev, Shape{nb * rows, N});
+    for (int64_t b = 0; b < g.B; b += nb) {
+      const int64_t n = std::min(nb, g.B - b);
+      ConvGeom pb = p;
+      pb.B = n;
+      FF_DISPATCH(dev, max_pool_backward)(pb, argmax_.i32() + b * pooled, dyp + b * pooled, dz_block_.f(), false);
+      backward_rows(ctx, g, x, N, dz_block_.f(), b * rows, n * rows, din, acc, b == 0);
+    }
+  }
+};
+
+Attrs conv_max_pool_defaults() {
+  Attrs a = conv_defaults(2);
+  a.set("pool_size", std::vector<int64_t>{2, 2});
+  a.set("pool_strides", std::vector<int64_t>{2, 2});
+  a.set("pool_padding", "valid");
+  return a;
+}
+
+const OpRegistrar kConvMaxPool({"conv2d_max_pool2d", "Conv2D+MaxPool2D", conv_max_pool_defaults(),
+                                [](const Attrs& a) -> OpPtr { return std::make_shared<ConvMaxPool>(a); }});
+
+}  // namespace
+}  // namespace fastfit
