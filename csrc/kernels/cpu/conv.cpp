@@ -20,7 +20,7 @@ inline int64_t ceil_div(int64_t a, int64_t b) {
 // tap (i, 0)'s first float there. With dw = 1 those kw taps are kw*C consecutive floats of both x and
 // the patch: one copy per pixel and kernel row (per tap, a 3x3 kernel's bookkeeping showed in profiles).
 template <class F>
-inline void for_kernel_rows(const ConvGeom& g, int64_t r0, int64_t r1, F&& f) {
+__attribute__((always_inline)) inline void for_kernel_rows(const ConvGeom& g, int64_t r0, int64_t r1, F&& f) {
   const int64_t span = (g.kw - 1) * g.dw;
   for (int64_t r = r0; r < r1;) {
     const int64_t b = r / (g.OH * g.OW), oh = r / g.OW % g.OH, ow0 = r % g.OW;
@@ -65,25 +65,37 @@ inline void depthwise_madd_t(const float* __restrict y, const float* __restrict 
 FF_MULTIVERSION __attribute__((optimize("no-tree-loop-distribute-patterns"))) void im2col(
     const ConvGeom& g, const float* x, int64_t r0, int64_t r1, float* cols) {
   const int64_t K = g.patch(), C = g.C, KW = g.kw * C;
-  const bool runs = g.dw == 1;
-  for_kernel_rows(g, r0, r1, [=](int64_t row, int64_t i, int64_t at, int64_t ow0, int64_t lo, int64_t hi, int64_t end) {
-    for (int64_t ow = ow0; ow < end; ++ow) {
-      float* __restrict out = cols + (row + ow) * K + i * KW;
-      if (at < 0) {
-        for (int64_t k = 0; k < KW; ++k) out[k] = 0.f;
-      } else if (runs && ow >= lo && ow < hi) {
+  for_kernel_rows(g, r0, r1, [=](int64_t row, int64_t i, int64_t at, int64_t ow0, int64_t lo, int64_t hi,
+                                    int64_t end) __attribute__((always_inline)) {
+    float* const first = cols + row * K + i * KW;  // pixel ow's kernel row i: first + ow * K
+    // one tap at a time, zeros where it lies in the padding
+    auto taps = [&](int64_t ow) __attribute__((always_inline)) {
+      for (int64_t j = 0; j < g.kw; ++j) {
+        float* __restrict out = first + ow * K + j * C;
+        const int64_t iw = ow * g.sw + j * g.dw - g.pad_w;
+        if (at >= 0 && iw >= 0 && iw < g.W)
+          for (int64_t c = 0; c < C; ++c) out[c] = x[at + iw * C + c];
+        else
+          for (int64_t c = 0; c < C; ++c) out[c] = 0.f;
+      }
+    };
+    if (at < 0) lo = hi = end;  // the whole kernel row lies in the padding
+    for (int64_t ow = ow0; ow < lo; ++ow) taps(ow);
+    if (g.dw != 1 || KW < 16) {  // few floats a kernel row (a first layer's channel): tap by tap, over pixels
+      for (int64_t j = 0; j < g.kw; ++j)
+        for (int64_t c = 0; c < C; ++c) {
+          float* __restrict out = first + j * C + c;
+          const float* __restrict in = x + at + (j * g.dw - g.pad_w) * C + c;
+          for (int64_t ow = lo; ow < hi; ++ow) out[ow * K] = in[ow * g.sw * C];
+        }
+    } else {
+      for (int64_t ow = lo; ow < hi; ++ow) {
+        float* __restrict out = first + ow * K;
         const float* __restrict in = x + at + (ow * g.sw - g.pad_w) * C;
         for (int64_t k = 0; k < KW; ++k) out[k] = in[k];
-      } else {
-        for (int64_t j = 0; j < g.kw; ++j, out += C) {
-          const int64_t iw = ow * g.sw + j * g.dw - g.pad_w;
-          if (iw >= 0 && iw < g.W)
-            for (int64_t c = 0; c < C; ++c) out[c] = x[at + iw * C + c];
-          else
-            for (int64_t c = 0; c < C; ++c) out[c] = 0.f;
-        }
       }
     }
+    for (int64_t ow = hi; ow < end; ++ow) taps(ow);
   });
 }
 
@@ -91,7 +103,8 @@ FF_MULTIVERSION __attribute__((optimize("no-tree-loop-distribute-patterns"))) vo
 FF_MULTIVERSION void col2im(const ConvGeom& g, const float* cols, int64_t r0, int64_t r1, float* dx) {
   const int64_t K = g.patch(), C = g.C, KW = g.kw * C;
   const bool runs = g.dw == 1;
-  for_kernel_rows(g, r0, r1, [=](int64_t row, int64_t i, int64_t at, int64_t ow0, int64_t lo, int64_t hi, int64_t end) {
+  for_kernel_rows(g, r0, r1, [=](int64_t row, int64_t i, int64_t at, int64_t ow0, int64_t lo, int64_t hi,
+                                    int64_t end) __attribute__((always_inline)) {
     if (at < 0) return;
     for (int64_t ow = ow0; ow < end; ++ow) {
       const float* __restrict in = cols + (row + ow) * K + i * KW;
