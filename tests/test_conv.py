@@ -137,6 +137,21 @@ def test_conv2d_in_several_im2col_blocks():
                       [x, w.transpose(0, 1, 3, 2).copy(), b])
 
 
+# Winograd F(2x2, 3x3) takes 3x3 kernels with stride 1 and 16+ channels in and out: odd and even output
+# sizes (the last tiles half outside), 'same' padding, chunks of four images and a last partial one.
+WINOGRAD = [((2, 7, 6, 16), 16, "valid"), ((5, 6, 9, 17), 20, "same"), ((1, 4, 4, 16), 33, "valid"),
+            ((9, 5, 5, 24), 16, "same")]
+
+
+@pytest.mark.parametrize("xs,filters,padding", WINOGRAD)
+@pytest.mark.parametrize("act", ["relu", "tanh"])
+def test_winograd_convolutions(xs, filters, padding, act):
+    x, w, b = inputs_off_kinks([xs, (3, 3, xs[-1], filters), (filters,)], sum(xs) + filters,
+                               lambda *a: ref.conv2d(*a, padding=padding), act)
+    directional_check(lambda *t: conv("conv2d", *t, padding=padding, activation=act),
+                      lambda *a: ref.conv2d(*a, padding=padding, activation=act), [x, w, b])
+
+
 @pytest.mark.parametrize("filters", [3, 12])  # the direct kernels and im2col + GEMM
 def test_inputs_no_window_reads_do_not_reach_the_gradients(filters):
     """Stride 2 leaves the last step unread: an inf there changes nothing (the direct kernels' vectors

@@ -49,7 +49,8 @@ CASES = {
                                        layers.MaxPooling2D(3, strides=2, padding="same")], (15, 15, 2)),
     "overlapping windows": (lambda: [layers.Conv2D(9, 2, dilation_rate=2, activation="relu"),
                                      layers.MaxPooling2D(3, strides=1)], (11, 10, 2)),
-    "two fused layers": (lambda: [layers.Conv2D(8, 3, activation="relu"), layers.MaxPooling2D(),
+    # the second on Winograd (16 channels in and out), in blocks of four images
+    "two fused layers": (lambda: [layers.Conv2D(16, 3, activation="relu"), layers.MaxPooling2D(),
                                   layers.Conv2D(16, 3, activation="relu"), layers.MaxPooling2D()], (20, 20, 1)),
 }
 

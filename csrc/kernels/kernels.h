@@ -70,6 +70,11 @@ struct ConvPlanes {
   int64_t size(const ConvGeom& g) const { return g.B * g.C * Hp * row; }
 };
 
+// Winograd F(2x2, 3x3) (the winograd_* kernels): 2x2 output tiles, ceil(OH/2) x ceil(OW/2) an image.
+inline int64_t winograd_tiles(const ConvGeom& g, int64_t images) {
+  return images * ((g.OH + 1) / 2) * ((g.OW + 1) / 2);
+}
+
 #define FF_KERNEL(ret, name, params) ret name params;
 namespace cpu {
 #include "kernels/kernels.def"

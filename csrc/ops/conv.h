@@ -35,8 +35,10 @@ struct Conv : Op {
   Act act_;
   bool bias_;
   // scratch: x's planes or patches (kept for the backward when so), a block of the patches' gradient,
-  // W^T, the pre-activation gradient
+  // W^T, the pre-activation gradient; Winograd's transforms of the kernel (or its transpose), of a
+  // chunk of images and of their products or output gradients, and the kernel's and input's gradients
   Tensor cols_, dcols_, wt_, dz_;
+  Tensor wino_u_, wino_v_, wino_m_, wino_dv_, wino_du_;
 
   Conv(const char* op, int rank, const Attrs& a);
   int arity() const override { return bias_ ? 3 : 2; }
@@ -49,12 +51,18 @@ struct Conv : Op {
 
   // The direct kernels take it (CPU only; the GPU runs im2col + GEMM).
   static bool direct(const ConvGeom& g, int64_t N, Device d);
+  // Winograd F(2x2, 3x3) takes it (CPU only): 3x3 kernels, stride 1, dilation 1, 16 or more channels
+  // in and out, where 16 multiply-adds replace 36 per 2x2 outputs (kernels/cpu/conv_winograd.cpp).
+  static bool winograd(const ConvGeom& g, int64_t N, Device d);
+  // Output rows per block of the backward (and of the fused pooling's blocks): whole images where
+  // Winograd runs (kWinogradImages of them), else conv_block_rows.
+  static int64_t block_rows(const ConvGeom& g, int64_t N, Device d);
   // The forward's copy of x for the whole batch, kept for the backward: the direct kernels' planes, or
   // the patches when no larger than the output (few input channels, where copying them costs the most
   // per multiply-add: 1.5x faster backward on a first layer 3x3 over one channel). Larger patches are
   // copied block by block, twice.
   static bool kept(const ConvGeom& g, int64_t N) { return !conv_pointwise(g) && g.patch() <= N; }
-  void prepare_forward(const ConvGeom& g, const Tensor& x, int64_t N, Device d);
+  void prepare_forward(const ConvGeom& g, const Tensor& x, const Tensor& w, Device d);
   // y = act(conv + b) of output rows [r0, r0 + n) (whole images on the direct path), after prepare_forward.
   void forward_rows(const ExecCtx& ctx, const ConvGeom& g, const Tensor* const* in, int64_t r0, int64_t n, float* y);
   // Before backward_rows: W^T for the input gradient, which is zeroed unless added to.
@@ -69,6 +77,10 @@ struct Conv : Op {
   const float* block(const ConvGeom& g, const Tensor& x, int64_t N, int64_t r0, int64_t n, Device d);
   void input_grad(const ExecCtx& ctx, const ConvGeom& g, int64_t N, const float* dz, int64_t r0, int64_t n,
                   float* dx, bool acc);
+  void winograd_forward(const ExecCtx& ctx, const ConvGeom& g, const Tensor* const* in, int64_t r0, int64_t n,
+                        float* y);
+  void winograd_backward(const ExecCtx& ctx, const ConvGeom& g, const Tensor& x, int64_t N, const float* dz,
+                         int64_t r0, int64_t n, Tensor* const* din, bool acc_w);
 };
 
 }  // namespace fastfit

@@ -39,8 +39,8 @@ struct ConvMaxPool final : Conv {
     return pool_.over(y, size_, "pool_size");
   }
   // Images per block: as many as the convolution's blocks of rows hold (at least one).
-  static int64_t block_images(const ConvGeom& g, int64_t N) {
-    return std::clamp<int64_t>(conv_block_rows(g, N) / (g.OH * g.OW), 1, g.B);
+  static int64_t block_images(const ConvGeom& g, int64_t N, Device d) {
+    return std::clamp<int64_t>(block_rows(g, N, d) / (g.OH * g.OW), 1, g.B);
   }
   void infer(const Tensor* const* in, Shape& s, DType& d) const override {
     Conv::infer(in, s, d);
@@ -50,10 +50,10 @@ struct ConvMaxPool final : Conv {
   void forward(const ExecCtx& ctx, const Tensor* const* in, Tensor& out) override {
     const Device dev = out.device;
     const ConvGeom g = geometry(*in[0], *in[1]);
-    const int64_t N = in[1]->cols(), nb = block_images(g, N), rows = g.OH * g.OW;
+    const int64_t N = in[1]->cols(), nb = block_images(g, N, dev), rows = g.OH * g.OW;
     const ConvGeom p = pooling(g, N, nb);
     const int64_t pooled = p.OH * p.OW * N;  // floats per image
-    prepare_forward(g, *in[0], N, dev);
+    prepare_forward(g, *in[0], *in[1], dev);
     resize_scratch(y_, dev, Shape{nb * rows, N});
     resize_scratch(argmax_, dev, out.shape, DType::i32);
     for (int64_t b = 0; b < g.B; b += nb) {
@@ -69,7 +69,7 @@ struct ConvMaxPool final : Conv {
     const Tensor &x = *in[0], &w = *in[1];
     const Device dev = out.device;
     const ConvGeom g = geometry(x, w);
-    const int64_t N = w.cols(), nb = block_images(g, N), rows = g.OH * g.OW;
+    const int64_t N = w.cols(), nb = block_images(g, N, dev), rows = g.OH * g.OW;
     const ConvGeom p = pooling(g, N, nb);
     const int64_t pooled = p.OH * p.OW * N;
     prepare_backward(g, w, din, acc);

@@ -97,4 +97,25 @@ void conv_direct_kernel_grad(const ConvGeom&, int64_t, const float*, const float
   throw std::logic_error("conv_direct_kernel_grad: a CPU kernel, reached on the GPU");
 }
 
+// Winograd runs on the CPU only: a GPU conv runs im2col + GEMM.
+bool winograd_takes(const ConvGeom&, int64_t) { return false; }
+void winograd_filter(const float*, int64_t, int64_t, bool, float*) {
+  throw std::logic_error("winograd_filter: a CPU kernel, reached on the GPU");
+}
+void winograd_input(const ConvGeom&, const float*, int64_t, float*) {
+  throw std::logic_error("winograd_input: a CPU kernel, reached on the GPU");
+}
+void winograd_output(const ConvGeom&, int64_t, const float*, int64_t, const float*, bool, float*) {
+  throw std::logic_error("winograd_output: a CPU kernel, reached on the GPU");
+}
+void winograd_output_grad(const ConvGeom&, int64_t, const float*, int64_t, float*) {
+  throw std::logic_error("winograd_output_grad: a CPU kernel, reached on the GPU");
+}
+void winograd_input_grad(const ConvGeom&, const float*, int64_t, float*) {
+  throw std::logic_error("winograd_input_grad: a CPU kernel, reached on the GPU");
+}
+void winograd_filter_grad(const float*, int64_t, int64_t, float*, bool) {
+  throw std::logic_error("winograd_filter_grad: a CPU kernel, reached on the GPU");
+}
+
 }  // namespace fastfit::cuda
