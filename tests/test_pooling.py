@@ -19,6 +19,8 @@ POOL2D = [
     ((1, 4, 5, 1), (2, 3), (3, 2), "same"),
     # max pooling runs 16 channels at a time, then the rest one by one
     ((1, 5, 4, 17), (2, 2), (2, 2), "same"), ((1, 4, 4, 32), (3, 3), (1, 1), "valid"),
+    # windows of more than 64 taps loop over channels tap by tap (those cut by the padding are vectorised)
+    ((1, 9, 8, 3), (9, 8), (2, 1), "same"),
 ]
 POOL1D = [((2, 7, 3), 2, 2, "valid"), ((1, 7, 2), 3, 2, "same"), ((3, 5, 1), 5, 1, "valid"), ((1, 6, 2), 2, 3, "same")]
 
@@ -44,7 +46,7 @@ def test_pool1d(xs, size, stride, padding, kind):
 # floats after the last whole period scanned: 3 channels (3 vectors a period), 5, 12, 16 (one), 1, and
 # 17 (channels vectorised instead).
 @pytest.mark.parametrize("xs", [(2, 3, 4, 5), (1, 1, 1, 2), (3, 6, 1), (2, 6, 7, 3), (1, 37, 5), (2, 5, 3, 12),
-                                (1, 3, 16), (2, 40, 1), (1, 2, 3, 17)])
+                                (1, 3, 16), (2, 40, 1), (1, 2, 3, 17), (1, 9, 9, 18)])
 @pytest.mark.parametrize("kind", ["max", "avg"])
 @pytest.mark.parametrize("keepdims", [False, True])
 def test_global_pool(xs, kind, keepdims):

@@ -3,49 +3,20 @@
 // 2x2 output tile is A^T [(G g G^T) . (B^T d B)] A, d the 4x4 input tile at (2 th - pad_h, 2 tw -
 // pad_w), so the products take 16 multiply-adds per 4 outputs and input channel instead of 36.
 //
-// Every transform runs over channels (contiguous) in vectors of GCC's vector extension, as wide as
-// the CPU's registers (16 floats on AVX-512, 8 on AVX2, else 4), then single floats for the rest:
-// written once as templates over the vector type, compiled once per ISA, chosen at run time.
+// Every transform runs over channels (contiguous) in vectors as wide as the CPU's (lanes.h).
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
-#include "kernels/cpu/kernels.h"
-
-// The vector helpers are always inlined into callers compiled for their width: no call passes a
-// vector, whatever the ABI warning says of their out-of-line form.
-#pragma GCC diagnostic ignored "-Wpsabi"
+#include "kernels/cpu/lanes.h"
 
 namespace fastfit::cpu {
 namespace {
 
-typedef float V16 __attribute__((vector_size(64)));
-typedef float V8 __attribute__((vector_size(32)));
-typedef float V4 __attribute__((vector_size(16)));
+using namespace lanes;
 
-template <class V>
-constexpr int64_t kWidth = sizeof(V) / sizeof(float);
-template <class V>
-__attribute__((always_inline)) inline V ld(const float* p) {
-  V v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-template <class V>
-__attribute__((always_inline)) inline void st(float* p, V v) {
-  std::memcpy(p, &v, sizeof v);
-}
 template <class V>
 __attribute__((always_inline)) inline V relu(V v) {
   return v > V{} ? v : V{};
-}
-
-// f(i, V{}) for i in [0, n): vectors of V's width, then single floats.
-template <class V, class F>
-__attribute__((always_inline)) inline void in_vectors(int64_t n, F&& f) {
-  int64_t i = 0;
-  for (; i + kWidth<V> <= n; i += kWidth<V>) f(i, V{});
-  for (; i < n; ++i) f(i, 0.f);
 }
 
 int64_t tiles_h(const ConvGeom& g) { return (g.OH + 1) / 2; }
@@ -103,9 +74,9 @@ __attribute__((always_inline)) inline void filter(const float* w, int64_t C, int
           st(u + xi * CN + c * N + n, s[xi]);
           continue;
         }
-        float lanes[kWidth<W>];
-        std::memcpy(lanes, &s[xi], sizeof(V));
-        for (int64_t l = 0; l < int64_t(sizeof(V) / sizeof(float)); ++l) u[xi * CN + (n + l) * C + c] = lanes[l];
+        float parts[kWidth<W>];
+        std::memcpy(parts, &s[xi], sizeof(V));
+        for (int64_t l = 0; l < kWidth<V>; ++l) u[xi * CN + (n + l) * C + c] = parts[l];
       }
     });
 }
@@ -262,27 +233,18 @@ __attribute__((always_inline)) inline void filter_grad(const float* du, int64_t 
 
 }  // namespace
 
-// Each kernel once per ISA, with that ISA's vectors; the widest the CPU (and FASTFIT_GEMM_ISA) allows.
-#define FF_WINOGRAD_ISAS(name, params, args)                                                            \
-  __attribute__((target("avx512f"))) static void name##_avx512 params { name<V16> args; }             \
-  __attribute__((target("avx2,fma"))) static void name##_avx2 params { name<V8> args; }               \
-  static void name##_base params { name<V4> args; }                                                    \
-  void winograd_##name params {                                                                        \
-    static const auto chosen = avx512_kernels()                                   ? &name##_avx512     \
-                               : std::strcmp(gemm_isa(), "avx2") == 0 ? &name##_avx2 : &name##_base; \
-    chosen args;                                                                                       \
-  }
-
-FF_WINOGRAD_ISAS(filter, (const float* w, int64_t C, int64_t N, bool transposed, float* u), (w, C, N, transposed, u))
-FF_WINOGRAD_ISAS(input, (const ConvGeom& g, const float* x, int64_t images, float* v), (g, x, images, v))
-FF_WINOGRAD_ISAS(output,
-                 (const ConvGeom& g, int64_t N, const float* m, int64_t images, const float* bias, bool relu, float* y),
-                 (g, N, m, images, bias, relu, y))
-FF_WINOGRAD_ISAS(output_grad, (const ConvGeom& g, int64_t N, const float* dz, int64_t images, float* dm),
-                 (g, N, dz, images, dm))
-FF_WINOGRAD_ISAS(input_grad, (const ConvGeom& g, const float* dv, int64_t images, float* dx), (g, dv, images, dx))
-FF_WINOGRAD_ISAS(filter_grad, (const float* du, int64_t C, int64_t N, float* dw, bool acc), (du, C, N, dw, acc))
-#undef FF_WINOGRAD_ISAS
+FF_PER_ISA(winograd_filter, filter, (const float* w, int64_t C, int64_t N, bool transposed, float* u),
+           (w, C, N, transposed, u))
+FF_PER_ISA(winograd_input, input, (const ConvGeom& g, const float* x, int64_t images, float* v), (g, x, images, v))
+FF_PER_ISA(winograd_output, output,
+           (const ConvGeom& g, int64_t N, const float* m, int64_t images, const float* bias, bool relu, float* y),
+           (g, N, m, images, bias, relu, y))
+FF_PER_ISA(winograd_output_grad, output_grad,
+           (const ConvGeom& g, int64_t N, const float* dz, int64_t images, float* dm), (g, N, dz, images, dm))
+FF_PER_ISA(winograd_input_grad, input_grad, (const ConvGeom& g, const float* dv, int64_t images, float* dx),
+           (g, dv, images, dx))
+FF_PER_ISA(winograd_filter_grad, filter_grad, (const float* du, int64_t C, int64_t N, float* dw, bool acc),
+           (du, C, N, dw, acc))
 
 bool winograd_takes(const ConvGeom& g, int64_t N) {
   return g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.C >= 16 && N >= 16;

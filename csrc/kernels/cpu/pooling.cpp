@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "kernels/cpu/kernels.h"
+#include "kernels/cpu/lanes.h"
 #include "kernels/cpu/vec.h"
 #include "kernels/cpu/window.h"
 
@@ -55,34 +56,52 @@ __attribute__((target("avx512f"))) void global_max(const ConvGeom& g, const floa
     image_max(x + b * n, g.H * g.W, g.C, int32_t(b * n), y + b * g.C, argmax + b * g.C);
 }
 
-}  // namespace
 
-FF_MULTIVERSION void max_pool_forward(const ConvGeom& g, const float* x, float* y, int32_t* argmax) {
+// Each window's maxima, channels in vectors of the CPU's width, kept in registers across its taps
+// (their offsets gathered first; windows of more taps than kTaps loop over channels per tap).
+constexpr int kTaps = 64;
+template <class W>
+__attribute__((always_inline)) inline void max_pool(const ConvGeom& g, const float* x, float* y, int32_t* argmax) {
+  using namespace lanes;
   const int64_t C = g.C;
   if (whole_input(g) && C <= kLanes && avx512_kernels()) return global_max(g, x, y, argmax);
-  for_rows(g, 0, g.rows(), [&](int64_t r, int64_t b, int64_t oh, int64_t ow) {
+  for_rows(g, 0, g.rows(), [&](int64_t r, int64_t b, int64_t oh, int64_t ow) __attribute__((always_inline)) {
+    int32_t tap[kTaps];
+    int n = 0;
+    for_taps(g, b, oh, ow, [&](int64_t, int64_t p) { tap[n < kTaps ? n : 0] = int32_t(p * C), ++n; });
     float* __restrict yr = y + r * C;
     int32_t* __restrict ar = argmax + r * C;
-    bool first = true;  // 'valid' and 'same' windows always hold at least one input element
-    for_taps(g, b, oh, ow, [&](int64_t, int64_t p) {
-      const float* __restrict xp = x + p * C;
-      const int32_t base = int32_t(p * C);
-      if (first) {
-        for (int64_t c = 0; c < C; ++c) {
-          yr[c] = xp[c];
-          ar[c] = base + int32_t(c);
-        }
+    if (n > kTaps) {  // 'valid' and 'same' windows always hold at least one input element
+      bool first = true;
+      for_taps(g, b, oh, ow, [&](int64_t, int64_t p) {
+        const float* __restrict xp = x + p * C;
+        for (int64_t c = 0; c < C; ++c)
+          if (first || xp[c] > yr[c]) yr[c] = xp[c], ar[c] = int32_t(p * C + c);
         first = false;
-        return;
+      });
+      return;
+    }
+    in_vectors<W>(C, [&](int64_t c, auto lane) __attribute__((always_inline)) {
+      using V = decltype(lane);
+      using I = Int<V>;
+      V m = ld<V>(x + tap[0] + c);
+      I at = iota<I>(tap[0] + int32_t(c));
+      for (int t = 1; t < n; ++t) {
+        const V v = ld<V>(x + tap[t] + c);
+        const auto greater = v > m;  // strictly: ties keep the first maximum, as TensorFlow does
+        m = greater ? v : m;
+        at = greater ? iota<I>(tap[t] + int32_t(c)) : at;
       }
-      for (int64_t c = 0; c < C; ++c)
-        if (xp[c] > yr[c]) {  // strictly: ties keep the first maximum, as TensorFlow does
-          yr[c] = xp[c];
-          ar[c] = base + int32_t(c);
-        }
+      st(yr + c, m);
+      st(ar + c, at);
     });
   });
 }
+
+}  // namespace
+
+FF_PER_ISA(max_pool_forward, max_pool, (const ConvGeom& g, const float* x, float* y, int32_t* argmax),
+           (g, x, y, argmax))
 
 // Windows that overlap (or a gradient to add to) take a scatter of dy to the maxima. Windows that
 // do not (strides >= pool_size, the usual case) let each input element be written once, with its
