@@ -70,9 +70,11 @@ struct ConvPlanes {
   int64_t size(const ConvGeom& g) const { return g.B * g.C * Hp * row; }
 };
 
-// Winograd F(2x2, 3x3) (the winograd_* kernels): 2x2 output tiles, ceil(OH/2) x ceil(OW/2) an image.
+// Winograd F(m x m, 3x3) (the winograd_* kernels): output tiles of m x m pixels (m = kWinogradTile),
+// ceil(OH/m) x ceil(OW/m) an image, each with kWinogradPoints = (m + 2)^2 transform points.
+constexpr int64_t kWinogradTile = 4, kWinogradPoints = (kWinogradTile + 2) * (kWinogradTile + 2);
 inline int64_t winograd_tiles(const ConvGeom& g, int64_t images) {
-  return images * ((g.OH + 1) / 2) * ((g.OW + 1) / 2);
+  return images * ((g.OH + kWinogradTile - 1) / kWinogradTile) * ((g.OW + kWinogradTile - 1) / kWinogradTile);
 }
 
 #define FF_KERNEL(ret, name, params) ret name params;

@@ -8,7 +8,7 @@
 namespace fastfit {
 
 constexpr int64_t kBlockFloats = 1 << 16;  // see conv_block_rows
-// Images per Winograd chunk: their transforms (16 x tiles x channels floats each) stay in L2 between
+// Images per Winograd chunk: their transforms (points x tiles x channels floats) stay in L2 between
 // the transforms and the products.
 constexpr int64_t kWinogradImages = 4;
 
@@ -104,7 +104,7 @@ void Conv::prepare_forward(const ConvGeom& g, const Tensor& x, const Tensor& w, 
     resize_scratch(cols_, d, Shape{ConvPlanes(g).size(g)});
     FF_DISPATCH(d, conv_planes)(g, x.f(), cols_.f());
   } else if (winograd(g, N, d)) {
-    resize_scratch(wino_u_, d, Shape{16, g.C, N});
+    resize_scratch(wino_u_, d, Shape{kWinogradPoints, g.C, N});
     FF_DISPATCH(d, winograd_filter)(w.f(), g.C, N, false, wino_u_.f());
   } else if (kept(g, N)) {
     conv_patches(g, x.f(), 0, g.rows(), d, cols_);
@@ -149,7 +149,7 @@ void Conv::prepare_backward(const ConvGeom& g, const Tensor& w, Tensor* const* d
   const Device dev = w.device;
   const int64_t K = g.patch(), N = w.cols();
   if (winograd(g, N, dev)) {  // the kernel's transform, transposed
-    resize_scratch(wino_u_, dev, Shape{16, N, g.C});
+    resize_scratch(wino_u_, dev, Shape{kWinogradPoints, N, g.C});
     FF_DISPATCH(dev, winograd_filter)(w.f(), g.C, N, true, wino_u_.f());
   } else {
     resize_scratch(wt_, dev, Shape{N, K});  // W^T once, for our kernel (B row-major): 1.1x faster than dz W^T
@@ -215,19 +215,20 @@ void Conv::input_grad(const ExecCtx& ctx, const ConvGeom& g, int64_t N, const fl
 }
 
 // Winograd on output rows [r0, r0 + n), whole images, in chunks of kWinogradImages: the input's
-// transform, 16 products by the kernel's (prepare_forward), the output's transform with bias and relu.
+// transform, one product per transform point by the kernel's (prepare_forward), the output's
+// transform with bias and relu.
 void Conv::winograd_forward(const ExecCtx& ctx, const ConvGeom& g, const Tensor* const* in, int64_t r0, int64_t n,
                             float* y) {
   const Device dev = in[0]->device;
   const int64_t C = g.C, N = in[1]->cols(), per_image = g.OH * g.OW, b0 = r0 / per_image, images = n / per_image;
   const int64_t most = winograd_tiles(g, std::min(images, kWinogradImages));
-  resize_scratch(wino_v_, dev, Shape{16, most, C});
-  resize_scratch(wino_m_, dev, Shape{16, most, N});
+  resize_scratch(wino_v_, dev, Shape{kWinogradPoints, most, C});
+  resize_scratch(wino_m_, dev, Shape{kWinogradPoints, most, N});
   const bool relu = act_ == Act::relu;
   for (int64_t b = 0; b < images; b += kWinogradImages) {
     const int64_t nb = std::min(kWinogradImages, images - b), T = winograd_tiles(g, nb);
     FF_DISPATCH(dev, winograd_input)(g, in[0]->f() + (b0 + b) * g.H * g.W * C, nb, wino_v_.f());
-    for (int xi = 0; xi < 16; ++xi)
+    for (int xi = 0; xi < kWinogradPoints; ++xi)
       FF_DISPATCH(dev, dense_forward)(ctx.threads, T, N, C, wino_v_.f() + xi * T * C, wino_u_.f() + xi * C * N,
                                       nullptr, Act::linear, wino_m_.f() + xi * T * N);
     float* yb = y + b * per_image * N;
@@ -244,24 +245,24 @@ void Conv::winograd_backward(const ExecCtx& ctx, const ConvGeom& g, const Tensor
   const auto gemm = FF_DISPATCH(dev, gemm);
   const int64_t C = g.C, per_image = g.OH * g.OW, b0 = r0 / per_image, images = n / per_image;
   const int64_t most = winograd_tiles(g, std::min(images, kWinogradImages)), image = g.H * g.W * C;
-  resize_scratch(wino_m_, dev, Shape{16, most, N});
+  resize_scratch(wino_m_, dev, Shape{kWinogradPoints, most, N});
   if (din[1]) {
-    resize_scratch(wino_v_, dev, Shape{16, most, C});
-    resize_scratch(wino_du_, dev, Shape{16, C, N});
+    resize_scratch(wino_v_, dev, Shape{kWinogradPoints, most, C});
+    resize_scratch(wino_du_, dev, Shape{kWinogradPoints, C, N});
   }
-  if (din[0]) resize_scratch(wino_dv_, dev, Shape{16, most, C});
+  if (din[0]) resize_scratch(wino_dv_, dev, Shape{kWinogradPoints, most, C});
   for (int64_t b = 0; b < images; b += kWinogradImages) {
     const int64_t nb = std::min(kWinogradImages, images - b), T = winograd_tiles(g, nb);
     FF_DISPATCH(dev, winograd_output_grad)(g, N, dz + b * per_image * N, nb, wino_m_.f());
     if (din[1]) {  // du[xi] = v[xi]^T dm[xi]
       FF_DISPATCH(dev, winograd_input)(g, x.f() + (b0 + b) * image, nb, wino_v_.f());
-      for (int xi = 0; xi < 16; ++xi)
+      for (int xi = 0; xi < kWinogradPoints; ++xi)
         gemm(ctx.threads, true, false, C, N, T, 1.f, wino_v_.f() + xi * T * C, wino_m_.f() + xi * T * N, 0.f,
              wino_du_.f() + xi * C * N);
       FF_DISPATCH(dev, winograd_filter_grad)(wino_du_.f(), C, N, din[1]->f(), acc_w || b > 0);
     }
     if (din[0]) {  // dv[xi] = dm[xi] u[xi]^T
-      for (int xi = 0; xi < 16; ++xi)
+      for (int xi = 0; xi < kWinogradPoints; ++xi)
         gemm(ctx.threads, false, false, T, C, N, 1.f, wino_m_.f() + xi * T * N, wino_u_.f() + xi * N * C, 0.f,
              wino_dv_.f() + xi * T * C);
       FF_DISPATCH(dev, winograd_input_grad)(g, wino_dv_.f(), nb, din[0]->f() + (b0 + b) * image);

@@ -51,8 +51,8 @@ struct Conv : Op {
 
   // The direct kernels take it (CPU only; the GPU runs im2col + GEMM).
   static bool direct(const ConvGeom& g, int64_t N, Device d);
-  // Winograd F(2x2, 3x3) takes it (CPU only): 3x3 kernels, stride 1, dilation 1, 16 or more channels
-  // in and out, where 16 multiply-adds replace 36 per 2x2 outputs (kernels/cpu/conv_winograd.cpp).
+  // Winograd F(4x4, 3x3) takes it (CPU only): 3x3 kernels, stride 1, dilation 1, 16 or more channels
+  // in and out, where 36 multiply-adds replace 144 per 4x4 outputs (kernels/cpu/conv_winograd.cpp).
   static bool winograd(const ConvGeom& g, int64_t N, Device d);
   // Output rows per block of the backward (and of the fused pooling's blocks): whole images where
   // Winograd runs (kWinogradImages of them), else conv_block_rows.
