@@ -74,13 +74,16 @@ struct ConvMaxPool final : Conv {
     const int64_t pooled = p.OH * p.OW * N;
     prepare_backward(g, w, din, acc);
     const float* dyp = pre_activation_grad(act_, out.f(), dy.f(), out.rows(), N, dev, dpool_);
+    // The bias' gradient from the pooled gradient: each lands on one element of dz, the rest are 0.
+    if (bias_ && din[2]) FF_DISPATCH(dev, column_sum)(dyp, out.rows(), N, din[2]->f(), acc[2]);
+    Tensor* const no_bias[3] = {din[0], din[1], nullptr};
     resize_scratch(dz_block_, dev, Shape{nb * rows, N});
     for (int64_t b = 0; b < g.B; b += nb) {
       const int64_t n = std::min(nb, g.B - b);
       ConvGeom pb = p;
       pb.B = n;
       FF_DISPATCH(dev, max_pool_backward)(pb, argmax_.i32() + b * pooled, dyp + b * pooled, dz_block_.f(), false);
-      backward_rows(ctx, g, x, N, dz_block_.f(), b * rows, n * rows, din, acc, b == 0);
+      backward_rows(ctx, g, x, N, dz_block_.f(), b * rows, n * rows, no_bias, acc, b == 0);
     }
   }
 };
