@@ -105,7 +105,7 @@ void Conv::prepare_forward(const ConvGeom& g, const Tensor& x, const Tensor& w, 
     FF_DISPATCH(d, conv_planes)(g, x.f(), cols_.f());
   } else if (winograd(g, N, d)) {
     resize_scratch(wino_u_, d, Shape{kWinogradPoints, g.C, N});
-    FF_DISPATCH(d, winograd_filter)(w.f(), g.C, N, false, wino_u_.f());
+    FF_DISPATCH(d, winograd_filter)(w.f(), g.C, N, wino_u_.f());
   } else if (kept(g, N)) {
     conv_patches(g, x.f(), 0, g.rows(), d, cols_);
   }
@@ -148,9 +148,12 @@ void Conv::prepare_backward(const ConvGeom& g, const Tensor& w, Tensor* const* d
   if (!din[0]) return;
   const Device dev = w.device;
   const int64_t K = g.patch(), N = w.cols();
-  if (winograd(g, N, dev)) {  // the kernel's transform, transposed
+  if (winograd(g, N, dev)) {  // the transform of the kernel with its channels in and out swapped
+    resize_scratch(wt_, dev, Shape{9, N, g.C});
+    for (int tap = 0; tap < 9; ++tap)
+      FF_DISPATCH(dev, transpose_matrix)(w.f() + tap * g.C * N, g.C, N, wt_.f() + tap * N * g.C);
     resize_scratch(wino_u_, dev, Shape{kWinogradPoints, N, g.C});
-    FF_DISPATCH(dev, winograd_filter)(w.f(), g.C, N, true, wino_u_.f());
+    FF_DISPATCH(dev, winograd_filter)(wt_.f(), N, g.C, wino_u_.f());
   } else {
     resize_scratch(wt_, dev, Shape{N, K});  // W^T once, for our kernel (B row-major): 1.1x faster than dz W^T
     FF_DISPATCH(dev, transpose_matrix)(w.f(), K, N, wt_.f());

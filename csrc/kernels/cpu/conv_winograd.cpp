@@ -108,9 +108,9 @@ inline T* pixel(T* x, int64_t H, int64_t W, int64_t n, int64_t b, int64_t ih, in
   return ih >= 0 && ih < H && iw >= 0 && iw < W ? x + ((b * H + ih) * W + iw) * n : outside;
 }
 
-// u[xi, c, n] = (G w[., ., c, n] G^T)[xi], or u[xi, n, c] when transposed.
+// u[xi, c, n] = (G w[., ., c, n] G^T)[xi].
 template <class W>
-__attribute__((always_inline)) inline void filter(const float* w, int64_t C, int64_t N, bool transposed, float* u) {
+__attribute__((always_inline)) inline void filter(const float* w, int64_t C, int64_t N, float* u) {
   const int64_t CN = C * N;
   for (int64_t c = 0; c < C; ++c)
     in_vectors<W>(N, [&](int64_t n, auto lane) __attribute__((always_inline)) {
@@ -118,16 +118,7 @@ __attribute__((always_inline)) inline void filter(const float* w, int64_t C, int
       V k[3][3], s[kA][kA];
       for (int i = 0; i < 9; ++i) k[i / 3][i % 3] = ld<V>(w + i * CN + c * N + n);
       sandwich(k, kG, kG, s);
-      for (int xi = 0; xi < kA * kA; ++xi) {
-        const V v = s[xi / kA][xi % kA];
-        if (!transposed) {
-          st(u + xi * CN + c * N + n, v);
-          continue;
-        }
-        float parts[kWidth<W>];
-        std::memcpy(parts, &v, sizeof(V));
-        for (int64_t l = 0; l < kWidth<V>; ++l) u[xi * CN + (n + l) * C + c] = parts[l];
-      }
+      for (int xi = 0; xi < kA * kA; ++xi) st(u + xi * CN + c * N + n, s[xi / kA][xi % kA]);
     });
 }
 
@@ -241,8 +232,7 @@ __attribute__((always_inline)) inline void filter_grad(const float* du, int64_t 
 
 }  // namespace
 
-FF_PER_ISA(winograd_filter, filter, (const float* w, int64_t C, int64_t N, bool transposed, float* u),
-           (w, C, N, transposed, u))
+FF_PER_ISA(winograd_filter, filter, (const float* w, int64_t C, int64_t N, float* u), (w, C, N, u))
 FF_PER_ISA(winograd_input, input, (const ConvGeom& g, const float* x, int64_t images, float* v), (g, x, images, v))
 FF_PER_ISA(winograd_output, output,
            (const ConvGeom& g, int64_t N, const float* m, int64_t images, const float* bias, bool relu, float* y),

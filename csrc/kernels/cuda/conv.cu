@@ -99,7 +99,7 @@ void conv_direct_kernel_grad(const ConvGeom&, int64_t, const float*, const float
 
 // Winograd runs on the CPU only: a GPU conv runs im2col + GEMM.
 bool winograd_takes(const ConvGeom&, int64_t) { return false; }
-void winograd_filter(const float*, int64_t, int64_t, bool, float*) {
+void winograd_filter(const float*, int64_t, int64_t, float*) {
   throw std::logic_error("winograd_filter: a CPU kernel, reached on the GPU");
 }
 void winograd_input(const ConvGeom&, const float*, int64_t, float*) {
