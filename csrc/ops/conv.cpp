@@ -168,8 +168,9 @@ void Conv::backward(const ExecCtx& ctx, const Tensor* const* in, const Tensor& o
   const ConvGeom g = geometry(x, w);
   const int64_t M = g.rows(), N = w.cols();
   prepare_backward(g, w, din, acc);
-  // Block by block, so that dz stays in cache; the direct kernel's gradient takes every row at once.
-  const int64_t step = direct(g, N, dev) ? M : conv_block_rows(g, N);
+  // Block by block, so that dz stays in cache: blocks of whole images on the direct path.
+  const int64_t block = conv_block_rows(g, N), per_image = g.OH * g.OW;
+  const int64_t step = direct(g, N, dev) ? std::max<int64_t>(block / per_image, 1) * per_image : block;
   for (int64_t r0 = 0; r0 < M; r0 += step) {
     const int64_t n = std::min(step, M - r0);
     const float* dz = pre_activation_grad(act_, out.f() + r0 * N, dy.f() + r0 * N, n, N, dev, dz_);

@@ -27,9 +27,10 @@ Shape conv_output_shape(const Tensor& x, const ConvGeom& g, int64_t channels);
 Attrs conv_defaults(int rank);
 
 // y = act(conv(x, W) + b): x (B, [H,] W, C), W ([kh,] kw, C, O), b (O) -> (B, [OH,] OW, O). Few
-// filters run the direct kernels (conv_direct.cpp), the others im2col + GEMM on blocks of rows. The
-// steps are public for the fused convolution and pooling (conv_pool.cpp), which runs them on blocks
-// of images whose outputs stay in cache.
+// filters, or many over few input channels, run the direct kernels (ConvPlanes::takes: conv_direct.cpp,
+// conv_wide.cpp), the others im2col + GEMM on blocks of rows. The steps are public for the fused
+// convolution and pooling (conv_pool.cpp), which runs them on blocks of images whose outputs stay in
+// cache.
 struct Conv : Op {
   Window win_;
   Act act_;
