@@ -1,8 +1,8 @@
 """A convolution op alone, single thread: forward and backward (kernel and bias gradients, as for a
 first layer) per image, the minimum over repeats, for first-layer shapes: the Conv2D op (its whole
 output written to memory) and the fused Conv2D+MaxPool2D op of compiled programs (its output made
-block by block in cache). Compare builds by running it with each one's PYTHONPATH in turn (the
-machine is noisy: alternate them).
+block by block in cache), each checked against NumPy in float64 first. Compare builds by running it
+with each one's PYTHONPATH in turn (the machine is noisy: alternate them).
 
     PYTHONPATH=python python bench/conv_direct.py [--batch 32] [--repeats 30] [--sweep]
 """
@@ -21,6 +21,20 @@ SWEEP = [((28, 28, c), (k, k, c, n), {}) for c, k in ((1, 3), (2, 3), (3, 3), (4
     ((32, 32, 3), (3, 3, 3, 32), dict(padding="same")), ((32, 32, 3), (3, 3, 3, 32), dict(strides=[2, 2]))]
 
 
+def reference(op, x, w, b, strides=(1, 1), padding="valid"):
+    """relu(conv2d(x, w) + b) in float64, channels last, then a 2x2 max pooling for the fused op."""
+    x, (kh, kw) = x.astype(np.float64), w.shape[:2]
+    if padding == "same":
+        pads = [max((-(-n // s) - 1) * s + k - n, 0) for n, s, k in zip(x.shape[1:3], strides, (kh, kw))]
+        x = np.pad(x, [(0, 0)] + [(p // 2, p - p // 2) for p in pads] + [(0, 0)])
+    windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::strides[0], ::strides[1]]
+    y = np.maximum(np.einsum("bhwcij,ijcn->bhwn", windows, w) + b, 0)
+    if op == "conv2d":
+        return y
+    B, H, W, N = y.shape
+    return y[:, :H // 2 * 2, :W // 2 * 2].reshape(B, H // 2, 2, W // 2, 2, N).max(axis=(2, 4))
+
+
 def per_image(fn, batch, repeats):
     fn()
     times = []
@@ -33,11 +47,12 @@ def per_image(fn, batch, repeats):
 
 def measure(op, image, kernel, attrs, batch, repeats):
     rng = np.random.default_rng(0)
-    x = tf.constant(rng.standard_normal((batch,) + image).astype("float32"))
-    w = tf.constant(rng.standard_normal(kernel).astype("float32") * 0.3)
-    b = tf.constant(rng.standard_normal(kernel[-1:]).astype("float32"))
+    arrays = [rng.standard_normal(s).astype("float32") for s in ((batch,) + image, kernel, kernel[-1:])]
+    x, w, b = (tf.constant(a) for a in arrays)
     forward = lambda: _core.apply(op, [x, w, b], activation="relu", **attrs)  # noqa: E731
-    dy = tf.constant(rng.standard_normal(forward().shape).astype("float32"))
+    y = forward().numpy()
+    np.testing.assert_allclose(y, reference(op, *arrays, **attrs), rtol=1e-4, atol=1e-4)
+    dy = tf.constant(rng.standard_normal(y.shape).astype("float32"))
 
     def both():
         with tf.GradientTape() as tape:
