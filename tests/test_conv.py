@@ -44,6 +44,18 @@ CONV2D = [
     ((1, 3, 35, 2), (3, 3, 2, 7), (2, 1), "same", (1, 1)),
     ((1, 4, 36, 1), (2, 2, 1, 3), (1, 1), "valid", (1, 1)),  # blocks of two rows, three vectors along
     ((1, 5, 6, 2), (3, 3, 2, 9), (1, 1), "same", (1, 1)),
+    # 16, 32, 48, 64 filters over few channels run the direct kernels vectorised over filters: rows
+    # in tiles of 14, 8, 4 and 1 pixels (the last one shifted back to end at the row's end), groups
+    # of 32 and 16 filters, kernel gradients in several passes over the entries (27 > 10 for groups
+    # of 32, 25 > 20 for groups of 16)
+    ((2, 4, 17, 1), (3, 3, 1, 32), (1, 1), "valid", (1, 1)),  # 15 pixels a row: 14 + 1
+    ((1, 4, 26, 3), (1, 3, 3, 32), (1, 1), "valid", (1, 1)),  # 24: 14 + 14 shifted
+    ((1, 5, 19, 1), (3, 3, 1, 16), (1, 1), "valid", (1, 1)),  # 17: 14 + 4 shifted
+    ((1, 3, 15, 2), (3, 3, 2, 16), (1, 1), "valid", (1, 1)),  # 13: 8 + 8 shifted
+    ((1, 5, 9, 3), (3, 3, 3, 48), (2, 2), "same", (1, 1)),  # 5: 4 + 1
+    ((2, 7, 6, 1), (3, 3, 1, 16), (1, 1), "same", (2, 2)),
+    ((1, 3, 4, 2), (2, 2, 2, 64), (1, 1), "valid", (1, 1)),  # 3: 1 + 1 + 1
+    ((1, 3, 30, 1), (5, 5, 1, 16), (1, 2), "same", (1, 1)),
 ]
 
 
@@ -173,24 +185,36 @@ def test_inputs_no_window_reads_do_not_reach_the_gradients(filters):
         np.testing.assert_array_equal(finite, with_inf)
 
 
+def values_and_gradients(fn, inputs, rng):
+    """fn(*inputs) and the gradients of sum(fn(*inputs) * r), r drawn from rng."""
+    tensors = [keras.constant(a) for a in inputs]
+    with keras.GradientTape() as tape:
+        for t in tensors:
+            tape.watch(t)
+        y = fn(*tensors)
+        loss = keras.reduce_sum(y * keras.constant(rand(rng, *y.shape)))
+    return [y.numpy()] + [g.numpy() for g in tape.gradient(loss, tensors)]
+
+
 def conv_results(cases):
     """Forward and gradients of conv(x, w, b) with relu on each case (input shape, kernel shape, op, attrs)."""
     out = []
     for i, (xs, ws, name, attrs) in enumerate(cases):
         rng = np.random.default_rng(i)
-        tensors = [keras.constant(rand(rng, *s)) for s in (xs, ws, ws[-1:])]
-        with keras.GradientTape() as tape:
-            for t in tensors:
-                tape.watch(t)
-            y = conv(name, *tensors, activation="relu", **attrs)
-            loss = keras.reduce_sum(y * keras.constant(rand(rng, *y.shape)))
-        out += [y.numpy()] + [g.numpy() for g in tape.gradient(loss, tensors)]
+        inputs = [rand(rng, *s) for s in (xs, ws, ws[-1:])]
+        out += values_and_gradients(lambda *t: conv(name, *t, activation="relu", **attrs), inputs, rng)
     return out
 
 
 DIRECT_CASES = [((2, 9, 37, 3), (3, 3, 3, 3), "conv2d", {}), ((1, 8, 21, 2), (3, 2, 2, 8), "conv2d",
                                                                   dict(strides=[2, 3], padding="same")),
-                ((3, 30, 10), (3, 10, 3), "conv1d", dict(padding="causal", dilation_rate=[2]))]
+                ((3, 30, 10), (3, 10, 3), "conv1d", dict(padding="causal", dilation_rate=[2])),
+                # vectorised over filters: the Fashion-MNIST CNN's first layer, and others
+                ((3, 28, 28, 1), (3, 3, 1, 32), "conv2d", {}),
+                ((2, 15, 21, 3), (3, 3, 3, 48), "conv2d", dict(strides=[2, 1], padding="same")),
+                ((2, 12, 30, 2), (5, 5, 2, 16), "conv2d", dict(dilation_rate=[2, 1])),
+                ((2, 9, 9, 12), (3, 3, 12, 32), "conv2d", dict(padding="same")),
+                ((3, 40, 4), (3, 4, 64), "conv1d", dict(padding="causal", dilation_rate=[2]))]
 
 
 def test_direct_kernels_match_the_gemm_path(tmp_path):
@@ -208,6 +232,25 @@ def test_direct_kernels_match_the_gemm_path(tmp_path):
     gemm = np.load(tmp_path / "gemm.npz")
     for i, mine in enumerate(conv_results(DIRECT_CASES)):
         np.testing.assert_allclose(mine, gemm[f"arr_{i}"], rtol=1e-5, atol=1e-5)
+
+
+def test_many_filters_over_several_blocks_of_images():
+    """The direct kernels vectorised over filters on 8 images: the convolution's backward and the fused
+    convolution and pooling run them on blocks of 3 (65536 output floats at most), and sum the
+    kernel's gradient over the blocks."""
+    rng = np.random.default_rng(7)
+    x, w, b = rand(rng, 8, 28, 28, 1), rand(rng, 3, 3, 1, 32), rand(rng, 32)
+    directional_check(lambda *t: conv("conv2d", *t), lambda *a: ref.conv2d(*a), [x, w, b])
+    # Fused with a max pooling: as the two ops (finite differences cross the maxima's kinks here; and
+    # a float64 reference's maxima are not float32's where two are within rounding)
+    fused = values_and_gradients(lambda *t: conv("conv2d_max_pool2d", *t, activation="relu"), [x, w, b],
+                                 np.random.default_rng(8))
+    pair = values_and_gradients(lambda *t: _core.apply("max_pool2d", [conv("conv2d", *t, activation="relu")],
+                                                       pool_size=[2, 2], strides=[2, 2]),
+                                [x, w, b], np.random.default_rng(8))
+    # (sums in other orders: the fused op adds the bias' gradient over the pooled gradient)
+    for got, want in zip(fused, pair):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * max(1.0, np.abs(want).max()))
 
 
 @pytest.mark.usefixtures("device")  # on each device (conftest.py)

@@ -40,8 +40,13 @@ def classifier(body, shape):
 
 
 CASES = {
-    # the Fashion-MNIST CNN's pattern, several image blocks a shard (GEMM path: 16 filters)
+    # the Fashion-MNIST CNN's pattern (16 filters over one channel: the direct kernels vectorised over filters)
     "relu, 2x2": (lambda: [layers.Conv2D(16, 3, activation="relu"), layers.MaxPooling2D()], (14, 14, 1)),
+    # its first layer: blocks of 3 images (the same kernels)
+    "32 filters, several blocks": (lambda: [layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D()],
+                                   (28, 28, 1)),
+    "48 filters, same padding, strides": (lambda: [layers.Conv2D(48, 3, strides=2, padding="same", activation="relu"),
+                                                   layers.MaxPooling2D(3, strides=2, padding="same")], (15, 15, 3)),
     # few filters: the direct kernels, a block of several images
     "direct kernels": (lambda: [layers.Conv2D(4, 3, activation="relu"), layers.MaxPooling2D()], (12, 12, 2)),
     "linear, odd sizes": (lambda: [layers.Conv2D(12, (3, 2), use_bias=False), layers.MaxPooling2D()], (13, 11, 3)),

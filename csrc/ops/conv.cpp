@@ -91,7 +91,10 @@ bool Conv::winograd(const ConvGeom& g, int64_t N, Device d) {
 }
 
 int64_t Conv::block_rows(const ConvGeom& g, int64_t N, Device d) {
-  return winograd(g, N, d) ? kWinogradImages * g.OH * g.OW : conv_block_rows(g, N);
+  const int64_t per_image = g.OH * g.OW;
+  if (winograd(g, N, d)) return kWinogradImages * per_image;
+  if (direct(g, N, d)) return std::max<int64_t>(conv_block_rows(g, N) / per_image, 1) * per_image;
+  return conv_block_rows(g, N);
 }
 
 const float* Conv::block(const ConvGeom& g, const Tensor& x, int64_t N, int64_t r0, int64_t n, Device d) {
@@ -193,8 +196,8 @@ void Conv::backward(const ExecCtx& ctx, const Tensor* const* in, const Tensor& o
   const ConvGeom g = geometry(x, w);
   const int64_t M = g.rows(), N = w.cols();
   prepare_backward(g, w, din, acc);
-  // Block by block, so that dz stays in cache; the direct kernel's gradient takes every row at once.
-  const int64_t step = direct(g, N, dev) ? M : block_rows(g, N, dev);
+  // Block by block, so that dz stays in cache.
+  const int64_t step = block_rows(g, N, dev);
   for (int64_t r0 = 0; r0 < M; r0 += step) {
     const int64_t n = std::min(step, M - r0);
     const float* dz = pre_activation_grad(act_, out.f() + r0 * N, dy.f() + r0 * N, n, N, dev, dz_);

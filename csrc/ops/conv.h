@@ -27,9 +27,10 @@ Shape conv_output_shape(const Tensor& x, const ConvGeom& g, int64_t channels);
 Attrs conv_defaults(int rank);
 
 // y = act(conv(x, W) + b): x (B, [H,] W, C), W ([kh,] kw, C, O), b (O) -> (B, [OH,] OW, O). Few
-// filters run the direct kernels (conv_direct.cpp), the others im2col + GEMM on blocks of rows. The
-// steps are public for the fused convolution and pooling (conv_pool.cpp), which runs them on blocks
-// of images whose outputs stay in cache.
+// filters, or many over few input channels, run the direct kernels (ConvPlanes::takes: conv_direct.cpp,
+// conv_wide.cpp), the others im2col + GEMM on blocks of rows. The steps are public for the fused
+// convolution and pooling (conv_pool.cpp), which runs them on blocks of images whose outputs stay in
+// cache.
 struct Conv : Op {
   Window win_;
   Act act_;
@@ -55,7 +56,7 @@ struct Conv : Op {
   // in and out, where 36 multiply-adds replace 144 per 4x4 outputs (kernels/cpu/conv_winograd.cpp).
   static bool winograd(const ConvGeom& g, int64_t N, Device d);
   // Output rows per block of the backward (and of the fused pooling's blocks): whole images where
-  // Winograd runs (kWinogradImages of them), else conv_block_rows.
+  // Winograd (kWinogradImages of them) or the direct kernels run, else conv_block_rows.
   static int64_t block_rows(const ConvGeom& g, int64_t N, Device d);
   // The forward's copy of x for the whole batch, kept for the backward: the direct kernels' planes, or
   // the patches when no larger than the output (few input channels, where copying them costs the most

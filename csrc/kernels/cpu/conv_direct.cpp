@@ -3,6 +3,7 @@
 // more to copy than to multiply; here each lane holds an output pixel, and the input is copied once,
 // into ConvPlanes (kernels.h), where every tap of a run of pixels is a run of floats. AVX-512 only:
 // GCC 12 lowers the 16-float vectors through memory on AVX2 (10x slower); there the GEMM path runs.
+// Many filters over few input channels run conv_wide.cpp's kernels, vectorised over filters.
 #include <algorithm>
 #include <type_traits>
 
@@ -20,10 +21,9 @@ constexpr int kMaxTaps = int(ConvPlanes::kMaxSums);  // kh * kw <= patch * N <= 
 struct Taps {
   int64_t count, channel;  // taps; floats from one channel's planes to the next
   int64_t at[kMaxTaps];
-  Taps(const ConvGeom& g, const ConvPlanes& p) : count(g.kh * g.kw), channel(p.Hp * p.row) {
+  Taps(const ConvGeom& g, const ConvPlanes& p) : count(g.kh * g.kw), channel(p.channel()) {
     for (int64_t i = 0; i < g.kh; ++i)
-      for (int64_t j = 0; j < g.kw; ++j)
-        at[i * g.kw + j] = i * g.dh * p.row + j * g.dw % g.sw * p.Wq + j * g.dw / g.sw;
+      for (int64_t j = 0; j < g.kw; ++j) at[i * g.kw + j] = p.tap(g, i, j);
   }
 };
 
@@ -255,6 +255,10 @@ FF_AVX512 void conv_planes(const ConvGeom& g, const float* x, float* planes) {
           const int64_t hi = std::clamp((g.W + g.pad_w - s + g.sw - 1) / g.sw, lo, p.Wq);
           auto copy = [&](int64_t from, int64_t to) {
             const float* src = row + (from * g.sw + s - g.pad_w) * C + c;
+            if (step == 1) {  // one channel, stride 1: a run of floats (3x faster than a float at a time)
+              std::copy(src, src + (to - from), dst + from);
+              return;
+            }
             for (int64_t q = from; q < to; ++q, src += step) dst[q] = *src;
           };
           std::fill(dst, dst + lo, 0.f);
@@ -274,14 +278,19 @@ FF_AVX512 void conv_planes(const ConvGeom& g, const float* x, float* planes) {
 
 FF_AVX512 void conv_direct_forward(const ConvGeom& g, int64_t N, const float* planes, const float* w,
                                          const float* bias, Act act, float* y) {
-  with_filters(N, [&](auto n) __attribute__((always_inline)) {
-    forward<decltype(n)::value>(g, planes, w, bias, act == Act::relu, y);
-  });
+  if (ConvPlanes::wide(g, N))
+    conv_wide_forward(g, N, planes, w, bias, act == Act::relu, y);
+  else
+    with_filters(N, [&](auto n) __attribute__((always_inline)) {
+      forward<decltype(n)::value>(g, planes, w, bias, act == Act::relu, y);
+    });
   if (act == Act::sigmoid || act == Act::tanh) act_forward(act, y, g.rows() * N, y);
 }
 
 FF_AVX512 void conv_direct_kernel_grad(const ConvGeom& g, int64_t N, const float* planes, const float* dz,
                                              float* dw, bool acc_w, float* db, bool acc_b) {
+  if (ConvPlanes::wide(g, N))
+    return conv_wide_kernel_grad(g, N, planes, dz, dw, acc_w, db, acc_b);
   with_filters(N, [&](auto n) __attribute__((always_inline)) {
     kernel_grad<decltype(n)::value>(g, planes, dz, dw, acc_w, db, acc_b);
   });

@@ -31,6 +31,14 @@ const char* gemm_isa();
 // Whether kernels written for AVX-512 only (on vec.h's vectors) may run: gemm_isa() is "avx512".
 bool avx512_kernels();
 
+// The direct convolution vectorised over filters (conv_wide.cpp), AVX-512 only: what
+// conv_direct_forward (relu fused, no other activation) and conv_direct_kernel_grad run for the
+// convolutions ConvPlanes::wide takes.
+void conv_wide_forward(const ConvGeom& g, int64_t N, const float* planes, const float* w, const float* bias,
+                       bool relu, float* y);
+void conv_wide_kernel_grad(const ConvGeom& g, int64_t N, const float* planes, const float* dz, float* dw, bool acc_w,
+                           float* db, bool acc_b);
+
 float softmax_row(const float* x, int64_t N, float* p);  // p = softmax(x) for one row; returns logsumexp(x)
 
 // Keras 3's binary crossentropy of one element (see binary_crossentropy_forward) and its derivative
