@@ -156,6 +156,32 @@ def test_concurrent_predict_evaluate_and_call_give_the_serial_results(small_data
             np.testing.assert_array_equal(got, want_call)
 
 
+def small_cnn(seed):
+    """The first conv on the direct kernels (16 filters over one channel), the second on Winograd (16
+    channels in and out), both fused with their pooling in the compiled programs."""
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([keras.Input(shape=(14, 14, 1)), layers.Conv2D(16, 3, activation="relu"),
+                             layers.MaxPooling2D(), layers.Conv2D(16, 3, activation="relu", padding="same"),
+                             layers.MaxPooling2D(), layers.Flatten(), layers.Dense(10, activation="softmax")])
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_concurrent_calls_of_a_cnn_give_the_serial_results(threads, n_threads):
+    _core.set_num_threads(n_threads)
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(96, 14, 14, 1)).astype("float32"), rng.integers(0, 10, 96)
+    model = small_cnn(1)
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    want = (model.predict(x, batch_size=32, verbose=0), model.evaluate(x, y, batch_size=32, verbose=0),
+            model(x[:20]).numpy())
+    fns = [lambda: model.predict(x, batch_size=32, verbose=0)] * 2 + \
+          [lambda: model.evaluate(x, y, batch_size=32, verbose=0), lambda: model(x[:20]).numpy()]
+    results = run_threads(fns, repeats=3)
+    for r, expected in zip(results, [want[0], want[0], want[1], want[2]]):
+        for got in r:
+            np.testing.assert_array_equal(got, expected)
+
+
 def test_a_second_fit_on_a_training_model_raises(small_data):
     import threading
     x, y = small_data
