@@ -51,3 +51,38 @@ def rand(rng, *shape, low=-1.0, high=1.0):
 def runner_of(model, mode):
     """The runner fit ('train'), evaluate ('test') or predict ('predict') compiled or chose for `model`."""
     return next(r for key, r in model._programs.items() if key[0] == mode)
+
+
+def conv(name, x, w, b=None, **attrs):
+    return tf._core.apply(name, [x, w] + ([] if b is None else [b]), use_bias=b is not None, **attrs)
+
+
+def inputs_off_kinks(shapes, seed, fn, act):
+    """Random inputs whose pre-activations stay away from relu's kink (finite differences cross it)."""
+    for attempt in range(100):
+        rng = np.random.default_rng(seed + 1000 * attempt)
+        arrays = [rand(rng, *s) for s in shapes]
+        if act != "relu" or np.abs(fn(*arrays)).min() > 1e-3:
+            return arrays
+    raise AssertionError("no inputs off the kink")
+
+
+def directional_check(ff_fn, np_fn, inputs, seed=0, eps=1e-4):
+    """For inputs too large for element-wise finite differences: the forward, and the gradient of
+    sum(out * r) along one random direction per input against a central difference."""
+    rng = np.random.default_rng(seed)
+    tensors = [tf.convert_to_tensor(a) for a in inputs]
+    args = [np.asarray(a, np.float64) for a in inputs]
+    with tf.GradientTape() as tape:
+        for t in tensors:
+            tape.watch(t)
+        out = ff_fn(*tensors)
+        r = rng.normal(size=out.shape)
+        loss = tf.reduce_sum(out * tf.constant(r.astype(np.float32)))
+    np.testing.assert_allclose(out.numpy(), np_fn(*args), rtol=1e-4, atol=1e-4)
+    for i, g in enumerate(tape.gradient(loss, tensors)):
+        v = rng.normal(size=args[i].shape)
+        plus, minus = list(args), list(args)
+        plus[i], minus[i] = args[i] + eps * v, args[i] - eps * v
+        numeric = (np.sum(np_fn(*plus) * r) - np.sum(np_fn(*minus) * r)) / (2 * eps)
+        np.testing.assert_allclose(np.sum(g.numpy() * v), numeric, rtol=1e-3, err_msg=f"input {i}")
