@@ -97,3 +97,27 @@ def test_a_convolution_output_that_is_a_model_output_is_not_fused():
     np.testing.assert_allclose(features, np.asarray(want_features), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(logits, np.asarray(want_logits), rtol=1e-5, atol=1e-6)
     assert FUSED not in runner_of(model, "predict").program.op_names
+
+
+def test_the_fused_op_on_the_gpu_trains_as_on_the_cpu(gpu):
+    """On the GPU (the emulated one here: host memory, the CPU kernels) the fused op runs im2col + GEMM
+    and the GPU's pooling kernels on its blocks of images."""
+    from conftest import real_gpu
+    body, shape = CASES["two fused layers"]
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(40,) + shape).astype("float32"), rng.integers(0, 5, 40)
+    runs = []
+    for device in ("CPU", "GPU"):
+        keras.utils.set_random_seed(2)
+        model = classifier(body, shape)()
+        model.compile(keras.optimizers.SGD(0.05), "sparse_categorical_crossentropy")
+        with keras.device(device):
+            history = model.fit(x, y, batch_size=20, epochs=2, shuffle=False, verbose=0).history
+            program = runner_of(model, "train").program
+            assert program.device == device and FUSED in program.op_names
+        runs.append((history["loss"], model.get_weights()))
+    tol = dict(rtol=1e-3, atol=1e-4) if real_gpu() else dict(rtol=1e-4, atol=1e-5)
+    (loss_cpu, w_cpu), (loss_gpu, w_gpu) = runs
+    np.testing.assert_allclose(loss_gpu, loss_cpu, **tol)
+    for a, b in zip(w_gpu, w_cpu):
+        np.testing.assert_allclose(a, b, **tol)
