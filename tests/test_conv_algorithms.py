@@ -24,8 +24,9 @@ def test_conv2d_in_several_im2col_blocks():
                       [x, w.transpose(0, 1, 3, 2).copy(), b])
 
 
-# Winograd F(2x2, 3x3) takes 3x3 kernels with stride 1 and 16+ channels in and out: odd and even output
-# sizes (the last tiles half outside), 'same' padding, chunks of four images and a last partial one.
+# Winograd F(4x4, 3x3) takes 3x3 kernels with stride 1 and 16+ channels in and out: output sizes that
+# are and are not multiples of 4 (the last tiles partly outside), 'same' padding, one chunk of several
+# images (test_winograd_in_chunks: several chunks).
 WINOGRAD = [((2, 7, 6, 16), 16, "valid"), ((5, 6, 9, 17), 20, "same"), ((1, 4, 4, 16), 33, "valid"),
             ((9, 5, 5, 24), 16, "same")]
 
@@ -37,6 +38,14 @@ def test_winograd_convolutions(xs, filters, padding, act):
                                lambda *a: ref.conv2d(*a, padding=padding), act)
     directional_check(lambda *t: conv("conv2d", *t, padding=padding, activation=act),
                       lambda *a: ref.conv2d(*a, padding=padding, activation=act), [x, w, b])
+
+
+def test_winograd_in_chunks():
+    """Chunks of one image each (64 tiles of 36 x 32 floats an image: 2^17 floats hold one)."""
+    rng = np.random.default_rng(11)
+    x, w, b = rand(rng, 3, 30, 29, 16), rand(rng, 3, 3, 16, 16), rand(rng, 16)
+    directional_check(lambda *t: conv("conv2d", *t, padding="same"), lambda *a: ref.conv2d(*a, padding="same"),
+                      [x, w, b])
 
 
 @pytest.mark.parametrize("filters", [3, 12])  # the direct kernels and im2col + GEMM

@@ -8,9 +8,13 @@
 namespace fastfit {
 
 constexpr int64_t kBlockFloats = 1 << 16;  // see conv_block_rows
-// Images per Winograd chunk: their transforms (points x tiles x channels floats) stay in L2 between
-// the transforms and the products.
-constexpr int64_t kWinogradImages = 4;
+// Images per Winograd chunk: as many as keep the chunk's transforms (points x tiles x channels in
+// and out) within kWinogradFloats, so that they stay in L2 between the transforms and the products.
+constexpr int64_t kWinogradFloats = 1 << 17;
+int64_t winograd_images(const ConvGeom& g, int64_t N) {
+  const int64_t tiles = winograd_tiles(g, 1), per_tile = kWinogradPoints * (g.C + N);
+  return std::max<int64_t>(kWinogradFloats / (tiles * per_tile), 1);
+}
 
 int64_t conv_block_rows(const ConvGeom& g, int64_t filters) {
   return std::max<int64_t>(kBlockFloats / std::max(g.patch(), filters), 1);
@@ -92,7 +96,7 @@ bool Conv::winograd(const ConvGeom& g, int64_t N, Device d) {
 
 int64_t Conv::block_rows(const ConvGeom& g, int64_t N, Device d) {
   const int64_t per_image = g.OH * g.OW;
-  if (winograd(g, N, d)) return kWinogradImages * per_image;
+  if (winograd(g, N, d)) return winograd_images(g, N) * per_image;
   if (direct(g, N, d)) return std::max<int64_t>(conv_block_rows(g, N) / per_image, 1) * per_image;
   return conv_block_rows(g, N);
 }
@@ -220,19 +224,19 @@ void Conv::input_grad(const ExecCtx& ctx, const ConvGeom& g, int64_t N, const fl
   FF_DISPATCH(dev, col2im)(g, dcols_.f(), r0, r0 + n, dx);
 }
 
-// Winograd on output rows [r0, r0 + n), whole images, in chunks of kWinogradImages: the input's
+// Winograd on output rows [r0, r0 + n), whole images, in chunks of winograd_images: the input's
 // transform, one product per transform point by the kernel's (prepare_forward), the output's
 // transform with bias and relu.
 void Conv::winograd_forward(const ExecCtx& ctx, const ConvGeom& g, const Tensor* const* in, int64_t r0, int64_t n,
                             float* y) {
   const Device dev = in[0]->device;
   const int64_t C = g.C, N = in[1]->cols(), per_image = g.OH * g.OW, b0 = r0 / per_image, images = n / per_image;
-  const int64_t most = winograd_tiles(g, std::min(images, kWinogradImages));
+  const int64_t chunk = winograd_images(g, N), most = winograd_tiles(g, std::min(images, chunk));
   resize_scratch(wino_v_, dev, Shape{kWinogradPoints, most, C});
   resize_scratch(wino_m_, dev, Shape{kWinogradPoints, most, N});
   const bool relu = act_ == Act::relu;
-  for (int64_t b = 0; b < images; b += kWinogradImages) {
-    const int64_t nb = std::min(kWinogradImages, images - b), T = winograd_tiles(g, nb);
+  for (int64_t b = 0; b < images; b += chunk) {
+    const int64_t nb = std::min(chunk, images - b), T = winograd_tiles(g, nb);
     FF_DISPATCH(dev, winograd_input)(g, in[0]->f() + (b0 + b) * g.H * g.W * C, nb, wino_v_.f());
     for (int xi = 0; xi < kWinogradPoints; ++xi)
       FF_DISPATCH(dev, dense_forward)(ctx.threads, T, N, C, wino_v_.f() + xi * T * C, wino_u_.f() + xi * C * N,
@@ -244,21 +248,22 @@ void Conv::winograd_forward(const ExecCtx& ctx, const ConvGeom& g, const Tensor*
 }
 
 // The kernel's and input's gradients from output rows [r0, r0 + n), whole images, dz their
-// pre-activation gradient: the transforms' adjoints around 16 products each, chunk by chunk.
+// pre-activation gradient: the transforms' adjoints around one product per point, chunk by chunk.
 void Conv::winograd_backward(const ExecCtx& ctx, const ConvGeom& g, const Tensor& x, int64_t N, const float* dz,
                              int64_t r0, int64_t n, Tensor* const* din, bool acc_w) {
   const Device dev = x.device;
   const auto gemm = FF_DISPATCH(dev, gemm);
   const int64_t C = g.C, per_image = g.OH * g.OW, b0 = r0 / per_image, images = n / per_image;
-  const int64_t most = winograd_tiles(g, std::min(images, kWinogradImages)), image = g.H * g.W * C;
+  const int64_t chunk = winograd_images(g, N), most = winograd_tiles(g, std::min(images, chunk));
+  const int64_t image = g.H * g.W * C;
   resize_scratch(wino_m_, dev, Shape{kWinogradPoints, most, N});
   if (din[1]) {
     resize_scratch(wino_v_, dev, Shape{kWinogradPoints, most, C});
     resize_scratch(wino_du_, dev, Shape{kWinogradPoints, C, N});
   }
   if (din[0]) resize_scratch(wino_dv_, dev, Shape{kWinogradPoints, most, C});
-  for (int64_t b = 0; b < images; b += kWinogradImages) {
-    const int64_t nb = std::min(kWinogradImages, images - b), T = winograd_tiles(g, nb);
+  for (int64_t b = 0; b < images; b += chunk) {
+    const int64_t nb = std::min(chunk, images - b), T = winograd_tiles(g, nb);
     FF_DISPATCH(dev, winograd_output_grad)(g, N, dz + b * per_image * N, nb, wino_m_.f());
     if (din[1]) {  // du[xi] = v[xi]^T dm[xi]
       FF_DISPATCH(dev, winograd_input)(g, x.f() + (b0 + b) * image, nb, wino_v_.f());

@@ -56,7 +56,7 @@ struct Conv : Op {
   // in and out, where 36 multiply-adds replace 144 per 4x4 outputs (kernels/cpu/conv_winograd.cpp).
   static bool winograd(const ConvGeom& g, int64_t N, Device d);
   // Output rows per block of the backward (and of the fused pooling's blocks): whole images where
-  // Winograd (kWinogradImages of them) or the direct kernels run, else conv_block_rows.
+  // Winograd (a chunk of them) or the direct kernels run, else conv_block_rows.
   static int64_t block_rows(const ConvGeom& g, int64_t N, Device d);
   // The forward's copy of x for the whole batch, kept for the backward: the direct kernels' planes, or
   // the patches when no larger than the output (few input channels, where copying them costs the most
