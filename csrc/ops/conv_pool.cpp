@@ -40,7 +40,7 @@ struct ConvMaxPool final : Conv {
   }
   // Images per block: as many as the convolution's blocks of rows hold (at least one).
   static int64_t block_images(const ConvGeom& g, int64_t N, Device d) {
-    return std::clamp<int64_t>(block_rows(g, N, d) / (g.OH * g.OW), 1, g.B);
+    return std::max<int64_t>(std::min(block_rows(g, N, d) / (g.OH * g.OW), g.B), 1);
   }
   void infer(const Tensor* const* in, Shape& s, DType& d) const override {
     Conv::infer(in, s, d);
