@@ -133,6 +133,33 @@ def test_where_keeps_the_branch_not_taken_out_of_values_and_gradients():
     assert np.isfinite(ops.elu(np.array([100.0, -3.0], "float32")).numpy()).all()
 
 
+def unbroadcast(g, shape):
+    """The gradient of a value broadcast from `shape`: g summed over the axes broadcasting added or grew."""
+    while g.ndim > len(shape):
+        g = g.sum(axis=0)
+    for axis, n in enumerate(shape):
+        if n == 1 and g.shape[axis] != 1:
+            g = g.sum(axis=axis, keepdims=True)
+    return g
+
+
+@pytest.mark.parametrize("c_shape,x_shape,y_shape", [((3, 4), (3, 4), (3, 4)),   # no broadcasting: flat loops
+                                                     ((3, 1), (1, 4), (3, 4)), ((4,), (3, 4), ())])
+def test_where_values_and_gradients_with_and_without_broadcasting(c_shape, x_shape, y_shape):
+    rng = np.random.default_rng(0)
+    c, x, y = rng.normal(size=c_shape) > 0, rng.normal(size=x_shape), rng.normal(size=y_shape)
+    tx, ty = tf.Variable(x.astype("float32")), tf.Variable(np.asarray(y, "float32"))
+    g = rng.normal(size=np.broadcast_shapes(c_shape, x_shape, y_shape)).astype("float32")
+    with tf.GradientTape() as tape:
+        out = ops.where(c, tx, ty)
+        total = tf.reduce_sum(out * g) + tf.reduce_sum(tx)  # x's gradient: two contributions added
+    np.testing.assert_allclose(out.numpy(), np.where(c, x, y), rtol=1e-6)
+    dx, dy = tape.gradient(total, [tx, ty])
+    take = np.broadcast_to(c, g.shape)
+    np.testing.assert_allclose(dx.numpy(), unbroadcast(np.where(take, g, 0), x_shape) + 1, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(dy.numpy(), unbroadcast(np.where(take, 0, g), y_shape), rtol=1e-5, atol=1e-6)
+
+
 def test_keras_spellings_of_shared_functions():
     np.testing.assert_array_equal(ops.one_hot(np.array([2, 0]), num_classes=3).numpy(), np.eye(3)[[2, 0]])
     np.testing.assert_array_equal(tf.one_hot([1], depth=2).numpy(), [[0, 1]])

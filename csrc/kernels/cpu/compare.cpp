@@ -62,14 +62,26 @@ struct BroadcastWalkN {
 };
 }  // namespace
 
-void select_forward(const float* c, const Shape& c_shape, const float* x, const Shape& x_shape, const float* y,
-                    const Shape& y_shape, const Shape& out_shape, float* out) {
+// Shapes that need no broadcasting (the usual case) take plain loops, which vectorise.
+FF_MULTIVERSION void select_forward(const float* c, const Shape& c_shape, const float* x, const Shape& x_shape,
+                                    const float* y, const Shape& y_shape, const Shape& out_shape, float* out) {
+  if (c_shape == out_shape && x_shape == out_shape && y_shape == out_shape) {
+    for (int64_t e = 0, n = out_shape.numel(); e < n; ++e) out[e] = c[e] != 0.f ? x[e] : y[e];
+    return;
+  }
   const Shape* in[3] = {&c_shape, &x_shape, &y_shape};
   BroadcastWalkN<3>(in, out_shape).run([&](int64_t e, const int64_t* o) { out[e] = c[o[0]] != 0.f ? x[o[1]] : y[o[2]]; });
 }
 
-void select_backward(const float* c, const Shape& c_shape, const float* g, const Shape& out_shape, bool take_true,
-                     float* d, const Shape& d_shape, bool acc) {
+FF_MULTIVERSION void select_backward(const float* c, const Shape& c_shape, const float* g, const Shape& out_shape,
+                                     bool take_true, float* d, const Shape& d_shape, bool acc) {
+  if (c_shape == out_shape && d_shape == out_shape) {
+    for (int64_t e = 0, n = out_shape.numel(); e < n; ++e) {
+      const float taken = (c[e] != 0.f) == take_true ? g[e] : 0.f;
+      d[e] = (acc ? d[e] : 0.f) + taken;  // as the broadcast path: zeros, then the sum
+    }
+    return;
+  }
   if (!acc) std::fill(d, d + d_shape.numel(), 0.f);
   const Shape* in[2] = {&c_shape, &d_shape};
   BroadcastWalkN<2>(in, out_shape).run([&](int64_t e, const int64_t* o) {
