@@ -3,7 +3,6 @@ float64, gradients against central differences, the places where the two APIs di
 name, and a functional model built from these ops compiled into fit's program."""
 import importlib.util
 import json
-import math
 import os
 import subprocess
 import sys
