@@ -1,5 +1,5 @@
-"""Fusions the compiled program makes (csrc/train/fusion.h): a Conv2D (relu or linear) whose output only a
-MaxPooling2D reads runs as one op. The fused program must compute what the eager layers compute: the
+"""Fusions the compiled program makes (csrc/train/fusion.h): a Conv1D/2D (relu or linear) whose output only
+a MaxPooling1D/2D reads runs as one op. The fused program must compute what the eager layers compute: the
 forward, and one SGD step of fit against the gradients of a GradientTape over the eager model."""
 import numpy as np
 import pytest
@@ -57,6 +57,11 @@ CASES = {
     # the second on Winograd (16 channels in and out), in blocks of four images
     "two fused layers": (lambda: [layers.Conv2D(16, 3, activation="relu"), layers.MaxPooling2D(),
                                   layers.Conv2D(16, 3, activation="relu"), layers.MaxPooling2D()], (20, 20, 1)),
+    # 1-D: the GEMM path, the direct kernels, causal padding with dilation and 'same' pooling
+    "1-D": (lambda: [layers.Conv1D(16, 3, activation="relu"), layers.MaxPooling1D()], (21, 5)),
+    "1-D direct kernels": (lambda: [layers.Conv1D(4, 5, activation="relu"), layers.MaxPooling1D(3)], (40, 2)),
+    "1-D causal": (lambda: [layers.Conv1D(12, 3, padding="causal", dilation_rate=2),
+                            layers.MaxPooling1D(3, strides=2, padding="same")], (17, 3)),
 }
 
 
@@ -67,7 +72,8 @@ def test_fused_convolution_and_pooling_train_as_the_eager_layers(name):
     x = rng.normal(size=(23,) + shape).astype("float32")
     y = rng.integers(0, 5, 23)
     ops = train_step_matches_eager(classifier(body, shape=shape), x, y)
-    assert FUSED in ops and "max_pool2d" not in ops, ops
+    fused = FUSED if len(shape) == 3 else "conv1d_max_pool1d"
+    assert fused in ops and not {"max_pool1d", "max_pool2d"} & set(ops), ops
 
 
 def test_no_fusion_where_the_convolution_output_is_needed_or_the_activation_is_not_relu():

@@ -1,4 +1,4 @@
-// A Conv2D with a relu or linear activation followed by a MaxPooling2D that alone reads it, as one op
+// A Conv1D/2D with a relu or linear activation followed by a MaxPooling1D/2D that alone reads it, as one op
 // (the Program fuses them: train/fusion.cpp). It runs on blocks of images whose convolution output
 // stays in the L2 cache from the product to the pooling, and in the backward from the scatter of
 // the pooled gradient to the products: the unfused pair streamed the whole output (2.7 MB a shard on
@@ -15,8 +15,8 @@ namespace fastfit {
 namespace {
 
 // The pooling's attributes, from the fused op's `pool_*` ones.
-Attrs pool_attrs(const Attrs& a) {
-  Attrs p = window_defaults(2, false);
+Attrs pool_attrs(const Attrs& a, int rank) {
+  Attrs p = window_defaults(rank, false);
   p.set("strides", a.get<std::vector<int64_t>>("pool_strides"));
   p.set("padding", a.get<std::string>("pool_padding"));
   return p;
@@ -24,17 +24,19 @@ Attrs pool_attrs(const Attrs& a) {
 
 struct ConvMaxPool final : Conv {
   Window pool_;
-  int64_t size_[2];
   Tensor y_, dz_block_, dpool_, argmax_;  // a block's convolution output and its gradient; the pooled
                                           // gradient before the scatter; the maxima's indices (per block)
-  explicit ConvMaxPool(const Attrs& a) : Conv("Conv2D", 2, a), pool_("MaxPool2D", 2, pool_attrs(a)) {
-    FF_CHECK(act_ == Act::linear || act_ == Act::relu, "Conv2D+MaxPool2D: the activation must be relu or linear");
-    read_sizes(pool_.op, 2, a, "pool_size", size_);
+  int64_t size_[2] = {1, 1};
+  ConvMaxPool(int rank, const Attrs& a)
+      : Conv(rank == 2 ? "Conv2D" : "Conv1D", rank, a),
+        pool_(rank == 2 ? "MaxPool2D" : "MaxPool1D", rank, pool_attrs(a, rank)) {
+    FF_CHECK(act_ == Act::linear || act_ == Act::relu, "Conv+MaxPool: the activation must be relu or linear");
+    read_sizes(pool_.op, rank, a, "pool_size", size_);
   }
   // The pooling's geometry over the convolution's output (`images` of them).
   ConvGeom pooling(const ConvGeom& conv, int64_t N, int64_t images) const {
     Tensor y;
-    y.shape = Shape{images, conv.OH, conv.OW, N};
+    y.shape = win_.rank == 2 ? Shape{images, conv.OH, conv.OW, N} : Shape{images, conv.OW, N};
     y.dtype = DType::f32;
     return pool_.over(y, size_, "pool_size");
   }
@@ -45,7 +47,7 @@ struct ConvMaxPool final : Conv {
   void infer(const Tensor* const* in, Shape& s, DType& d) const override {
     Conv::infer(in, s, d);
     const ConvGeom p = pooling(geometry(*in[0], *in[1]), in[1]->cols(), in[0]->shape[0]);
-    s = Shape{p.B, p.OH, p.OW, p.C};
+    s = win_.rank == 2 ? Shape{p.B, p.OH, p.OW, p.C} : Shape{p.B, p.OW, p.C};
   }
   void forward(const ExecCtx& ctx, const Tensor* const* in, Tensor& out) override {
     const Device dev = out.device;
@@ -88,16 +90,18 @@ struct ConvMaxPool final : Conv {
   }
 };
 
-Attrs conv_max_pool_defaults() {
-  Attrs a = conv_defaults(2);
-  a.set("pool_size", std::vector<int64_t>{2, 2});
-  a.set("pool_strides", std::vector<int64_t>{2, 2});
+Attrs conv_max_pool_defaults(int rank) {
+  Attrs a = conv_defaults(rank);
+  a.set("pool_size", std::vector<int64_t>(rank, 2));
+  a.set("pool_strides", std::vector<int64_t>(rank, 2));
   a.set("pool_padding", "valid");
   return a;
 }
 
-const OpRegistrar kConvMaxPool({"conv2d_max_pool2d", "Conv2D+MaxPool2D", conv_max_pool_defaults(),
-                                [](const Attrs& a) -> OpPtr { return std::make_shared<ConvMaxPool>(a); }});
+const OpRegistrar kConv1DMaxPool({"conv1d_max_pool1d", "Conv1D+MaxPool1D", conv_max_pool_defaults(1),
+                                  [](const Attrs& a) -> OpPtr { return std::make_shared<ConvMaxPool>(1, a); }});
+const OpRegistrar kConv2DMaxPool({"conv2d_max_pool2d", "Conv2D+MaxPool2D", conv_max_pool_defaults(2),
+                                  [](const Attrs& a) -> OpPtr { return std::make_shared<ConvMaxPool>(2, a); }});
 
 }  // namespace
 }  // namespace fastfit

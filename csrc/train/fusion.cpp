@@ -22,13 +22,13 @@ Trace fuse_ops(const Trace& trace) {
     if (taken[i]) continue;
     const Record& conv = trace.records[i];
     const Tensor* y = conv.out.get();
-    const std::string act = conv.op->registry_name() == std::string("conv2d")
-                                ? conv.op->attrs().get<std::string>("activation") : "";
+    const std::string name = conv.op->registry_name(), rank = name == "conv2d" ? "2" : name == "conv1d" ? "1" : "";
+    const std::string act = rank.empty() ? "" : conv.op->attrs().get<std::string>("activation");
     size_t j = trace.records.size();
     if ((act == "relu" || act == "linear") && readers[y] == 1 && !needed.count(y))
       for (j = i + 1; j < trace.records.size() && (trace.records[j].in.empty() || trace.records[j].in[0].get() != y); ++j) {
       }
-    if (j == trace.records.size() || trace.records[j].op->registry_name() != std::string("max_pool2d")) {
+    if (j == trace.records.size() || trace.records[j].op->registry_name() != "max_pool" + rank + "d") {
       fused.records.push_back(conv);
       continue;
     }
@@ -38,7 +38,7 @@ Trace fuse_ops(const Trace& trace) {
     a.set("pool_strides", pool.op->attrs().get<std::vector<int64_t>>("strides"));
     a.set("pool_padding", pool.op->attrs().get<std::string>("padding"));
     // In the conv's place: its inputs are ready there, and the pooling's readers all come later.
-    fused.records.push_back(Record{make_op("conv2d_max_pool2d", a), conv.in, pool.out});
+    fused.records.push_back(Record{make_op("conv" + rank + "d_max_pool" + rank + "d", a), conv.in, pool.out});
     taken[j] = 1;
   }
   return fused;
