@@ -186,7 +186,10 @@ void Conv::backward_rows(const ExecCtx& ctx, const ConvGeom& g, const Tensor& x,
     return;
   }
   if (db) FF_DISPATCH(dev, column_sum)(dz, n, N, db, acc_b);
-  if (winograd(g, N, dev)) return winograd_backward(ctx, g, x, N, dz, r0, n, din, acc_w);
+  if (winograd(g, N, dev)) {
+    if (din[0] || din[1]) winograd_backward(ctx, g, x, N, dz, r0, n, din, acc_w);
+    return;
+  }
   if (din[1])  // dW (+)= patches^T dz
     FF_DISPATCH(dev, gemm)(ctx.threads, true, false, K, N, n, 1.f, block(g, x, N, r0, n, dev), dz, acc_w ? 1.f : 0.f,
                            din[1]->f());
