@@ -121,6 +121,13 @@ def test_early_stopping_auto_mode_reads_the_metric_direction():
         model.fit(x, y, epochs=1, verbose=0, callbacks=[unknown])
     with pytest.warns(UserWarning, match="mode 'maximum' is unknown"):
         keras.callbacks.EarlyStopping(mode="maximum")
+    # An output's loss goes down, for EarlyStopping as for ModelCheckpoint (one rule for both)
+    inputs = keras.Input(shape=(x.shape[1],))
+    two = keras.Model(inputs, [layers.Dense(1, name="a")(inputs), layers.Dense(1, name="b")(inputs)])
+    two.compile(optimizer="sgd", loss="mse")
+    per_output = keras.callbacks.EarlyStopping(monitor="val_a_loss")
+    two.fit(x, [y, y], epochs=1, validation_split=0.25, verbose=0, callbacks=[per_output])
+    assert per_output.monitor_op(1, 2)
     with pytest.warns(UserWarning, match="`val_loss` which is not available. Available metrics are: loss"):
         model.fit(x, y, epochs=1, verbose=0, callbacks=[keras.callbacks.EarlyStopping()])
 

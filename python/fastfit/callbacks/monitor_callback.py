@@ -6,6 +6,26 @@ import warnings
 from .callback import Callback, check_number
 
 
+def monitor_direction(owner, monitor, mode, model):
+    """operator.lt when lower values of the log `monitor` are better, operator.gt when higher are: as
+    `mode` says ("min", "max"), or in "auto" a loss (the total or an output's) goes down and a compiled
+    metric goes its own way; ValueError when auto cannot tell."""
+    if mode != "auto":
+        return operator.lt if mode == "min" else operator.gt
+    name = monitor.removeprefix("val_")
+    op = operator.lt if name == "loss" or name.endswith("_loss") else None
+    for metric in getattr(model, "metrics", None) or []:
+        direction = getattr(metric, "_direction", None)
+        if getattr(metric, "log_name", metric.name) == name and direction is not None:
+            op = operator.gt if direction == "up" else operator.lt
+    if op is None:
+        raise ValueError(f"{owner} callback received monitor={monitor}, but Keras isn't able to automatically "
+                         "determine whether that metric should be maximized or minimized. Pass `mode='max'` in "
+                         "order to monitor based on the highest metric value, or pass `mode='min'` in order to "
+                         "use the lowest value.")
+    return op
+
+
 class MonitorCallback(Callback):
     """Watches `logs[monitor]` at the end of each epoch.
 
@@ -35,23 +55,7 @@ class MonitorCallback(Callback):
         self.monitor_op = None
 
     def _set_monitor_op(self):
-        if self.mode == "min":
-            self.monitor_op = operator.lt
-        elif self.mode == "max":
-            self.monitor_op = operator.gt
-        else:
-            name = self.monitor.removeprefix("val_")
-            if name == "loss":
-                self.monitor_op = operator.lt
-            for metric in getattr(self.model, "metrics", None) or []:
-                direction = getattr(metric, "_direction", None)
-                if metric.name == name and direction is not None:
-                    self.monitor_op = operator.gt if direction == "up" else operator.lt
-            if self.monitor_op is None:
-                raise ValueError(f"{type(self).__name__} callback received monitor={self.monitor}, but Keras isn't "
-                                 "able to automatically determine whether that metric should be maximized or "
-                                 "minimized. Pass `mode='max'` in order to monitor based on the highest metric "
-                                 "value, or pass `mode='min'` in order to use the lowest value.")
+        self.monitor_op = monitor_direction(type(self).__name__, self.monitor, self.mode, self.model)
         if self.monitor_op is operator.lt:
             self.min_delta *= -1  # an improvement is a fall of more than min_delta
 

@@ -1,7 +1,6 @@
 """ModelCheckpoint and BackupAndRestore: the callbacks that write files during fit (atomically, through
 the savers in this package)."""
 import json
-import operator
 import os
 import random
 import shutil
@@ -11,6 +10,7 @@ import numpy as np
 
 from .. import backend
 from ..callbacks import Callback
+from ..callbacks.monitor_callback import monitor_direction
 from .atomic import atomic_copy, atomic_path
 from .weights_h5 import h5py_module, read_weights, write_weights
 
@@ -93,23 +93,6 @@ class ModelCheckpoint(Callback):
         if self._counter is None:
             self._save(epoch, None, logs)
 
-    def _set_monitor_op(self):
-        if self.mode != "auto":
-            self.monitor_op = operator.lt if self.mode == "min" else operator.gt
-            return
-        name = self.monitor.removeprefix("val_")
-        if name == "loss" or name.endswith("_loss"):
-            self.monitor_op = operator.lt
-        for metric in getattr(self.model, "metrics", None) or []:
-            direction = getattr(metric, "_direction", None)
-            if getattr(metric, "log_name", metric.name) == name and direction is not None:
-                self.monitor_op = operator.gt if direction == "up" else operator.lt
-        if self.monitor_op is None:
-            raise ValueError(f"ModelCheckpoint callback received monitor={self.monitor}, but Keras isn't able to "
-                             "automatically determine whether that metric should be maximized or minimized. Pass "
-                             "`mode='max'` in order to monitor based on the highest metric value, or pass "
-                             "`mode='min'` in order to use the lowest value.")
-
     def _should_save(self, epoch, logs, filepath):
         if not self.save_best_only:
             if self.verbose > 0:
@@ -124,7 +107,7 @@ class ModelCheckpoint(Callback):
                           "back to `save_best_only=False`.", stacklevel=3)
             return True
         if self.monitor_op is None:
-            self._set_monitor_op()
+            self.monitor_op = monitor_direction("ModelCheckpoint", self.monitor, self.mode, self.model)
         best = "None" if self.best is None else f"{self.best:.5f}"
         if self.best is None or self.monitor_op(current, self.best):
             if self.verbose > 0:
