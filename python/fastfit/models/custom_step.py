@@ -132,22 +132,15 @@ class StepRunner:
             config.resolve_metrics([y.shape for y in ys], [(None,) + r for r in self.output_rows])
 
     def run(self, mode, source, max_steps, states, results):
-        from .tracing import Batch, _as_list, _one
+        from .tracing import _as_list, _batches, _one
         done = 0
-        while done < max_steps:
-            arrays = source.next_batch()
-            if arrays is None:
-                break
-            n_in, n_tgt = self.n_inputs, self.n_targets
-            batch = Batch(arrays[:n_in], arrays[n_in:n_in + n_tgt], arrays[n_in + n_tgt] if self.weighted else None,
-                          self.preprocess)
-            xs, ys, w = batch.prepared(batch.tensors())
+        for n, xs, ys, w in _batches(self, source, max_steps):
             data = (_one(xs),) + ((_one(ys),) if ys else ()) + ((w,) if w is not None else ())
             if self.weighted and not ys:
                 data = (_one(xs), None, w)
             out = self.step(data)
             if mode == "predict":
-                results.write([o.numpy() for o in _as_list(out, self.model)], source.position - len(arrays[0]))
+                results.write([o.numpy() for o in _as_list(out, self.model)], source.position - n)
             else:
                 self.step_logs = _pythonify(out)
             done += 1

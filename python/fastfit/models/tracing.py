@@ -369,15 +369,7 @@ class EagerRunner:
     def run(self, mode, source, max_steps, states, results):
         model, config = self.model, self.model._compile_config
         done = 0
-        while done < max_steps:
-            arrays = source.next_batch()
-            if arrays is None:
-                break
-            n_in, n_tgt = self.n_inputs, self.n_targets
-            n = len(arrays[0])
-            batch = Batch(arrays[:n_in], arrays[n_in:n_in + n_tgt], arrays[n_in + n_tgt] if self.weighted else None,
-                          self.preprocess)
-            xs, ys, w = batch.prepared(batch.tensors())
+        for n, xs, ys, w in _batches(self, source, max_steps):
             x = _one(xs)
             if mode == "train":
                 with GradientTape() as tape:
@@ -400,6 +392,19 @@ class EagerRunner:
                 _update_custom_metrics(config, ys, outs, w)
             done += 1
         return done
+
+
+def _batches(runner, source, max_steps):
+    """Up to max_steps batches of `source` as (rows, xs, ys, w), prepared as the runner's model takes them
+    (runner: n_inputs, n_targets, weighted, preprocess)."""
+    for _ in range(max_steps):
+        arrays = source.next_batch()
+        if arrays is None:
+            return
+        n_in, n_tgt = runner.n_inputs, runner.n_targets
+        batch = Batch(arrays[:n_in], arrays[n_in:n_in + n_tgt], arrays[n_in + n_tgt] if runner.weighted else None,
+                      runner.preprocess)
+        yield (len(arrays[0]),) + tuple(batch.prepared(batch.tensors()))
 
 
 def _one(xs):
