@@ -108,6 +108,14 @@ inline T* pixel(T* x, int64_t H, int64_t W, int64_t n, int64_t b, int64_t ih, in
   return ih >= 0 && ih < H && iw >= 0 && iw < W ? x + ((b * H + ih) * W + iw) * n : outside;
 }
 
+// d[a][e] = the pixels (h0 + a, w0 + e) of image b of a tile's K x K, `outside` where not in the image.
+template <int K, class T>
+__attribute__((always_inline)) inline void tile_pixels(T* x, int64_t H, int64_t W, int64_t n, int64_t b, int64_t h0,
+                                                       int64_t w0, T* outside, T* (&d)[K][K]) {
+  for (int a = 0; a < K; ++a)
+    for (int e = 0; e < K; ++e) d[a][e] = pixel(x, H, W, n, b, h0 + a, w0 + e, outside);
+}
+
 // u[xi, c, n] = (G w[., ., c, n] G^T)[xi].
 template <class W>
 __attribute__((always_inline)) inline void filter(const float* w, int64_t C, int64_t N, float* u) {
@@ -129,9 +137,7 @@ __attribute__((always_inline)) inline void input(const ConvGeom& g, const float*
   const float* zeros = spare(C, true);
   for_tiles(g, images, [&](int64_t b, int64_t th, int64_t tw, int64_t t) __attribute__((always_inline)) {
     const float* d[kA][kA];
-    for (int a = 0; a < kA; ++a)
-      for (int e = 0; e < kA; ++e)
-        d[a][e] = pixel(x, g.H, g.W, C, b, kM * th - g.pad_h + a, kM * tw - g.pad_w + e, zeros);
+    tile_pixels(x, g.H, g.W, C, b, kM * th - g.pad_h, kM * tw - g.pad_w, zeros, d);
     float* out = v + t * C;
     in_vectors<W>(C, [&](int64_t c, auto lane) __attribute__((always_inline)) {
       using V = decltype(lane);
@@ -153,8 +159,7 @@ __attribute__((always_inline)) inline void output(const ConvGeom& g, int64_t N, 
   const float* no_bias = bias ? nullptr : spare(N, true);
   for_tiles(g, images, [&](int64_t b, int64_t th, int64_t tw, int64_t t) __attribute__((always_inline)) {
     float* out[kM][kM];
-    for (int a = 0; a < kM; ++a)
-      for (int e = 0; e < kM; ++e) out[a][e] = pixel(y, g.OH, g.OW, N, b, kM * th + a, kM * tw + e, dropped);
+    tile_pixels(y, g.OH, g.OW, N, b, kM * th, kM * tw, dropped, out);
     const float* in = m + t * N;
     in_vectors<W>(N, [&](int64_t n, auto lane) __attribute__((always_inline)) {
       using V = decltype(lane);
@@ -176,8 +181,7 @@ __attribute__((always_inline)) inline void output_grad(const ConvGeom& g, int64_
   const float* zeros = spare(N, true);
   for_tiles(g, images, [&](int64_t b, int64_t th, int64_t tw, int64_t t) __attribute__((always_inline)) {
     const float* in[kM][kM];
-    for (int a = 0; a < kM; ++a)
-      for (int e = 0; e < kM; ++e) in[a][e] = pixel(dz, g.OH, g.OW, N, b, kM * th + a, kM * tw + e, zeros);
+    tile_pixels(dz, g.OH, g.OW, N, b, kM * th, kM * tw, zeros, in);
     float* out = dm + t * N;
     in_vectors<W>(N, [&](int64_t n, auto lane) __attribute__((always_inline)) {
       using V = decltype(lane);
@@ -198,9 +202,7 @@ __attribute__((always_inline)) inline void input_grad(const ConvGeom& g, const f
   float* dropped = spare(C, false);
   for_tiles(g, images, [&](int64_t b, int64_t th, int64_t tw, int64_t t) __attribute__((always_inline)) {
     float* d[kA][kA];
-    for (int a = 0; a < kA; ++a)
-      for (int e = 0; e < kA; ++e)
-        d[a][e] = pixel(dx, g.H, g.W, C, b, kM * th - g.pad_h + a, kM * tw - g.pad_w + e, dropped);
+    tile_pixels(dx, g.H, g.W, C, b, kM * th - g.pad_h, kM * tw - g.pad_w, dropped, d);
     const float* in = dv + t * C;
     in_vectors<W>(C, [&](int64_t c, auto lane) __attribute__((always_inline)) {
       using V = decltype(lane);
