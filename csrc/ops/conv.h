@@ -28,15 +28,16 @@ Attrs conv_defaults(int rank);
 
 // y = act(conv(x, W) + b): x (B, [H,] W, C), W ([kh,] kw, C, O), b (O) -> (B, [OH,] OW, O). Few
 // filters, or many over few input channels, run the direct kernels (ConvPlanes::takes: conv_direct.cpp,
-// conv_wide.cpp), the others im2col + GEMM on blocks of rows. The steps are public for the fused
-// convolution and pooling (conv_pool.cpp), which runs them on blocks of images whose outputs stay in
-// cache.
+// conv_wide.cpp), 3x3 ones with stride 1 over many channels Winograd, the others im2col + GEMM on
+// blocks of rows. The steps are public for the fused convolution and pooling (conv_pool.cpp), which
+// runs them on blocks of images whose outputs stay in cache.
 struct Conv : Op {
   Window win_;
   Act act_;
   bool bias_;
   // scratch: x's planes or patches (kept for the backward when so), a block of the patches' gradient,
-  // W^T, the pre-activation gradient; Winograd's transforms of the kernel (or its transpose), of a
+  // W^T (per tap, for Winograd), the pre-activation gradient; Winograd's transforms of the kernel (or
+  // of W^T), of a
   // chunk of images and of their products or output gradients, and the kernel's and input's gradients
   Tensor cols_, dcols_, wt_, dz_;
   Tensor wino_u_, wino_v_, wino_m_, wino_dv_, wino_du_;
@@ -64,12 +65,14 @@ struct Conv : Op {
   // copied block by block, twice.
   static bool kept(const ConvGeom& g, int64_t N) { return !conv_pointwise(g) && g.patch() <= N; }
   void prepare_forward(const ConvGeom& g, const Tensor& x, const Tensor& w, Device d);
-  // y = act(conv + b) of output rows [r0, r0 + n) (whole images on the direct path), after prepare_forward.
+  // y = act(conv + b) of output rows [r0, r0 + n) (whole images on the direct and Winograd paths),
+  // after prepare_forward.
   void forward_rows(const ExecCtx& ctx, const ConvGeom& g, const Tensor* const* in, int64_t r0, int64_t n, float* y);
-  // Before backward_rows: W^T for the input gradient, which is zeroed unless added to.
+  // Before backward_rows: W^T (or its Winograd transform) for the input gradient, which is zeroed
+  // unless added to.
   void prepare_backward(const ConvGeom& g, const Tensor& w, Tensor* const* din, const bool* acc);
-  // The gradients from output rows [r0, r0 + n) (whole images on the direct path), dz their
-  // pre-activation gradient: added to the bias' and kernel's (written when `first` and not acc) and
+  // The gradients from output rows [r0, r0 + n) (whole images on the direct and Winograd paths), dz
+  // their pre-activation gradient: added to the bias' and kernel's (written when `first` and not acc) and
   // to the input's.
   void backward_rows(const ExecCtx& ctx, const ConvGeom& g, const Tensor& x, int64_t N, const float* dz, int64_t r0,
                      int64_t n, Tensor* const* din, const bool* acc, bool first);

@@ -24,9 +24,10 @@ Trace fuse_ops(const Trace& trace) {
     const Tensor* y = conv.out.get();
     const std::string name = conv.op->registry_name(), rank = name == "conv2d" ? "2" : name == "conv1d" ? "1" : "";
     const std::string act = rank.empty() ? "" : conv.op->attrs().get<std::string>("activation");
+    auto reads_y = [&](const Record& r) { return !r.in.empty() && r.in[0].get() == y; };
     size_t j = trace.records.size();
     if ((act == "relu" || act == "linear") && readers[y] == 1 && !needed.count(y))
-      for (j = i + 1; j < trace.records.size() && (trace.records[j].in.empty() || trace.records[j].in[0].get() != y); ++j) {
+      for (j = i + 1; j < trace.records.size() && !reads_y(trace.records[j]); ++j) {
       }
     if (j == trace.records.size() || trace.records[j].op->registry_name() != "max_pool" + rank + "d") {
       fused.records.push_back(conv);

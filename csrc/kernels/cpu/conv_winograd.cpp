@@ -32,7 +32,8 @@ struct Matrices<4> {  // points 0, +-1, +-2 and infinity
   static constexpr float G[6][3] = {{1.f / 4, 0, 0},          {-1.f / 6, -1.f / 6, -1.f / 6},
                                     {-1.f / 6, 1.f / 6, -1.f / 6}, {1.f / 24, 1.f / 12, 1.f / 6},
                                     {1.f / 24, -1.f / 12, 1.f / 6}, {0, 0, 1}};
-  static constexpr float AT[4][6] = {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
+  static constexpr float AT[4][6] = {
+      {1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
 };
 using Mx = Matrices<kWinogradTile>;
 constexpr int kM = int(kWinogradTile), kA = kM + 2;  // output and input tile sizes
@@ -61,11 +62,13 @@ __attribute__((always_inline)) inline void sandwich(const V (&z)[K][K2], Lc L, R
 #pragma GCC unroll 8
   for (int i = 0; i < I; ++i)
 #pragma GCC unroll 8
-    for (int e = 0; e < K2; ++e) t[i][e] = combine<K, V>([&](int k) { return L(i, k); }, [&](int k) { return z[k][e]; });
+    for (int e = 0; e < K2; ++e)
+      t[i][e] = combine<K, V>([&](int k) { return L(i, k); }, [&](int k) { return z[k][e]; });
 #pragma GCC unroll 8
   for (int i = 0; i < I; ++i)
 #pragma GCC unroll 8
-    for (int j = 0; j < J; ++j) out[i][j] = combine<K2, V>([&](int k) { return R(j, k); }, [&](int k) { return t[i][k]; });
+    for (int j = 0; j < J; ++j)
+      out[i][j] = combine<K2, V>([&](int k) { return R(j, k); }, [&](int k) { return t[i][k]; });
 }
 
 constexpr auto kBT = [](int i, int k) { return Mx::BT[i][k]; };
