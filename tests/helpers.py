@@ -1,4 +1,6 @@
 """Test helpers: a NumPy float64 reference and central finite differences for every op."""
+import warnings
+
 import numpy as np
 
 import fastfit as tf
@@ -86,3 +88,19 @@ def directional_check(ff_fn, np_fn, inputs, seed=0, eps=1e-4):
         plus[i], minus[i] = args[i] + eps * v, args[i] - eps * v
         numeric = (np.sum(np_fn(*plus) * r) - np.sum(np_fn(*minus) * r)) / (2 * eps)
         np.testing.assert_allclose(np.sum(g.numpy() * v), numeric, rtol=1e-3, err_msg=f"input {i}")
+
+
+def fit_compiled_and_eager(build, x, y, **fit_kwargs):
+    """fit compiled, then eagerly: build(eager) returns the model compiled with run_eagerly=eager. The
+    compiled run must neither warn nor fall back. Returns (losses, weights, model) per run, compiled first."""
+    from fastfit.models.tracing import CompiledRunner
+    runs = []
+    for eager in (False, True):
+        model = build(eager)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            history = model.fit(x, y, shuffle=False, verbose=0, **fit_kwargs).history
+        if not eager:
+            assert not model._fallback_reasons and isinstance(runner_of(model, "train"), CompiledRunner)
+        runs.append((history["loss"], model.get_weights(), model))
+    return runs

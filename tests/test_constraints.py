@@ -14,8 +14,7 @@ import pytest
 import fastfit as tf
 import fastfit as keras
 from fastfit import layers
-from fastfit.models.tracing import CompiledRunner
-from helpers import runner_of
+from helpers import fit_compiled_and_eager
 from test_regularizers import compile_model, data, regularized_model
 
 EPS = 1e-7
@@ -80,17 +79,9 @@ def constrained_model(seed=3):
 
 def test_compiled_fit_constrains_after_every_step_as_eager():
     x, y = data()
-    results = []
-    for eager in (False, True):
-        model = constrained_model()
-        compile_model(model, learning_rate=0.5, eager=eager)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            history = model.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0).history
-        results.append((history["loss"], model.get_weights()))
-        if not eager:
-            assert not model._fallback_reasons and isinstance(runner_of(model, "train"), CompiledRunner)
-    (loss, w), (loss_eager, w_eager) = results
+    runs = fit_compiled_and_eager(lambda eager: compile_model(constrained_model(), learning_rate=0.5, eager=eager),
+                                  x, y, batch_size=16, epochs=2)
+    (loss, w, _), (loss_eager, w_eager, _) = runs
     np.testing.assert_allclose(loss, loss_eager, rtol=1e-5)
     for a, b in zip(w, w_eager):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -10,7 +10,7 @@ import fastfit as tf
 import fastfit as keras
 from fastfit import _core, layers
 from fastfit.models.tracing import CompiledRunner
-from helpers import check_op, runner_of
+from helpers import check_op, fit_compiled_and_eager, runner_of
 
 
 def weights(rng, *shape):
@@ -239,6 +239,7 @@ def by_hand(model, x, y, batch_size):
 def compile_model(model, learning_rate=0.1, eager=False):
     model.compile(optimizer=keras.optimizers.SGD(learning_rate), run_eagerly=eager,
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
 
 
 def test_reported_loss_is_the_data_loss_plus_the_penalties():
@@ -261,17 +262,9 @@ def test_reported_loss_is_the_data_loss_plus_the_penalties():
 
 def test_compiled_fit_equals_eager():
     x, y = data()
-    results = []
-    for eager in (False, True):
-        model = regularized_model()
-        compile_model(model, eager=eager)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            history = model.fit(x, y, batch_size=32, epochs=3, shuffle=False, verbose=0).history
-        results.append((history["loss"], model.get_weights()))
-        if not eager:
-            assert not model._fallback_reasons and isinstance(runner_of(model, "train"), CompiledRunner)
-    (loss, w), (loss_eager, w_eager) = results
+    runs = fit_compiled_and_eager(lambda eager: compile_model(regularized_model(), eager=eager), x, y,
+                                  batch_size=32, epochs=3)
+    (loss, w, _), (loss_eager, w_eager, _) = runs
     np.testing.assert_allclose(loss, loss_eager, rtol=1e-5)
     for a, b in zip(w, w_eager):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
